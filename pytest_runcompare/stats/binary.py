@@ -1,0 +1,436 @@
+"""Paired binary outcomes: Tango's score test, McNemar (exact, mid-p), Newcombe.
+
+The paired 2×2 table counts ``both`` (both runs right), ``b`` (baseline right,
+candidate wrong: a regression), ``c`` (baseline wrong, candidate right) and
+``neither``; data must already be oriented so that 1 = good. The difference is
+``δ = p_cand − p_base = (c − b)/N``. Also the unpaired fallback: a
+Farrington–Manning score test and Newcombe's hybrid score interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as st
+
+from pytest_runcompare.stats._validation import (
+    check_alternative,
+    check_level,
+    check_number,
+)
+from pytest_runcompare.stats.result import TestResult
+
+DIFF_OF_PROPORTIONS = "difference of proportions (paired)"
+
+
+@dataclass(frozen=True, slots=True)
+class PairedTable:
+    """Counts of a paired 2×2 table (rows baseline, columns candidate; 1 first)."""
+
+    both: int
+    b: int
+    c: int
+    neither: int
+
+    @property
+    def n(self) -> int:
+        """Number of pairs N."""
+        return self.both + self.b + self.c + self.neither
+
+    @property
+    def estimate(self) -> float:
+        """``δ̂ = (c − b)/N``, candidate minus baseline."""
+        return (self.c - self.b) / self.n if self.n else math.nan
+
+    @classmethod
+    def from_matrix(cls, table: object) -> PairedTable:
+        """Build from ``[[both, b], [c, neither]]`` (R/statsmodels layout)."""
+        arr = np.asarray(table)
+        if arr.shape != (2, 2):
+            raise ValueError(f"a paired table must be 2×2, got shape {arr.shape}.")
+        if (arr < 0).any() or (arr != np.round(arr)).any():
+            raise ValueError("a paired table holds non-negative integer counts.")
+        (a, b), (c, d) = arr.astype(int).tolist()
+        return cls(a, b, c, d)
+
+
+def paired_table(baseline: object, candidate: object) -> PairedTable:
+    """Count the paired 2×2 table of two aligned 0/1 (or boolean) arrays."""
+    base = np.asarray(baseline)
+    cand = np.asarray(candidate)
+    if base.shape != cand.shape or base.ndim != 1:
+        raise ValueError("`baseline` and `candidate` must be aligned 1-D arrays.")
+    bb = base.astype(bool) if base.dtype == bool else base == 1
+    cc = cand.astype(bool) if cand.dtype == bool else cand == 1
+    if base.dtype != bool and not (bb | (base == 0)).all():
+        raise ValueError("`baseline` must contain only 0/1 values.")
+    if cand.dtype != bool and not (cc | (cand == 0)).all():
+        raise ValueError("`candidate` must contain only 0/1 values.")
+    n = base.size
+    n_b = int(np.count_nonzero(bb))
+    n_c = int(np.count_nonzero(cc))
+    both = int(np.count_nonzero(bb & cc))
+    b = n_b - both
+    c = n_c - both
+    return PairedTable(both, b, c, n - both - b - c)
+
+
+def _table_iv(table: object) -> PairedTable:
+    """Accept a :class:`PairedTable` or a 2×2 matrix."""
+    t = table if isinstance(table, PairedTable) else PairedTable.from_matrix(table)
+    if t.n == 0:
+        raise ValueError("the paired table is empty (N = 0).")
+    return t
+
+
+def _p_from_z(z: float, alternative: str) -> float:
+    """Normal p-value for a statistic that grows with δ."""
+    if alternative == "greater":
+        return float(st.norm.sf(z))
+    if alternative == "less":
+        return float(st.norm.cdf(z))
+    return float(min(1.0, 2 * st.norm.sf(abs(z))))
+
+
+def _tango_t(delta0: float, b: int, c: int, n: int) -> float:
+    """Tango's T(Δ0) for Δ = p_base − p_cand (Tango 1998, eq. 5)."""
+    a_ = 2.0 * n
+    b_ = -b - c + (2.0 * n - b + c) * delta0
+    c_ = -c * delta0 * (1.0 - delta0)
+    p21 = (math.sqrt(max(b_ * b_ - 4 * a_ * c_, 0.0)) - b_) / (2 * a_)
+    var = n * (2 * p21 + delta0 * (1 - delta0))
+    num = b - c - n * delta0
+    if var <= 0:
+        return 0.0 if num == 0 else math.copysign(math.inf, num)
+    return num / math.sqrt(var)
+
+
+def tango_interval(
+    table: object, *, confidence_level: float = 0.90
+) -> tuple[float, float]:
+    """Tango's score interval for ``δ = p_cand − p_base``: ``{δ0 : |T(−δ0)| ≤ z}``.
+
+    Root-finds Tango's statistic with ``scipy.optimize.brentq``, as the reference
+    implementation does with ``uniroot`` (Fagerland, Lydersen & Laake,
+    *Statistical Analysis of Contingency Tables*, 2017, ch. 8; R package
+    ocbe-uio/contingencytables ``Tango_asymptotic_score_CI_paired_2x2``).
+    """
+    t = _table_iv(table)
+    level = check_level(confidence_level)
+    z = float(st.norm.ppf((1 + level) / 2))
+    tol = 1e-12
+    lo_d, hi_d = -1 + tol, 1 - tol
+    est_delta = (t.b - t.c) / t.n  # Δ̂ = p_base − p_cand
+
+    def f(x: float, target: float) -> float:
+        return _tango_t(x, t.b, t.c, t.n) - target
+
+    # T decreases in Δ0: the lower Δ limit solves T = z, the upper T = −z.
+    if est_delta <= -1 or f(lo_d, z) <= 0:
+        low_delta = -1.0
+    else:
+        low_delta = optimize.brentq(
+            f, lo_d, min(est_delta + tol, hi_d), args=(z,), xtol=1e-14
+        )
+    if est_delta >= 1 or f(hi_d, -z) >= 0:
+        high_delta = 1.0
+    else:
+        high_delta = optimize.brentq(
+            f, max(est_delta - tol, lo_d), hi_d, args=(-z,), xtol=1e-14
+        )
+    return -high_delta, -low_delta
+
+
+def tango_test(
+    table: object,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """Tango's score test for a difference of paired proportions with a margin.
+
+    With ``Δ = p_base − p_cand = (b − c)/N`` and null value ``Δ0 = −null``::
+
+        A = 2N;  B = −b − c + (2N − b + c)·Δ0;  C = −c·Δ0·(1 − Δ0)
+        p̃21 = (√(B² − 4AC) − B) / (2A)
+        T(Δ0) = (b − c − N·Δ0) / √(N·(2·p̃21 + Δ0·(1 − Δ0)))
+
+    and ``z = −T`` is referred to N(0, 1) (Tango, "Equivalence test and confidence
+    interval for the difference in proportions for the paired-sample design",
+    *Stat Med* 17:891–908, 1998; formula as in ocbe-uio/contingencytables
+    ``test_statistic.4``/``ML_estimate.4``). ``T(0)`` is McNemar's z. It keeps its
+    level when the runs rarely disagree, where a paired t on {−1, 0, 1} does not
+    (STATISTICS.md §2.4), and works with empty discordant cells.
+
+    Parameters
+    ----------
+    table : PairedTable or array_like
+        The oriented paired table ``[[both, b], [c, neither]]``.
+    null : float
+        δ0 in (−1, 1); ``-m`` for a non-inferiority margin ``m``.
+    alternative : {"greater", "less", "two-sided"}
+        H1 relative to ``null`` for ``δ = p_cand − p_base``.
+    confidence_level : float
+        Level of the two-sided score interval.
+
+    Returns
+    -------
+    TestResult
+
+    """
+    t = _table_iv(table)
+    null = check_number(null, "null")
+    if not -1 < null < 1:
+        raise ValueError(f"`null` must lie in (−1, 1) for proportions, got {null}.")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    z = -_tango_t(-null, t.b, t.c, t.n)
+    low, high = tango_interval(t, confidence_level=level)
+    psi = (t.b + t.c) / t.n
+    se = math.sqrt(max(psi - t.estimate**2, 0.0) / t.n)
+    return TestResult(
+        test="Tango score test",
+        tests_what=DIFF_OF_PROPORTIONS,
+        estimate=t.estimate,
+        pvalue=_p_from_z(z, alternative),
+        null=null,
+        alternative=alternative,
+        ci_low=low,
+        ci_high=high,
+        confidence_level=level,
+        se=se,
+        n=t.n,
+        statistic=z,
+        discordant=(t.b, t.c),
+    )
+
+
+MCNEMAR_METHODS = ("midp", "exact", "asymptotic", "asymptotic-cc")
+
+
+def mcnemar(
+    table: object,
+    *,
+    alternative: str = "less",
+    method: str = "midp",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """McNemar's test of ``δ = 0`` for paired proportions (no margin).
+
+    Under H0 the regressions ``X = b`` among ``b + c`` discordant pairs follow
+    Bin(b + c, ½). One-sided (``alternative="less"``, a regression):
+    exact ``P(X ≥ b)``, mid-p ``P(X > b) + ½·P(X = b)``; two-sided exact
+    ``min(1, 2·F(min(b, c)))`` and mid-p ``exact − f(min(b, c))`` (Fagerland,
+    Lydersen & Laake, "The McNemar test for binary matched-pairs data: mid-p and
+    asymptotic are better than exact conditional", *BMC Med Res Methodol* 13:91,
+    2013, and its supplementary note). ``"asymptotic"`` is
+    ``z = (c − b)/√(b + c)``; ``"asymptotic-cc"`` (two-sided only) is the
+    continuity-corrected χ² of R's ``mcnemar.test``. statsmodels' ``mcnemar`` has
+    no mid-p, hence this implementation on ``scipy.stats.binom``.
+
+    The interval shown is Newcombe's paired square-and-add interval
+    (:func:`newcombe_paired_interval`).
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` is the count ``b`` (or ``c`` for ``"greater"``,
+        ``min(b, c)`` two-sided) for the exact/mid-p methods, z or χ² otherwise.
+
+    """
+    t = _table_iv(table)
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    if method not in MCNEMAR_METHODS:
+        raise ValueError(
+            f"`method` must be one of {', '.join(map(repr, MCNEMAR_METHODS))}; "
+            f"got {method!r}."
+        )
+    b, c = t.b, t.c
+    k = b + c
+    if method in ("exact", "midp"):
+        dist = st.binom(k, 0.5)
+        if alternative == "two-sided":
+            x = min(b, c)
+            exact = min(1.0, 2 * float(dist.cdf(x)))
+            p = exact if method == "exact" else exact - float(dist.pmf(x))
+        else:
+            x = b if alternative == "less" else c
+            if method == "exact":
+                p = float(dist.sf(x - 1))
+            else:
+                p = float(dist.sf(x)) + 0.5 * float(dist.pmf(x))
+        stat = float(x)
+    elif method == "asymptotic":
+        stat = (c - b) / math.sqrt(k) if k else 0.0
+        p = _p_from_z(stat, alternative)
+    else:
+        if alternative != "two-sided":
+            raise ValueError("`method='asymptotic-cc'` is two-sided only.")
+        stat = (abs(b - c) - 1) ** 2 / k if k else 0.0
+        p = float(st.chi2.sf(stat, 1)) if k else 1.0
+    low, high = newcombe_paired_interval(t, confidence_level=level)
+    psi = k / t.n
+    label = {
+        "midp": "McNemar mid-p",
+        "exact": "McNemar exact",
+        "asymptotic": "McNemar asymptotic",
+        "asymptotic-cc": "McNemar asymptotic (continuity-corrected)",
+    }[method]
+    return TestResult(
+        test=label,
+        tests_what=DIFF_OF_PROPORTIONS,
+        estimate=t.estimate,
+        pvalue=min(1.0, p),
+        null=0.0,
+        alternative=alternative,
+        ci_low=low,
+        ci_high=high,
+        confidence_level=level,
+        se=math.sqrt(max(psi - t.estimate**2, 0.0) / t.n),
+        n=t.n,
+        statistic=stat,
+        discordant=(b, c),
+    )
+
+
+def wilson_interval(
+    count: int, n: int, *, confidence_level: float = 0.95
+) -> tuple[float, float]:
+    """Wilson score interval for one proportion (Wilson 1927)."""
+    z = float(st.norm.ppf((1 + confidence_level) / 2))
+    p = count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def newcombe_paired_interval(
+    table: object, *, confidence_level: float = 0.90
+) -> tuple[float, float]:
+    """Newcombe's square-and-add interval for ``δ = p_cand − p_base`` (paired).
+
+    Method 10 of Newcombe, "Improved confidence intervals for the difference
+    between binomial proportions based on paired data", *Stat Med*
+    17:2635–2650 (1998): Wilson intervals for both margins combined with the
+    correlation correction φ (0 when ``0 ≤ ad − bc ≤ N/2``, ``(A − N/2)/√…``
+    above). Follows ocbe-uio/contingencytables
+    ``Newcombe_square_and_add_CI_paired_2x2``.
+    """
+    t = _table_iv(table)
+    level = check_level(confidence_level)
+    n = t.n
+    r1, r2 = t.both + t.b, t.c + t.neither  # baseline right / wrong
+    c1, c2 = t.both + t.c, t.b + t.neither  # candidate right / wrong
+    p1, p2 = r1 / n, c1 / n
+    l1, u1 = wilson_interval(r1, n, confidence_level=level)
+    l2, u2 = wilson_interval(c1, n, confidence_level=level)
+    if 0 in (r1, r2, c1, c2):
+        phi = 0.0
+    else:
+        a = t.both * t.neither - t.b * t.c
+        denom = math.sqrt(float(r1) * r2 * c1 * c2)
+        phi = (a - n / 2) / denom if a > n / 2 else (0.0 if a >= 0 else a / denom)
+    est = p1 - p2  # Δ = p_base − p_cand, as in the reference
+    low = est - math.sqrt(
+        max((p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2), 0.0)
+    )
+    high = est + math.sqrt(
+        max((p2 - l2) ** 2 + (u1 - p1) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1), 0.0)
+    )
+    return -high, -low
+
+
+def _fm_restricted(
+    p1: float, p2: float, n1: int, n2: int, delta0: float
+) -> tuple[float, float]:
+    """Farrington–Manning restricted MLE of (p1, p2) under ``p1 − p2 = δ0``."""
+    theta = n2 / n1
+    a = 1 + theta
+    b = -(1 + theta + p1 + theta * p2 + delta0 * (theta + 2))
+    c = delta0**2 + delta0 * (2 * p1 + theta + 1) + p1 + theta * p2
+    d = -p1 * delta0 * (1 + delta0)
+    v = b**3 / (27 * a**3) - b * c / (6 * a**2) + d / (2 * a)
+    u2 = b**2 / (9 * a**2) - c / (3 * a)
+    u = math.copysign(math.sqrt(max(u2, 0.0)), v) if v != 0 else math.sqrt(max(u2, 0.0))
+    if u == 0:
+        p1t = -b / (3 * a)
+    else:
+        w = (math.pi + math.acos(max(-1.0, min(1.0, v / u**3)))) / 3
+        p1t = 2 * u * math.cos(w) - b / (3 * a)
+    p1t = min(max(p1t, 0.0), 1.0)
+    return p1t, min(max(p1t - delta0, 0.0), 1.0)
+
+
+def score_test_2indep(
+    count_candidate: int,
+    n_candidate: int,
+    count_baseline: int,
+    n_baseline: int,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """Unpaired score test for ``p_cand − p_base = null`` with a margin.
+
+    Farrington & Manning, "Test statistics and sample size formulae for
+    comparative binomial trials with null hypothesis of non-zero risk
+    difference or non-unity relative risk", *Stat Med* 9:1447–1454 (1990): the
+    variance uses the closed-form restricted MLE under the null (the same as
+    statsmodels ``test_proportions_2indep(method="score", correction=False)``).
+    The interval shown is Newcombe's hybrid score interval (Newcombe 1998,
+    *Stat Med* 17:873–890, method 10). Only for runs that cannot be paired.
+
+    Returns
+    -------
+    TestResult
+
+    """
+    for name, val in (
+        ("count_candidate", count_candidate),
+        ("n_candidate", n_candidate),
+        ("count_baseline", count_baseline),
+        ("n_baseline", n_baseline),
+    ):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 0:
+            raise TypeError(f"`{name}` must be a non-negative integer, got {val!r}.")
+    if n_candidate == 0 or n_baseline == 0:
+        raise ValueError("both samples need at least one observation.")
+    if count_candidate > n_candidate or count_baseline > n_baseline:
+        raise ValueError("a count cannot exceed its number of observations.")
+    null = check_number(null, "null")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    p1, p2 = count_candidate / n_candidate, count_baseline / n_baseline
+    p1t, p2t = _fm_restricted(p1, p2, int(n_candidate), int(n_baseline), null)
+    var = p1t * (1 - p1t) / n_candidate + p2t * (1 - p2t) / n_baseline
+    est = p1 - p2
+    z = (
+        (est - null) / math.sqrt(var)
+        if var > 0
+        else (0.0 if est == null else math.copysign(math.inf, est - null))
+    )
+    l1, u1 = wilson_interval(count_candidate, n_candidate, confidence_level=level)
+    l2, u2 = wilson_interval(count_baseline, n_baseline, confidence_level=level)
+    low = est - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = est + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return TestResult(
+        test="Farrington-Manning score test (unpaired)",
+        tests_what="difference of proportions (unpaired)",
+        estimate=est,
+        pvalue=_p_from_z(z, alternative),
+        null=null,
+        alternative=alternative,
+        ci_low=low,
+        ci_high=high,
+        confidence_level=level,
+        se=math.sqrt(p1 * (1 - p1) / n_candidate + p2 * (1 - p2) / n_baseline),
+        n=n_candidate + n_baseline,
+        statistic=z,
+        warnings=("unpaired comparison: much less power than a paired one",),
+    )

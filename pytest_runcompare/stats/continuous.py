@@ -1,0 +1,347 @@
+"""Continuous paired differences: shifted-null paired t, bootstrap-t, Welch.
+
+All functions take the oriented differences ``d`` (positive = candidate better),
+or for Welch the oriented samples, and a null value ``null`` = δ0: a
+non-inferiority test with margin ``m`` uses ``null=-m, alternative="greater"``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as st
+
+from pytest_runcompare.stats._validation import (
+    as_1d,
+    check_alternative,
+    check_level,
+    check_number,
+    check_resamples,
+    check_rng,
+)
+from pytest_runcompare.stats.clusters import cluster_robust_se
+from pytest_runcompare.stats.result import TestResult
+
+MEAN_OF_D = "mean of paired differences"
+
+
+def _paired_t_iv(
+    d: object, null: object, alternative: object, confidence_level: object
+) -> tuple[np.ndarray, float, str, float]:
+    """Validate the arguments of :func:`paired_t`."""
+    return (
+        as_1d(d, "d", min_size=2),
+        check_number(null, "null"),
+        check_alternative(alternative),
+        check_level(confidence_level),
+    )
+
+
+def _pvalue(stat: float, df: float, alternative: str) -> float:
+    """p-value of a t (or normal when ``df`` is inf) statistic."""
+    dist = st.norm if math.isinf(df) else st.t(df)
+    if alternative == "greater":
+        return float(dist.sf(stat))
+    if alternative == "less":
+        return float(dist.cdf(stat))
+    return float(min(1.0, 2 * dist.sf(abs(stat))))
+
+
+def _degenerate(
+    name: str,
+    what: str,
+    est: float,
+    null: float,
+    alternative: str,
+    level: float,
+    n: int,
+) -> TestResult:
+    """Result for zero-variance data: the estimate is known exactly."""
+    above, below = est > null, est < null
+    p = {
+        "greater": 0.0 if above else 1.0,
+        "less": 0.0 if below else 1.0,
+        "two-sided": 0.0 if (above or below) else 1.0,
+    }[alternative]
+    return TestResult(
+        test=name,
+        tests_what=what,
+        estimate=est,
+        pvalue=p,
+        null=null,
+        alternative=alternative,
+        ci_low=est,
+        ci_high=est,
+        confidence_level=level,
+        se=0.0,
+        n=n,
+        warnings=("all paired differences are identical (zero variance)",),
+    )
+
+
+def paired_t(
+    d: object,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+    clusters: object | None = None,
+) -> TestResult:
+    """Paired t-test of the mean difference against a shifted null.
+
+    Tests ``H0: E[d] = null``; with ``null = -m`` and ``alternative="greater"``
+    this is the non-inferiority test with margin ``m``, identical to the lower
+    half of a paired TOST (Schuirmann 1987; statsmodels ``ttost_paired``).
+    Wraps ``scipy.stats.ttest_1samp(d, popmean=null)`` (``ttest_rel`` has no
+    shift argument).
+
+    Parameters
+    ----------
+    d : array_like
+        Oriented paired differences (or the linear combination
+        ``cand − (1 − r)·base`` for a relative margin).
+    null : float
+        δ0, the null value of the mean difference.
+    alternative : {"greater", "less", "two-sided"}
+        Direction of H1 relative to ``null``.
+    confidence_level : float
+        Level of the two-sided interval ``[ci_low, ci_high]``; 0.90 gives the
+        one-sided 95% bounds used by a gate at α = 0.05.
+    clusters : array_like, optional
+        Cluster code per observation (replicates of one datapoint share a
+        code). When given, the standard error is cluster-robust
+        (:func:`~pytest_runcompare.stats.clusters.cluster_robust_se`) with
+        ``G − 1`` degrees of freedom.
+
+    Returns
+    -------
+    TestResult
+
+    """
+    d, null, alternative, level = _paired_t_iv(d, null, alternative, confidence_level)
+    n = d.size
+    est = float(d.mean())
+    name = "paired t"
+    if clusters is not None:
+        se, g = cluster_robust_se(d, clusters)
+        if g < 2:
+            raise ValueError("`clusters` must contain at least two clusters.")
+        name = f"paired t, cluster-robust SE ({g} clusters)"
+        if not se > 0:
+            return _degenerate(name, MEAN_OF_D, est, null, alternative, level, g)
+        df = float(g - 1)
+        stat = (est - null) / se
+        p = _pvalue(stat, df, alternative)
+        units = g
+    else:
+        sd = float(d.std(ddof=1))
+        if not sd > 0:
+            return _degenerate(name, MEAN_OF_D, est, null, alternative, level, n)
+        se = sd / math.sqrt(n)
+        res = st.ttest_1samp(d, popmean=null, alternative=alternative)
+        stat, p, df = float(res.statistic), float(res.pvalue), float(n - 1)
+        units = n
+    half = float(st.t.ppf((1 + level) / 2, df)) * se
+    return TestResult(
+        test=name,
+        tests_what=MEAN_OF_D,
+        estimate=est,
+        pvalue=p,
+        null=null,
+        alternative=alternative,
+        ci_low=est - half,
+        ci_high=est + half,
+        confidence_level=level,
+        se=se,
+        n=units,
+        statistic=stat,
+        df=df,
+        warnings=(
+            (f"only {units} independent units: the t approximation is rough",)
+            if units < 30
+            else ()
+        ),
+    )
+
+
+def bootstrap_t(
+    d: object,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+    rng: np.random.Generator,
+    n_resamples: int = 9999,
+) -> TestResult:
+    """Studentized (bootstrap-t) test and interval for the mean difference.
+
+    Resamples ``d`` with replacement, computes ``t* = (mean* − d̄)/(sd*/√n)`` and
+    uses its quantiles in place of Student's: lower bound
+    ``d̄ − t*_{1−α}·s/√n`` (Efron & Tibshirani, *An Introduction to the
+    Bootstrap*, 1993, ch. 12.5). Unlike the t, percentile and BCa bounds it keeps
+    its level for left-skewed differences (a few datapoints much worse), the
+    realistic regression shape (STATISTICS.md §2.1). Resamples with ``sd* = 0``
+    are dropped. scipy has no bootstrap-t, hence this implementation.
+
+    The p-value is the bootstrap tail probability of ``t_obs = (d̄ − null)/se``,
+    ``(#{t* ≥ t_obs} + 1)/(B + 1)`` for ``alternative="greater"``.
+
+    Parameters
+    ----------
+    d : array_like
+        Oriented paired differences.
+    null, alternative, confidence_level
+        As in :func:`paired_t`.
+    rng : numpy.random.Generator
+        Source of the resamples (seed it for reproducibility).
+    n_resamples : int
+        Number of bootstrap resamples B.
+
+    Returns
+    -------
+    TestResult
+
+    """
+    d = as_1d(d, "d", min_size=2)
+    null = check_number(null, "null")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    rng = check_rng(rng)
+    b = check_resamples(n_resamples)
+    n = d.size
+    est = float(d.mean())
+    sd = float(d.std(ddof=1))
+    name = "bootstrap-t"
+    if not sd > 0:
+        return _degenerate(name, MEAN_OF_D, est, null, alternative, level, n)
+    se = sd / math.sqrt(n)
+    tstar = np.empty(b)
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, b, chunk):
+        stop = min(b, start + chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        x = d[idx]
+        m = x.mean(axis=1)
+        s = x.std(axis=1, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tstar[start:stop] = (m - est) / (s / math.sqrt(n))
+    tstar = tstar[np.isfinite(tstar)]
+    kept = tstar.size
+    tail = (1 - level) / 2
+    q_lo, q_hi = np.quantile(tstar, [tail, 1 - tail])
+    stat = (est - null) / se
+    greater = (np.count_nonzero(tstar >= stat) + 1) / (kept + 1)
+    less = (np.count_nonzero(tstar <= stat) + 1) / (kept + 1)
+    p = {
+        "greater": greater,
+        "less": less,
+        "two-sided": min(1.0, 2 * min(greater, less)),
+    }[alternative]
+    warns = []
+    if kept < b:
+        warns.append(
+            f"{b - kept} bootstrap resamples had zero variance and were dropped"
+        )
+    return TestResult(
+        test=name,
+        tests_what=MEAN_OF_D,
+        estimate=est,
+        pvalue=float(p),
+        null=null,
+        alternative=alternative,
+        ci_low=est - float(q_hi) * se,
+        ci_high=est - float(q_lo) * se,
+        confidence_level=level,
+        se=se,
+        n=n,
+        statistic=stat,
+        mc_se=math.sqrt(p * (1 - p) / kept),
+        warnings=tuple(warns),
+        extra={"n_resamples": kept},
+    )
+
+
+def conservative(first: TestResult, second: TestResult, name: str) -> TestResult:
+    """Combine two tests of the same hypothesis, keeping the more conservative.
+
+    The interval is the union of both intervals and the p-value the larger one,
+    so the combination is conservative whichever side a gate looks at.
+    """
+    return TestResult(
+        test=name,
+        tests_what=first.tests_what,
+        estimate=first.estimate,
+        pvalue=max(first.pvalue, second.pvalue),
+        null=first.null,
+        alternative=first.alternative,
+        ci_low=min(first.ci_low, second.ci_low),
+        ci_high=max(first.ci_high, second.ci_high),
+        confidence_level=first.confidence_level,
+        se=max(first.se, second.se),
+        n=first.n,
+        statistic=first.statistic,
+        df=first.df,
+        mc_se=second.mc_se if second.pvalue > first.pvalue else first.mc_se,
+        warnings=tuple(dict.fromkeys(first.warnings + second.warnings)),
+        extra={
+            "bounds": {
+                first.test: [first.ci_low, first.ci_high],
+                second.test: [second.ci_low, second.ci_high],
+            },
+            "pvalues": {first.test: first.pvalue, second.test: second.pvalue},
+        },
+    )
+
+
+def welch_t(
+    candidate: object,
+    baseline: object,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """Unpaired Welch t-test of ``mean(candidate) − mean(baseline)`` against ``null``.
+
+    The fallback when the runs share no datapoint ids (STATISTICS.md §2.9).
+    Wraps ``scipy.stats.ttest_ind(candidate − null, baseline, equal_var=False)``
+    (Welch 1947; statsmodels ``ttest_ind(..., usevar="unequal", value=null)``).
+    Both samples must already be oriented (negate lower-is-better values).
+
+    Returns
+    -------
+    TestResult
+
+    """
+    x = as_1d(candidate, "candidate", min_size=2)
+    y = as_1d(baseline, "baseline", min_size=2)
+    null = check_number(null, "null")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    est = float(x.mean() - y.mean())
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(vx + vy)
+    name = "Welch t (unpaired)"
+    what = "difference of means (unpaired)"
+    if not se > 0:
+        return _degenerate(name, what, est, null, alternative, level, x.size + y.size)
+    res = st.ttest_ind(x - null, y, equal_var=False, alternative=alternative)
+    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    half = float(st.t.ppf((1 + level) / 2, df)) * se
+    return TestResult(
+        test=name,
+        tests_what=what,
+        estimate=est,
+        pvalue=float(res.pvalue),
+        null=null,
+        alternative=alternative,
+        ci_low=est - half,
+        ci_high=est + half,
+        confidence_level=level,
+        se=se,
+        n=x.size + y.size,
+        statistic=float(res.statistic),
+        df=float(df),
+        warnings=("unpaired comparison: much less power than a paired one",),
+    )

@@ -1,0 +1,70 @@
+"""Power: minimum detectable effect, required n, chance of passing.
+
+All in terms of the standard error ``se`` of the estimate at the current ``n``
+(``se = σ_d/√n`` for a paired mean, ``√((ψ − δ²)/n)`` for paired proportions,
+the Bahadur SE for quantiles), so one formula serves every test::
+
+    MDE(n) ≈ (z_{1−α} + z_{1−β})·se        n ≈ (z_{1−α} + z_{1−β})²·σ² / (δ + m)²
+
+(normal-approximation sample size; e.g. Chow, Shao & Wang, *Sample Size
+Calculations in Clinical Research*, 2nd ed., §3.1 and §4.2; Connor 1987 for
+McNemar; STATISTICS.md §4.3).
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats as st
+
+
+def minimum_detectable_effect(
+    se: float, *, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """Smallest true difference a one-sided level-α test detects with ``power``."""
+    if not math.isfinite(se):
+        return math.nan
+    return float((st.norm.ppf(1 - alpha) + st.norm.ppf(power)) * se)
+
+
+def required_n(
+    se: float,
+    n: int,
+    margin: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    delta: float = 0.0,
+    two_sided: bool = False,
+) -> int | None:
+    """Datapoints needed to show non-inferiority with ``margin`` at ``power``.
+
+    Assumes the true difference is ``delta`` (0: the candidate is unchanged) and
+    the per-datapoint SD stays ``se·√n``. ``two_sided`` is for equivalence
+    (TOST at δ = 0 needs ``z_{1−β/2}``). None when it cannot be computed.
+    """
+    if not (math.isfinite(se) and n > 0 and margin + delta > 0):
+        return None
+    if se == 0:
+        return 2
+    beta = 1 - power
+    zb = st.norm.ppf(1 - beta / 2) if two_sided else st.norm.ppf(power)
+    sigma2 = se * se * n
+    return max(
+        2,
+        math.ceil((st.norm.ppf(1 - alpha) + zb) ** 2 * sigma2 / (margin + delta) ** 2),
+    )
+
+
+def pass_probability(
+    se: float, margin: float, *, alpha: float = 0.05, delta: float = 0.0
+) -> float:
+    """Chance that a one-sided non-inferiority test passes when the truth is ``delta``.
+
+    ``Φ((δ + m)/se − z_{1−α})`` (normal approximation).
+    """
+    if not math.isfinite(se):
+        return math.nan
+    if se == 0:
+        return 1.0 if delta + margin > 0 else 0.0
+    return float(st.norm.cdf((delta + margin) / se - st.norm.ppf(1 - alpha)))
