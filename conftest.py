@@ -1,0 +1,3 @@
+"""Root conftest: pytester drives real pytest sessions in the integration tests."""
+
+pytest_plugins = ["pytester"]

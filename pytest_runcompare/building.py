@@ -1,0 +1,656 @@
+"""Validate parsed datapoint records and store them in columns, chunk by chunk.
+
+Readers parse their format into native records (``{"id", "output", "metrics", ...}``)
+and feed them to a :class:`RunBuilder` in chunks, so that a million datapoints never
+sit in memory as a million dicts. Every problem is reported with the file, the line
+(or ``datapoints[i]``), the datapoint id and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from pytest_runcompare.errors import RunFormatError
+from pytest_runcompare.runs import (
+    Datapoints,
+    MetricColumn,
+    MetricDefinition,
+    Run,
+    RunMeta,
+)
+
+#: Keys a datapoint record may carry; anything else is a typo until proven otherwise.
+DATAPOINT_KEYS = frozenset(
+    {"id", "input", "output", "expected", "metrics", "slices", "steps", "group", "meta"}
+)
+STEP_KEYS = frozenset({"name", "input", "output", "expected", "metrics", "meta"})
+_META_KEYS = frozenset(
+    {
+        "name",
+        "params",
+        "code_version",
+        "data_version",
+        "environment",
+        "seed",
+        "created",
+        "metrics",
+        "metric_definitions",
+        "complete",
+    }
+)
+_DEFINITION_KEYS = frozenset(
+    {"higher_is_better", "direction", "allow_nan", "kind", "version", "description"}
+)
+_EMPTY: dict[str, Any] = {}
+_NO_TAGS: tuple[str, ...] = ()
+_NUMBER_TYPES = frozenset({float, int, bool, type(None)})
+
+
+def short(value: object, limit: int = 40) -> str:
+    """``repr`` of a value, cut to ``limit`` characters for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def parse_metric_definitions(
+    raw: object, *, path: str | None
+) -> dict[str, MetricDefinition]:
+    """Validate the ``metric_definitions`` mapping of a run's metadata."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise RunFormatError(
+            f"must be a mapping of metric name to definition, got {type(raw).__name__}",
+            path=path,
+            field="metric_definitions",
+        )
+    out: dict[str, MetricDefinition] = {}
+    for name, spec in raw.items():
+        where = f"metric_definitions.{name}"
+        if not isinstance(spec, Mapping):
+            raise RunFormatError("must be a mapping", path=path, field=where)
+        unknown = set(spec) - _DEFINITION_KEYS
+        if unknown:
+            raise RunFormatError(
+                f"unknown key(s) {sorted(map(str, unknown))}",
+                path=path,
+                field=where,
+                hint=f"accepted: {sorted(_DEFINITION_KEYS)}",
+            )
+        hib = spec.get("higher_is_better")
+        direction = spec.get("direction")
+        if direction is not None:
+            if direction not in ("higher", "lower"):
+                raise RunFormatError(
+                    f"direction must be 'higher' or 'lower', got {direction!r}",
+                    path=path,
+                    field=f"{where}.direction",
+                )
+            hib = direction == "higher"
+        for key, value in (
+            ("higher_is_better", hib),
+            ("allow_nan", spec.get("allow_nan")),
+        ):
+            if value is not None and not isinstance(value, bool):
+                raise RunFormatError(
+                    f"must be true or false, got {value!r}",
+                    path=path,
+                    field=f"{where}.{key}",
+                )
+        out[str(name)] = MetricDefinition(
+            higher_is_better=hib,
+            allow_nan=bool(spec.get("allow_nan", False)),
+            kind=None if spec.get("kind") is None else str(spec["kind"]),
+            version=None if spec.get("version") is None else str(spec["version"]),
+            description=None
+            if spec.get("description") is None
+            else str(spec["description"]),
+        )
+    return out
+
+
+def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunMeta:
+    """Validate run metadata (the ``run.yaml`` mapping); unknown keys are kept in ``extra``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise RunFormatError(
+            f"run metadata must be a mapping, got {type(raw).__name__}", path=path
+        )
+
+    def mapping(key: str) -> dict[str, Any]:
+        value = raw.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise RunFormatError(
+                f"must be a mapping, got {type(value).__name__}", path=path, field=key
+            )
+        return dict(value)
+
+    seed = raw.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise RunFormatError(
+            f"must be an integer, got {seed!r}", path=path, field="seed"
+        )
+    metrics = mapping("metrics")
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RunFormatError(
+                f"aggregate metric must be a number, got {short(value)}",
+                path=path,
+                field=f"metrics.{name}",
+            )
+    complete = raw.get("complete", True)
+    if not isinstance(complete, bool):
+        raise RunFormatError(
+            f"must be true or false, got {complete!r}", path=path, field="complete"
+        )
+    code_version = raw.get("code_version")
+    if isinstance(code_version, str):
+        code_version = {"commit": code_version}
+    elif code_version is not None and not isinstance(code_version, Mapping):
+        raise RunFormatError(
+            "must be a commit string or a mapping with 'commit' and 'dirty'",
+            path=path,
+            field="code_version",
+        )
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return None if value is None else str(value)
+
+    return RunMeta(
+        name=text("name"),
+        params=mapping("params"),
+        code_version=dict(code_version or {}),
+        data_version=text("data_version"),
+        environment=mapping("environment"),
+        seed=seed,
+        created=text("created"),
+        metrics={str(k): float(v) for k, v in metrics.items()},
+        metric_definitions=parse_metric_definitions(
+            raw.get("metric_definitions"), path=path
+        ),
+        complete=complete,
+        source=path,
+        format=format,
+        extra={k: v for k, v in raw.items() if k not in _META_KEYS},
+    )
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(slots=True)
+class _MetricParts:
+    """The chunks seen so far of one metric column."""
+
+    offsets: list[int] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
+    present: list[np.ndarray] = field(default_factory=list)
+    boolean: bool = True
+    any_value: bool = False
+
+
+class _TableBuilder:
+    """Accumulates validated chunks of one table (the datapoints, or one trace step)."""
+
+    def __init__(
+        self,
+        *,
+        path: str | None,
+        definitions: Mapping[str, MetricDefinition],
+        field_prefix: str = "",
+    ) -> None:
+        self.path = path
+        self.definitions = definitions
+        self.field_prefix = field_prefix
+        self.ids: list[str] = []
+        self.lines: list[int | None] = []
+        self.outputs: list[Any] = []
+        self.inputs: list[Any] = []
+        self.expected: list[Any] = []
+        self.slice_tags: list[tuple[str, ...]] = []
+        self.groups: list[str | None] = []
+        self.metrics: dict[str, _MetricParts] = {}
+        self.has = {"input": False, "expected": False, "slices": False, "group": False}
+
+    # error helpers -----------------------------------------------------------------
+    def error(
+        self,
+        message: str,
+        line: int | None,
+        *,
+        index: int | None = None,
+        datapoint: object | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> RunFormatError:
+        if line is None and index is not None:
+            prefix = f"datapoints[{index}]"
+            field = prefix if field is None else f"{prefix}.{field}"
+        return RunFormatError(
+            message,
+            path=self.path,
+            line=line,
+            datapoint=datapoint,
+            field=field,
+            hint=hint,
+        )
+
+    # chunk intake ------------------------------------------------------------------
+    def add(self, records: Sequence[Any], lines: Sequence[int | None]) -> None:
+        """Validate one chunk of records and append it to the columns."""
+        start = len(self.ids)
+        if not all(type(r) is dict for r in records):
+            for i, record in enumerate(records):
+                if not isinstance(record, Mapping):
+                    raise self.error(
+                        f"a datapoint must be a JSON object, got {type(record).__name__} "
+                        f"{short(record)}",
+                        lines[i],
+                        index=start + i,
+                    )
+        keys = set(chain.from_iterable(records))
+        allowed = DATAPOINT_KEYS if not self.field_prefix else STEP_KEYS | {"id"}
+        if keys - allowed:
+            for i, record in enumerate(records):
+                extra = set(record) - allowed
+                if extra:
+                    raise self.error(
+                        f"unknown field(s) {sorted(map(str, extra))}",
+                        lines[i],
+                        index=start + i,
+                        datapoint=record.get("id"),
+                        field=self.field_prefix.rstrip(".") or None,
+                        hint=f"accepted: {sorted(allowed - {'id'} if self.field_prefix else allowed)}"
+                        + (
+                            ""
+                            if self.field_prefix
+                            else "; put custom fields under 'meta'"
+                        ),
+                    )
+        ids = self._ids(records, lines, start)
+        self.ids.extend(ids)
+        self.lines.extend(lines)
+        self.outputs.extend([r.get("output") for r in records])
+        for key, column in (("input", self.inputs), ("expected", self.expected)):
+            if key in keys:
+                self.has[key] = True
+                column.extend([r.get(key) for r in records])
+            else:
+                column.extend([None] * len(records))
+        if "slices" in keys:
+            self.has["slices"] = True
+            self.slice_tags.extend(self._slices(records, lines, ids, start))
+        else:
+            self.slice_tags.extend([_NO_TAGS] * len(records))
+        if "group" in keys:
+            self.has["group"] = True
+            self.groups.extend(self._groups(records, lines, ids, start))
+        else:
+            self.groups.extend([None] * len(records))
+        if "metrics" in keys:
+            self._metrics(records, lines, ids, start)
+
+    def _ids(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        lines: Sequence[int | None],
+        start: int,
+    ) -> list[str]:
+        raw = [r.get("id") for r in records]
+        kinds = set(map(type, raw))
+        if not kinds <= {str, int}:
+            for i, value in enumerate(raw):
+                if type(value) in (str, int):
+                    continue
+                if value is None:
+                    raise self.error(
+                        "the datapoint has no id",
+                        lines[i],
+                        index=start + i,
+                        field="id",
+                        hint="every datapoint needs a unique string or integer 'id'",
+                    )
+                raise self.error(
+                    f"id must be a string or an integer, got {type(value).__name__} "
+                    f"{short(value)}",
+                    lines[i],
+                    index=start + i,
+                    field="id",
+                )
+        if kinds == {str}:
+            return raw  # type: ignore[return-value]
+        return [v if type(v) is str else str(v) for v in raw]
+
+    def _slices(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        lines: Sequence[int | None],
+        ids: list[str],
+        start: int,
+    ) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        for i, record in enumerate(records):
+            value = record.get("slices")
+            if value is None:
+                out.append(_NO_TAGS)
+            elif isinstance(value, list) and all(type(t) is str for t in value):
+                out.append(tuple(value))
+            elif isinstance(value, Mapping):
+                out.append(tuple(f"{k}:{v}" for k, v in value.items()))
+            else:
+                raise self.error(
+                    "slices must be a list of tags (strings such as 'lang:de') or a "
+                    f"mapping such as {{lang: de}}, got {short(value)}",
+                    lines[i],
+                    index=start + i,
+                    datapoint=ids[i],
+                    field="slices",
+                )
+        return out
+
+    def _groups(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        lines: Sequence[int | None],
+        ids: list[str],
+        start: int,
+    ) -> list[str | None]:
+        out: list[str | None] = []
+        for i, record in enumerate(records):
+            value = record.get("group")
+            if value is None or type(value) is str:
+                out.append(value)
+            elif type(value) is int:
+                out.append(str(value))
+            else:
+                raise self.error(
+                    f"group must be a string or an integer, got {short(value)}",
+                    lines[i],
+                    index=start + i,
+                    datapoint=ids[i],
+                    field="group",
+                )
+        return out
+
+    def _metrics(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        lines: Sequence[int | None],
+        ids: list[str],
+        start: int,
+    ) -> None:
+        dicts = [r.get("metrics") for r in records]
+        if not set(map(type, dicts)) <= {dict, type(None)}:
+            for i, value in enumerate(dicts):
+                if value is not None and not isinstance(value, Mapping):
+                    raise self.error(
+                        f"must be a mapping of metric name to value, got "
+                        f"{type(value).__name__} {short(value)}",
+                        lines[i],
+                        index=start + i,
+                        datapoint=ids[i],
+                        field=f"{self.field_prefix}metrics",
+                    )
+        dicts = [_EMPTY if d is None else d for d in dicts]
+        for name in sorted(set(chain.from_iterable(dicts)), key=str):
+            field_name = f"{self.field_prefix}metrics.{name}"
+            if type(name) is not str or not name:
+                raise self.error(
+                    f"metric names must be non-empty strings, got {name!r}", lines[0]
+                )
+            values = [d.get(name) for d in dicts]
+            kinds = set(map(type, values))
+            if not kinds <= _NUMBER_TYPES:
+                for i, value in enumerate(values):
+                    if type(value) not in _NUMBER_TYPES:
+                        raise self.error(
+                            "metric value must be a number or a boolean, got "
+                            f"{type(value).__name__} {short(value)}",
+                            lines[i],
+                            index=start + i,
+                            datapoint=ids[i],
+                            field=field_name,
+                        )
+            n = len(values)
+            if type(None) in kinds:
+                present = np.fromiter(
+                    (v is not None for v in values), np.bool_, count=n
+                )
+                values = [0.0 if v is None else v for v in values]
+            else:
+                present = np.ones(n, dtype=np.bool_)
+            try:
+                column = np.array(values, dtype=np.float64)
+            except OverflowError:
+                i = next(i for i, v in enumerate(values) if abs(v) > 1.7e308)
+                raise self.error(
+                    "metric value is too large for a 64-bit float",
+                    lines[i],
+                    index=start + i,
+                    datapoint=ids[i],
+                    field=field_name,
+                ) from None
+            bad = present & ~np.isfinite(column)
+            definition = self.definitions.get(name)
+            if bad.any() and not (definition is not None and definition.allow_nan):
+                i = int(np.argmax(bad))
+                raise self.error(
+                    f"metric value is {values[i]!r}, which is allowed only for metrics "
+                    "declared with allow_nan",
+                    lines[i],
+                    index=start + i,
+                    datapoint=ids[i],
+                    field=field_name,
+                    hint=f"declare it in the run's metadata (metric_definitions: "
+                    f"{{{name}: {{allow_nan: true}}}}) or fix the value",
+                )
+            column[~present] = np.nan
+            parts = self.metrics.setdefault(name, _MetricParts())
+            parts.offsets.append(start)
+            parts.values.append(column)
+            parts.present.append(present)
+            present_kinds = kinds - {type(None)}
+            if present_kinds:
+                parts.any_value = True
+                parts.boolean = parts.boolean and present_kinds == {bool}
+
+    # finishing ---------------------------------------------------------------------
+    def _check_unique(self) -> None:
+        ids = self.ids
+        if len(set(ids)) == len(ids):
+            return
+        seen: dict[str, int] = {}
+        for i, key in enumerate(ids):
+            if key in seen:
+                j = seen[key]
+                first = (
+                    f"line {self.lines[j]}"
+                    if self.lines[j] is not None
+                    else f"datapoints[{j}]"
+                )
+                raise self.error(
+                    f"duplicate id (first seen at {first})",
+                    self.lines[i],
+                    index=i,
+                    datapoint=key,
+                    field="id",
+                    hint="datapoint ids must be unique within a run",
+                )
+            seen[key] = i
+
+    def finish(self) -> Datapoints:
+        """Check ids across all chunks and concatenate the metric columns."""
+        self._check_unique()
+        n = len(self.ids)
+        metrics: dict[str, MetricColumn] = {}
+        for name, parts in self.metrics.items():
+            if (
+                len(parts.offsets) == 1
+                and parts.offsets[0] == 0
+                and len(parts.values[0]) == n
+            ):
+                values, present = parts.values[0], parts.present[0]
+            else:
+                values = np.full(n, np.nan)
+                present = np.zeros(n, dtype=np.bool_)
+                for offset, v, p in zip(
+                    parts.offsets, parts.values, parts.present, strict=True
+                ):
+                    values[offset : offset + len(v)] = v
+                    present[offset : offset + len(p)] = p
+            metrics[name] = MetricColumn(
+                values=values,
+                present=present,
+                boolean=parts.boolean and parts.any_value,
+            )
+        return Datapoints(
+            ids=self.ids,
+            outputs=self.outputs,
+            metrics=metrics,
+            inputs=self.inputs if self.has["input"] else None,
+            expected=self.expected if self.has["expected"] else None,
+            slice_tags=self.slice_tags if self.has["slices"] else None,
+            groups=self.groups if self.has["group"] else None,
+        )
+
+
+class RunBuilder:
+    """Builds a :class:`Run` from chunks of native records, validating as it goes.
+
+    ``add(records, lines)`` takes one chunk (``lines`` gives each record's line in the
+    file, or ``None`` where records have no line); ``finish(meta)`` returns the run.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str | None = None,
+        definitions: Mapping[str, MetricDefinition] | None = None,
+    ) -> None:
+        self.path = path
+        self.definitions = definitions or {}
+        self._table = _TableBuilder(path=path, definitions=self.definitions)
+        self._steps: dict[str, _TableBuilder] = {}
+        self.warnings: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._table.ids)
+
+    def add(
+        self, records: Sequence[Any], lines: Sequence[int | None] | None = None
+    ) -> None:
+        """Validate a chunk of records (datapoints) and append it."""
+        if lines is None:
+            lines = [None] * len(records)
+        start = len(self._table.ids)
+        self._table.add(records, lines)
+        if any(type(r) is dict and "steps" in r for r in records):
+            self._add_steps(records, lines, start)
+
+    def _add_steps(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        lines: Sequence[int | None],
+        start: int,
+    ) -> None:
+        pending: dict[str, tuple[list[dict[str, Any]], list[int | None]]] = {}
+        ids = self._table.ids
+        for i, record in enumerate(records):
+            steps = record.get("steps")
+            if steps is None:
+                continue
+            key_id = ids[start + i]
+            if not isinstance(steps, list):
+                raise self._table.error(
+                    f"steps must be a list of step objects, got {type(steps).__name__}",
+                    lines[i],
+                    index=start + i,
+                    datapoint=key_id,
+                    field="steps",
+                )
+            seen: dict[str, int] = {}
+            for k, step in enumerate(steps):
+                where = f"steps[{k}]"
+                if not isinstance(step, Mapping):
+                    raise self._table.error(
+                        "a step must be an object with 'name', 'output' and 'metrics', "
+                        f"got {short(step)}",
+                        lines[i],
+                        index=start + i,
+                        datapoint=key_id,
+                        field=where,
+                    )
+                name = step.get("name")
+                if type(name) is not str or not name:
+                    raise self._table.error(
+                        "a step needs a non-empty string 'name'",
+                        lines[i],
+                        index=start + i,
+                        datapoint=key_id,
+                        field=f"{where}.name",
+                    )
+                seen[name] = seen.get(name, 0) + 1
+                key = name if seen[name] == 1 else f"{name}#{seen[name]}"
+                rows, row_lines = pending.setdefault(key, ([], []))
+                row = {k2: v for k2, v in step.items() if k2 != "name"}
+                row["id"] = key_id
+                rows.append(row)
+                row_lines.append(lines[i])
+        for key, (rows, row_lines) in pending.items():
+            builder = self._steps.get(key)
+            if builder is None:
+                builder = self._steps[key] = _TableBuilder(
+                    path=self.path,
+                    definitions=self.definitions,
+                    field_prefix=f"steps[{key}].",
+                )
+            builder.add(rows, row_lines)
+
+    def finish(self, meta: RunMeta) -> Run:
+        """Check the whole run (non-empty, unique ids) and return it."""
+        if not self._table.ids:
+            raise RunFormatError(
+                "the run has no datapoints",
+                path=self.path,
+                hint="a run needs at least one datapoint",
+            )
+        table = self._table.finish()
+        steps = {name: builder.finish() for name, builder in self._steps.items()}
+        return Run(
+            meta=meta, datapoints=table, steps=steps, warnings=tuple(self.warnings)
+        )
+
+
+def build_run(
+    records: Sequence[Any],
+    meta: RunMeta | Mapping[str, Any] | None = None,
+    *,
+    path: str | None = None,
+    lines: Sequence[int | None] | None = None,
+    warnings: Iterable[str] = (),
+    format: str = "native",
+) -> Run:
+    """Make a validated :class:`Run` from native records and metadata, in one chunk.
+
+    What most readers end with: parse your format into native records and metadata,
+    then call this. Errors name ``path``, the record's line (or ``datapoints[i]``),
+    the datapoint and the field.
+    """
+    if not isinstance(meta, RunMeta):
+        meta = parse_meta(meta, path=path, format=format)
+    builder = RunBuilder(path=path, definitions=meta.metric_definitions)
+    builder.warnings.extend(warnings)
+    builder.add(records, lines)
+    return builder.finish(meta)

@@ -1,0 +1,809 @@
+"""``compare_runs``: pair two runs by datapoint id and describe what changed.
+
+Pairing happens once (two index arrays into the runs' columns); metric deltas, slices,
+steps, changed outputs, lineage and the compatibility check are all views over it.
+The statistical judgement of those changes lives in :mod:`pytest_runcompare.gates`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pytest_runcompare.aggregates import aggregate, check_aggregate
+from pytest_runcompare.errors import ComparisonError
+from pytest_runcompare.runs import Datapoints, Run, RunMeta
+
+IndexArray = npt.NDArray[np.intp]
+ObjectArray = npt.NDArray[np.object_]
+_EMPTY_IDS: ObjectArray = np.array([], dtype=object)
+
+
+def _ids_array(ids: list[str]) -> ObjectArray:
+    out = np.empty(len(ids), dtype=object)
+    out[:] = ids
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDelta:
+    """How one metric changed over the common datapoints (or a slice or step of them).
+
+    ``delta`` is ``new - old`` in the metric's units; ``improved``/``degraded`` honour
+    the metric's direction. Counts and ids are per datapoint, over the pairs where both
+    runs carry a finite value.
+    """
+
+    name: str
+    aggregate: str
+    higher_is_better: bool
+    direction_assumed: bool
+    old_aggregate: float | None
+    new_aggregate: float | None
+    delta: float | None
+    relative_delta: float | None
+    improved_count: int
+    degraded_count: int
+    unchanged_count: int
+    improved_ids: tuple[str, ...]
+    degraded_ids: tuple[str, ...]
+    n_paired: int
+    n_missing_in_candidate: int = 0
+    n_missing_in_baseline: int = 0
+    in_baseline: bool = True
+    in_candidate: bool = True
+    slice: str | None = None
+    step: str | None = None
+
+    @property
+    def oriented_delta(self) -> float | None:
+        """The change with the sign flipped for lower-is-better metrics (positive = better)."""
+        if self.delta is None:
+            return None
+        return self.delta if self.higher_is_better else -self.delta
+
+    @property
+    def improved(self) -> bool:
+        """The aggregate moved in the metric's good direction."""
+        return (self.oriented_delta or 0.0) > 0
+
+    @property
+    def degraded(self) -> bool:
+        """The aggregate moved in the metric's bad direction."""
+        return (self.oriented_delta or 0.0) < 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PairedMetric:
+    """The paired values of one metric, ready for a statistical test.
+
+    ``baseline`` and ``candidate`` are raw (not oriented) values of the datapoints where
+    both runs carry a finite value, in baseline order. What could not be paired is
+    listed, so that a gate can fail closed and say why.
+    """
+
+    metric: str
+    slice: str | None
+    step: str | None
+    ids: ObjectArray
+    baseline: npt.NDArray[np.float64]
+    candidate: npt.NDArray[np.float64]
+    higher_is_better: bool
+    direction_assumed: bool
+    boolean: bool
+    clusters: npt.NDArray[np.intp] | None
+    missing_in_candidate: ObjectArray
+    missing_in_candidate_values: npt.NDArray[np.float64]
+    missing_in_baseline: ObjectArray
+    nan_ids: ObjectArray
+    in_baseline: bool
+    in_candidate: bool
+    baseline_count: int
+    candidate_count: int
+
+    @property
+    def n(self) -> int:
+        """Number of pairs."""
+        return int(self.baseline.size)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricChange:
+    """One metric's values on one datapoint, old and new."""
+
+    old: float | None
+    new: float | None
+
+    @property
+    def delta(self) -> float | None:
+        """``new - old``, or ``None`` when either is missing."""
+        if self.old is None or self.new is None:
+            return None
+        return self.new - self.old
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedOutput:
+    """A common datapoint whose output differs, with its metrics beside it."""
+
+    id: str
+    old_output: Any
+    new_output: Any
+    metrics: Mapping[str, MetricChange]
+    input: Any = None
+    expected: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEntry:
+    """One lineage field side by side (``params.lr``, ``code_version.commit``...)."""
+
+    field: str
+    old: Any
+    new: Any
+
+    @property
+    def changed(self) -> bool:
+        """Whether the two runs differ in this field."""
+        return bool(self.old != self.new)
+
+
+@dataclass(frozen=True, slots=True)
+class Compatibility:
+    """Whether two runs evaluated the same data with the same metric definitions.
+
+    ``same_data`` is ``None`` when nothing tells (no data version, no inputs); the
+    ``problems`` say what differs, ``notes`` what could not be checked.
+    """
+
+    same_data: bool | None
+    data_basis: str
+    same_metrics: bool
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def compatible(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Pairing:
+    """Positions of the common datapoints in each table, and of the unmatched ones."""
+
+    base: Datapoints
+    cand: Datapoints
+    bi: IndexArray
+    ci: IndexArray
+    old_only: IndexArray
+    new_only: IndexArray
+
+
+def _pair(base: Datapoints, cand: Datapoints) -> _Pairing:
+    index = base.index
+    pos = np.fromiter(
+        (index.get(key, -1) for key in cand.ids), dtype=np.intp, count=len(cand)
+    )
+    matched = pos >= 0
+    ci = np.flatnonzero(matched)
+    bi = pos[matched]
+    order = np.argsort(bi, kind="stable")
+    bi, ci = bi[order], ci[order]
+    in_cand = np.zeros(len(base), dtype=np.bool_)
+    in_cand[bi] = True
+    return _Pairing(
+        base=base,
+        cand=cand,
+        bi=bi,
+        ci=ci,
+        old_only=np.flatnonzero(~in_cand),
+        new_only=np.flatnonzero(~matched),
+    )
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, Mapping) and value:
+        for key in sorted(value, key=str):
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value[key], out)
+    else:
+        out[prefix] = value
+
+
+def lineage_diff(old: RunMeta, new: RunMeta) -> tuple[LineageEntry, ...]:
+    """Params, code version, data version, environment and seed side by side."""
+    rows: list[LineageEntry] = []
+    for section in (
+        "name",
+        "params",
+        "code_version",
+        "data_version",
+        "environment",
+        "seed",
+    ):
+        a: dict[str, Any] = {}
+        b: dict[str, Any] = {}
+        _flatten(section, getattr(old, section), a)
+        _flatten(section, getattr(new, section), b)
+        for key in sorted(set(a) | set(b)):
+            va, vb = a.get(key), b.get(key)
+            if va in ({}, None) and vb in ({}, None):
+                continue
+            rows.append(
+                LineageEntry(key, None if va == {} else va, None if vb == {} else vb)
+            )
+    return tuple(rows)
+
+
+class RunComparisonResult:
+    """Two runs paired by datapoint id, with per-metric, per-slice and per-step deltas.
+
+    Build it with :func:`compare_runs`. Every number is computed on the common
+    datapoints; ``new_only_datapoints`` and ``old_only_datapoints`` list the rest.
+    """
+
+    def __init__(
+        self,
+        baseline: Run,
+        candidate: Run,
+        *,
+        directions: Mapping[str, bool] | None = None,
+        aggregates: Mapping[str, str] | None = None,
+    ) -> None:
+        self.baseline = baseline
+        self.candidate = candidate
+        self._pairing = _pair(baseline.datapoints, candidate.datapoints)
+        self._ids = _ids_array(baseline.ids)
+        self._cand_ids = _ids_array(candidate.ids)
+        names = set(baseline.metric_names) | set(candidate.metric_names)
+        for run in (baseline, candidate):
+            for table in run.steps.values():
+                names |= set(table.metrics)
+        self.metric_names: list[str] = sorted(names)
+        self.directions: dict[str, bool] = {}
+        self.assumed_directions: set[str] = set()
+        self.direction_conflicts: dict[str, tuple[bool, bool]] = {}
+        for name in self.metric_names:
+            self.directions[name] = self._direction(name, directions or {})
+        self.aggregates: dict[str, str] = {
+            name: check_aggregate((aggregates or {}).get(name, "mean"))
+            for name in self.metric_names
+        }
+        self._step_pairings: dict[str, _Pairing] = {}
+
+    # ------------------------------------------------------------------ directions
+    def _direction(self, name: str, given: Mapping[str, bool]) -> bool:
+        if name in given:
+            return bool(given[name])
+        declared = [
+            d.higher_is_better
+            for run in (self.baseline, self.candidate)
+            if (d := run.meta.metric_definitions.get(name)) is not None
+            and d.higher_is_better is not None
+        ]
+        if len(declared) == 2 and declared[0] != declared[1]:
+            self.direction_conflicts[name] = (declared[0], declared[1])
+        if declared:
+            return declared[0]
+        self.assumed_directions.add(name)
+        return True
+
+    # ------------------------------------------------------------------ datapoint sets
+    @property
+    def common_datapoints(self) -> list[str]:
+        """Ids present in both runs, in baseline order."""
+        return self._ids[self._pairing.bi].tolist()  # type: ignore[no-any-return]
+
+    @property
+    def new_only_datapoints(self) -> list[str]:
+        """Ids only the candidate has."""
+        return self._cand_ids[self._pairing.new_only].tolist()  # type: ignore[no-any-return]
+
+    @property
+    def old_only_datapoints(self) -> list[str]:
+        """Ids only the baseline has."""
+        return self._ids[self._pairing.old_only].tolist()  # type: ignore[no-any-return]
+
+    @property
+    def n_common(self) -> int:
+        """How many datapoints the two runs share."""
+        return int(self._pairing.bi.size)
+
+    @property
+    def coverage(self) -> float:
+        """Share of baseline datapoints the candidate also has (1.0 for an empty baseline)."""
+        n = len(self.baseline.datapoints)
+        return 1.0 if n == 0 else self.n_common / n
+
+    @property
+    def slice_names(self) -> list[str]:
+        """Slice tags carried by either run, sorted."""
+        return sorted(
+            set(self.baseline.datapoints.slices) | set(self.candidate.datapoints.slices)
+        )
+
+    @property
+    def step_names(self) -> list[str]:
+        """Step names of either run, in the baseline's trace order, then new ones."""
+        names = list(self.baseline.steps)
+        return names + [s for s in self.candidate.steps if s not in self.baseline.steps]
+
+    # ------------------------------------------------------------------ pairing views
+    def _step_pairing(self, step: str) -> _Pairing:
+        if step not in self._step_pairings:
+            base = self.baseline.steps.get(step)
+            cand = self.candidate.steps.get(step)
+            if base is None and cand is None:
+                raise ComparisonError(
+                    f"unknown step {step!r}; the runs have steps: "
+                    f"{', '.join(self.step_names) or '(none)'}"
+                )
+            empty = Datapoints(ids=[], outputs=[], metrics={})
+            self._step_pairings[step] = _pair(base or empty, cand or empty)
+        return self._step_pairings[step]
+
+    def _slice_masks(
+        self, tag: str, pairing: _Pairing
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Membership of each base and candidate row of ``pairing`` in slice ``tag``."""
+        if tag not in self.slice_names:
+            raise ComparisonError(
+                f"unknown slice {tag!r}; the runs have slices: "
+                f"{', '.join(self.slice_names) or '(none)'}"
+            )
+        masks = []
+        for run, table in (
+            (self.baseline, pairing.base),
+            (self.candidate, pairing.cand),
+        ):
+            top = np.zeros(len(run.datapoints), dtype=np.bool_)
+            positions = run.datapoints.slices.get(tag)
+            if positions is not None:
+                top[positions] = True
+            if table is run.datapoints:
+                masks.append(top)
+            else:  # a step table: its ids are the parent datapoints' ids
+                index = run.datapoints.index
+                parents = np.fromiter(
+                    (index[k] for k in table.ids), dtype=np.intp, count=len(table)
+                )
+                masks.append(top[parents])
+        return masks[0], masks[1]
+
+    def _view(
+        self, slice: str | None, step: str | None
+    ) -> tuple[_Pairing, IndexArray, IndexArray, IndexArray, IndexArray]:
+        """Pairing restricted to a slice: (pairing, bi, ci, old_only, new_only)."""
+        pairing = self._pairing if step is None else self._step_pairing(step)
+        bi, ci, old_only, new_only = (
+            pairing.bi,
+            pairing.ci,
+            pairing.old_only,
+            pairing.new_only,
+        )
+        if slice is not None:
+            mb, mc = self._slice_masks(slice, pairing)
+            keep = mb[bi] | mc[ci]
+            bi, ci = bi[keep], ci[keep]
+            old_only = old_only[mb[old_only]]
+            new_only = new_only[mc[new_only]]
+        return pairing, bi, ci, old_only, new_only
+
+    def paired(
+        self, metric: str, *, slice: str | None = None, step: str | None = None
+    ) -> PairedMetric:
+        """The paired values of ``metric`` (optionally within a slice and/or a step)."""
+        if metric not in self.directions:
+            raise ComparisonError(
+                f"unknown metric {metric!r}; the runs have: {', '.join(self.metric_names)}"
+            )
+        pairing, bi, ci, old_only, new_only = self._view(slice, step)
+        colb = pairing.base.metrics.get(metric)
+        colc = pairing.cand.metrics.get(metric)
+        base_ids = _ids_array(pairing.base.ids) if step is not None else self._ids
+        cand_ids = _ids_array(pairing.cand.ids) if step is not None else self._cand_ids
+        empty = np.array([], dtype=np.float64)
+        if colb is None or colc is None:
+            missing = np.array([], dtype=np.intp)
+            if colb is not None:
+                missing = np.concatenate([bi, old_only])
+                missing = missing[colb.present[missing]]
+            return PairedMetric(
+                metric=metric,
+                slice=slice,
+                step=step,
+                ids=_EMPTY_IDS,
+                baseline=empty,
+                candidate=empty,
+                higher_is_better=self.directions[metric],
+                direction_assumed=metric in self.assumed_directions,
+                boolean=False,
+                clusters=None,
+                missing_in_candidate=base_ids[missing],
+                missing_in_candidate_values=empty
+                if colb is None
+                else colb.values[missing],
+                missing_in_baseline=_EMPTY_IDS,
+                nan_ids=_EMPTY_IDS,
+                in_baseline=colb is not None,
+                in_candidate=colc is not None,
+                baseline_count=0
+                if colb is None
+                else int(colb.present[np.concatenate([bi, old_only])].sum()),
+                candidate_count=0
+                if colc is None
+                else int(colc.present[np.concatenate([ci, new_only])].sum()),
+            )
+        pb, pc = colb.present[bi], colc.present[ci]
+        vb, vc = colb.values[bi], colc.values[ci]
+        both = pb & pc
+        finite = both & np.isfinite(vb) & np.isfinite(vc)
+        nan = both & ~finite
+        lost = pb & ~pc
+        old_missing = old_only[colb.present[old_only]]
+        missing_pos = np.concatenate([bi[lost], old_missing])
+        b, c = vb[finite], vc[finite]
+        boolean = (colb.boolean or _is_binary(b)) and (colc.boolean or _is_binary(c))
+        return PairedMetric(
+            metric=metric,
+            slice=slice,
+            step=step,
+            ids=base_ids[bi[finite]],
+            baseline=b,
+            candidate=c,
+            higher_is_better=self.directions[metric],
+            direction_assumed=metric in self.assumed_directions,
+            boolean=bool(boolean and b.size > 0),
+            clusters=self._clusters(pairing, bi[finite], ci[finite]),
+            missing_in_candidate=base_ids[missing_pos],
+            missing_in_candidate_values=colb.values[missing_pos],
+            missing_in_baseline=np.concatenate(
+                [base_ids[bi[pc & ~pb]], cand_ids[new_only[colc.present[new_only]]]]
+            ),
+            nan_ids=base_ids[bi[nan]],
+            in_baseline=True,
+            in_candidate=True,
+            baseline_count=int(pb.sum() + old_missing.size),
+            candidate_count=int(pc.sum() + colc.present[new_only].sum()),
+        )
+
+    def _clusters(
+        self, pairing: _Pairing, bi: IndexArray, ci: IndexArray
+    ) -> npt.NDArray[np.intp] | None:
+        """Cluster codes from the datapoints' ``group`` (replicates share one)."""
+        base, cand = self.baseline.datapoints, self.candidate.datapoints
+        groups_b, groups_c = base.groups, cand.groups
+        if groups_b is None and groups_c is None:
+            return None
+        if pairing.base is not base:  # a step: the parent datapoint's group
+            bi = np.fromiter(
+                (base.index[k] for k in (pairing.base.ids[i] for i in bi)),
+                dtype=np.intp,
+                count=bi.size,
+            )
+            ci = np.fromiter(
+                (cand.index[k] for k in (pairing.cand.ids[i] for i in ci)),
+                dtype=np.intp,
+                count=ci.size,
+            )
+        codes: dict[str, int] = {}
+        out = np.empty(bi.size, dtype=np.intp)
+        for k, (i, j) in enumerate(zip(bi.tolist(), ci.tolist(), strict=True)):
+            group = (groups_b[i] if groups_b is not None else None) or (
+                groups_c[j] if groups_c is not None else None
+            )
+            key = f"g:{group}" if group is not None else f"id:{base.ids[i]}"
+            out[k] = codes.setdefault(key, len(codes))
+        return out
+
+    # ------------------------------------------------------------------ deltas
+    def _delta(self, metric: str, slice: str | None, step: str | None) -> MetricDelta:
+        paired = self.paired(metric, slice=slice, step=step)
+        name = self.aggregates[metric]
+        hib = paired.higher_is_better
+        if paired.n == 0 and step is None and slice is None:
+            old = self.baseline.meta.metrics.get(metric)
+            new = self.candidate.meta.metrics.get(metric)
+        else:
+            old = aggregate(paired.baseline, name)
+            new = aggregate(paired.candidate, name)
+        d = paired.candidate - paired.baseline
+        unchanged = np.isclose(
+            paired.candidate, paired.baseline, rtol=1e-12, atol=1e-12
+        )
+        oriented = d if hib else -d
+        improved = (oriented > 0) & ~unchanged
+        degraded = (oriented < 0) & ~unchanged
+        delta = None if old is None or new is None else new - old
+        relative = None if delta is None or not old else delta / abs(old)
+        return MetricDelta(
+            name=metric,
+            aggregate=name,
+            higher_is_better=hib,
+            direction_assumed=paired.direction_assumed,
+            old_aggregate=old,
+            new_aggregate=new,
+            delta=delta,
+            relative_delta=relative,
+            improved_count=int(improved.sum()),
+            degraded_count=int(degraded.sum()),
+            unchanged_count=int(unchanged.sum()),
+            improved_ids=tuple(paired.ids[improved].tolist()),
+            degraded_ids=tuple(paired.ids[degraded].tolist()),
+            n_paired=paired.n,
+            n_missing_in_candidate=int(paired.missing_in_candidate.size),
+            n_missing_in_baseline=int(paired.missing_in_baseline.size),
+            in_baseline=metric in self.baseline.metric_names or paired.in_baseline,
+            in_candidate=metric in self.candidate.metric_names or paired.in_candidate,
+            slice=slice,
+            step=step,
+        )
+
+    def _table_metrics(self, step: str | None) -> list[str]:
+        if step is None:
+            return [
+                m
+                for m in self.metric_names
+                if m in self.baseline.metric_names or m in self.candidate.metric_names
+            ]
+        pairing = self._step_pairing(step)
+        return sorted(set(pairing.base.metrics) | set(pairing.cand.metrics))
+
+    @cached_property
+    def metric_deltas(self) -> dict[str, MetricDelta]:
+        """Per metric over all common datapoints."""
+        return {m: self._delta(m, None, None) for m in self._table_metrics(None)}
+
+    @cached_property
+    def slice_deltas(self) -> dict[str, dict[str, MetricDelta]]:
+        """Per slice tag, per metric, restricted to the datapoints carrying the tag."""
+        metrics = [m for m in self._table_metrics(None) if self._has_column(m)]
+        return {
+            tag: {m: self._delta(m, tag, None) for m in metrics}
+            for tag in self.slice_names
+        }
+
+    @cached_property
+    def step_deltas(self) -> dict[str, dict[str, MetricDelta]]:
+        """Per trace step name, per metric of that step."""
+        return {
+            step: {m: self._delta(m, None, step) for m in self._table_metrics(step)}
+            for step in self.step_names
+        }
+
+    def _has_column(self, metric: str) -> bool:
+        return metric in self.baseline.metrics or metric in self.candidate.metrics
+
+    def get_metric_delta(
+        self, name: str, *, slice: str | None = None, step: str | None = None
+    ) -> MetricDelta:
+        """The delta of one metric, optionally within a slice and/or a step."""
+        if slice is None and step is None:
+            if name not in self.metric_deltas:
+                raise ComparisonError(
+                    f"unknown metric {name!r}; the runs have: "
+                    f"{', '.join(self.metric_deltas) or '(none)'}"
+                )
+            return self.metric_deltas[name]
+        if step is not None:
+            self._step_pairing(step)
+            if name not in self._table_metrics(step):
+                raise ComparisonError(
+                    f"step {step!r} has no metric {name!r}; it has: "
+                    f"{', '.join(self._table_metrics(step)) or '(none)'}"
+                )
+        return self._delta(name, slice, step)
+
+    def list_improved_metrics(self) -> list[str]:
+        """Metrics whose aggregate moved in the good direction."""
+        return [m for m, d in self.metric_deltas.items() if d.improved]
+
+    def list_degraded_metrics(self) -> list[str]:
+        """Metrics whose aggregate moved in the bad direction."""
+        return [m for m, d in self.metric_deltas.items() if d.degraded]
+
+    # ------------------------------------------------------------------ outputs
+    def _changed_positions(self) -> list[int]:
+        p = self._pairing
+        ob, oc = p.base.outputs, p.cand.outputs
+        return [
+            k
+            for k, (i, j) in enumerate(zip(p.bi.tolist(), p.ci.tolist(), strict=True))
+            if ob[i] != oc[j]
+        ]
+
+    @cached_property
+    def changed_output_count(self) -> int:
+        """How many common datapoints have a different output."""
+        return len(self._changed_positions())
+
+    def changed_outputs(
+        self, *, limit: int | None = None, sort_by: str | None = None
+    ) -> list[ChangedOutput]:
+        """Common datapoints whose output differs, with their metric values old and new.
+
+        In baseline order, or by the largest regression of ``sort_by`` first; ``limit``
+        keeps the first ones.
+        """
+        p = self._pairing
+        positions = self._changed_positions()
+        if sort_by is not None:
+            if (
+                sort_by not in self.baseline.metrics
+                and sort_by not in self.candidate.metrics
+            ):
+                raise ComparisonError(f"unknown metric {sort_by!r} to sort by")
+            sign = 1.0 if self.directions[sort_by] else -1.0
+            change = {
+                k: (c.delta if c.delta is not None else 0.0) * sign
+                for k in positions
+                if (c := self._change(sort_by, k)) is not None
+            }
+            positions.sort(key=lambda k: change.get(k, 0.0))
+        if limit is not None:
+            positions = positions[:limit]
+        base, cand = p.base, p.cand
+        out = []
+        for k in positions:
+            i, j = int(p.bi[k]), int(p.ci[k])
+            metrics = {
+                m: change
+                for m in sorted(set(base.metrics) | set(cand.metrics))
+                if (change := self._change(m, k)) is not None
+            }
+            out.append(
+                ChangedOutput(
+                    id=base.ids[i],
+                    old_output=base.outputs[i],
+                    new_output=cand.outputs[j],
+                    metrics=metrics,
+                    input=None if base.inputs is None else base.inputs[i],
+                    expected=None if base.expected is None else base.expected[i],
+                )
+            )
+        return out
+
+    def _change(self, metric: str, k: int) -> MetricChange | None:
+        p = self._pairing
+        i, j = int(p.bi[k]), int(p.ci[k])
+        colb, colc = p.base.metrics.get(metric), p.cand.metrics.get(metric)
+        old = float(colb.values[i]) if colb is not None and colb.present[i] else None
+        new = float(colc.values[j]) if colc is not None and colc.present[j] else None
+        return None if old is None and new is None else MetricChange(old, new)
+
+    def iter_pairs(self) -> Iterator[tuple[str, int, int]]:
+        """``(id, baseline position, candidate position)`` for each common datapoint."""
+        p = self._pairing
+        for i, j in zip(p.bi.tolist(), p.ci.tolist(), strict=True):
+            yield p.base.ids[i], i, j
+
+    # ------------------------------------------------------------------ lineage, compatibility
+    @cached_property
+    def lineage(self) -> tuple[LineageEntry, ...]:
+        """Params, code version, data version, environment and seed side by side."""
+        return lineage_diff(self.baseline.meta, self.candidate.meta)
+
+    @cached_property
+    def compatibility(self) -> Compatibility:
+        """Whether the runs evaluated the same data with the same metric definitions."""
+        problems: list[str] = []
+        notes: list[str] = []
+        mb, mc = self.baseline.meta, self.candidate.meta
+        same_data: bool | None = None
+        basis = "none"
+        if mb.data_version is not None and mc.data_version is not None:
+            basis = "data_version"
+            same_data = mb.data_version == mc.data_version
+            if not same_data:
+                problems.append(
+                    f"different data versions: baseline {mb.data_version!r}, candidate "
+                    f"{mc.data_version!r}"
+                )
+        content = self._content_mismatches()
+        if content is not None:
+            differing, checked, example = content
+            basis = "data_version+content" if basis == "data_version" else "content"
+            if differing:
+                same_data = False
+                problems.append(
+                    f"{differing} of {checked} common datapoints have a different input or "
+                    f"expected output (first: {example!r})"
+                )
+            elif same_data is None:
+                same_data = True
+        if basis == "none":
+            notes.append(
+                "neither a data version nor inputs/expected outputs in both runs: could not "
+                "check that they evaluated the same data"
+            )
+        same_metrics = True
+        for name in sorted(set(mb.metric_definitions) & set(mc.metric_definitions)):
+            db, dc = mb.metric_definitions[name], mc.metric_definitions[name]
+            for field in ("higher_is_better", "kind", "version"):
+                vb, vc = getattr(db, field), getattr(dc, field)
+                if vb is not None and vc is not None and vb != vc:
+                    same_metrics = False
+                    problems.append(
+                        f"metric {name!r} is defined differently: {field} {vb!r} in the "
+                        f"baseline, {vc!r} in the candidate"
+                    )
+        for name in self.metric_names:
+            in_b = name in self.baseline.metric_names
+            in_c = name in self.candidate.metric_names
+            if in_b and not in_c:
+                notes.append(
+                    f"metric {name!r} is in the baseline but not in the candidate"
+                )
+            elif in_c and not in_b:
+                notes.append(f"metric {name!r} is new in the candidate")
+        return Compatibility(
+            same_data=same_data,
+            data_basis=basis,
+            same_metrics=same_metrics,
+            problems=tuple(problems),
+            notes=tuple(notes),
+        )
+
+    def _content_mismatches(self) -> tuple[int, int, str] | None:
+        """Count common datapoints whose input or expected output differs."""
+        base, cand = self._pairing.base, self._pairing.cand
+        columns = [
+            (cb, cc)
+            for cb, cc in ((base.inputs, cand.inputs), (base.expected, cand.expected))
+            if cb is not None and cc is not None
+        ]
+        if not columns:
+            return None
+        differing = 0
+        example = ""
+        for key, i, j in self.iter_pairs():
+            if any(_content(cb[i]) != _content(cc[j]) for cb, cc in columns):
+                differing += 1
+                example = example or key
+        return differing, self.n_common, example
+
+
+def _content(value: Any) -> Any:
+    """Canonical form for comparing inputs: equal JSON values compare equal."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return value
+
+
+def _is_binary(values: npt.NDArray[np.float64]) -> bool:
+    return bool(values.size) and bool(np.all((values == 0) | (values == 1)))
+
+
+def compare_runs(
+    baseline: Run,
+    candidate: Run,
+    *,
+    directions: Mapping[str, bool | str] | None = None,
+    aggregates: Mapping[str, str] | None = None,
+) -> RunComparisonResult:
+    """Pair ``baseline`` and ``candidate`` by datapoint id and compute what changed.
+
+    ``directions`` maps metric names to ``True``/``"higher"`` or ``False``/``"lower"``
+    (otherwise a run's metric definitions decide, else higher-is-better is assumed and
+    recorded in ``assumed_directions``); ``aggregates`` maps metric names to ``mean``
+    (default), ``median``, ``sum``, ``rate`` or ``pNN``.
+    """
+    parsed: dict[str, bool] = {}
+    for name, value in (directions or {}).items():
+        if isinstance(value, bool):
+            parsed[name] = value
+        elif value in ("higher", "lower"):
+            parsed[name] = value == "higher"
+        else:
+            raise ComparisonError(
+                f"direction of {name!r} must be 'higher' or 'lower', got {value!r}"
+            )
+    return RunComparisonResult(
+        baseline, candidate, directions=parsed, aggregates=aggregates
+    )

@@ -1,0 +1,1 @@
+"""Run readers: the native format and other tools' files, behind one ``load_run``."""

@@ -1,0 +1,155 @@
+"""Reading helpers shared by the readers: UTF-8, JSON, JSONL in chunks, safe YAML.
+
+Every failure becomes a :class:`RunFormatError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_runcompare.errors import RunFormatError
+
+#: Lines parsed per chunk: big enough to amortise the call, small enough for memory.
+CHUNK_LINES = 20_000
+
+
+def _utf8_error(
+    path: Path, data: bytes, error: UnicodeDecodeError, first_line: int = 1
+) -> RunFormatError:
+    line = first_line + data.count(b"\n", 0, error.start)
+    bad = data[error.start : error.start + 1].hex()
+    return RunFormatError(
+        f"not valid UTF-8 (byte 0x{bad})",
+        path=path,
+        line=line,
+        hint="run files must be UTF-8 encoded text",
+    )
+
+
+def read_text(path: Path) -> str:
+    """The file as text, or a clear error if it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _utf8_error(path, data, error) from None
+
+
+def parse_json(text: str, path: Path) -> Any:
+    """Parse a whole JSON document, naming the line and column of a syntax error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RunFormatError(
+            f"malformed JSON: {error.msg} (column {error.colno})",
+            path=path,
+            line=error.lineno,
+        ) from None
+    except RecursionError:
+        raise RunFormatError("JSON nested too deeply", path=path) from None
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML with ``safe_load`` semantics: tags that construct objects are refused."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.constructor.ConstructorError as error:
+        mark = error.problem_mark
+        raise RunFormatError(
+            f"YAML tag not allowed: {error.problem}",
+            path=path,
+            line=None if mark is None else mark.line + 1,
+            hint="run files are plain data: use mappings, lists, strings and numbers",
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        raise RunFormatError(
+            f"malformed YAML: {problem}",
+            path=path,
+            line=None if mark is None else mark.line + 1,
+        ) from None
+
+
+def iter_jsonl(
+    path: Path,
+    *,
+    tolerate_truncated_tail: bool = False,
+    warnings: list[str] | None = None,
+) -> Iterator[tuple[list[Any], list[int]]]:
+    """Yield ``(records, line_numbers)`` chunks of a JSON Lines file; blank lines skipped.
+
+    Each chunk is parsed with one ``json.loads`` over the joined lines (fast); when that
+    fails the chunk is parsed line by line to name the bad line. With
+    ``tolerate_truncated_tail`` an unparsable last line without a newline (a writer that
+    crashed mid-line) is dropped and reported in ``warnings``.
+    """
+    with path.open("rb") as handle:
+        line_no = 0
+        while True:
+            raw: list[bytes] = []
+            numbers: list[int] = []
+            for raw_line in handle:
+                line_no += 1
+                if raw_line.strip():
+                    raw.append(raw_line)
+                    numbers.append(line_no)
+                    if len(raw) >= CHUNK_LINES:
+                        break
+            if not raw:
+                return
+            yield (
+                _parse_chunk(path, raw, numbers, tolerate_truncated_tail, warnings),
+                numbers,
+            )
+
+
+def _parse_chunk(
+    path: Path,
+    raw: list[bytes],
+    numbers: list[int],
+    tolerate_truncated_tail: bool,
+    warnings: list[str] | None,
+) -> list[Any]:
+    data = b"[" + b",".join(raw) + b"]"
+    try:
+        records = json.loads(data.decode("utf-8"))
+        if len(records) == len(raw):
+            return records  # type: ignore[no-any-return]
+    except (ValueError, RecursionError):
+        pass
+    records = []
+    for k, (line, number) in enumerate(zip(raw, numbers, strict=True)):
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise _utf8_error(path, line, error, number) from None
+        try:
+            records.append(json.loads(text))
+        except json.JSONDecodeError as error:
+            last = k == len(raw) - 1 and not line.endswith(b"\n")
+            if last and tolerate_truncated_tail:
+                if warnings is not None:
+                    warnings.append(
+                        f"{path}:{number}: dropped a truncated last line (the run was "
+                        "still being written or its writer crashed)"
+                    )
+                continue
+            raise RunFormatError(
+                f"malformed JSON: {error.msg} (column {error.colno})",
+                path=path,
+                line=number,
+                hint="each line of a .jsonl file must be one JSON object",
+            ) from None
+        except RecursionError:
+            raise RunFormatError(
+                "JSON nested too deeply", path=path, line=number
+            ) from None
+    del numbers[len(records) :]
+    return records

@@ -1,0 +1,257 @@
+"""The native run format: a run directory, a ``.jsonl``, a ``.json``/``.yaml`` document, a ``.csv``.
+
+- directory: ``run.yaml`` (or ``run.json``) metadata beside ``datapoints.jsonl``;
+- ``.jsonl``: one datapoint per line, optionally a first line ``{"run": {...metadata}}``;
+- ``.json`` / ``.yaml``: a document ``{"run": {...}, "datapoints": [...]}``;
+- ``.csv``: an ``id`` column, metric columns, optional ``output``/``input``/``expected``
+  and ``slices`` (tags separated by ``;``) columns.
+
+This module is the fallback reader: it claims any of those shapes and explains what
+is wrong with a file that is none of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_runcompare.errors import RunFormatError
+from pytest_runcompare.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from pytest_runcompare.runs import Run
+
+META_FILES = ("run.yaml", "run.yml", "run.json")
+DATAPOINTS_FILE = "datapoints.jsonl"
+SUFFIXES = (".jsonl", ".json", ".yaml", ".yml", ".csv")
+_CSV_RESERVED = {"id", "output", "input", "expected", "slices", "group"}
+
+
+@hookimpl(trylast=True)
+def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run | None:
+    """Read a native run, or ``None`` when the path is not one of the native shapes."""
+    fmt = options.get("format")
+    if fmt not in (None, "native"):
+        return None
+    path = Path(location)
+    if path.is_dir():
+        if fmt is None and not _is_run_dir(path):
+            return None
+        return read_run_dir(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES and fmt is None:
+        return None
+    if suffix == ".jsonl":
+        return read_jsonl(path)
+    if suffix == ".csv":
+        return read_csv(path)
+    if suffix in (".yaml", ".yml"):
+        return read_document(path, yaml=True)
+    return read_document(path, yaml=False)
+
+
+def _is_run_dir(path: Path) -> bool:
+    return (path / DATAPOINTS_FILE).exists() or any(
+        (path / name).exists() for name in META_FILES
+    )
+
+
+def _read_meta_file(path: Path) -> Any:
+    from pytest_runcompare.loaders.files import parse_json, parse_yaml, read_text
+
+    text = read_text(path)
+    return parse_json(text, path) if path.suffix == ".json" else parse_yaml(text, path)
+
+
+def read_run_dir(path: Path) -> Run:
+    """A run directory: metadata file beside ``datapoints.jsonl``."""
+    from pytest_runcompare.building import parse_meta
+
+    meta_path = next((path / n for n in META_FILES if (path / n).exists()), None)
+    raw_meta = {} if meta_path is None else _read_meta_file(meta_path)
+    meta = parse_meta(raw_meta, path=str(meta_path or path))
+    meta = _with_source(meta, path)
+    points = path / DATAPOINTS_FILE
+    if not points.exists():
+        if meta.metrics:
+            from pytest_runcompare.runs import Datapoints, Run
+
+            return Run(meta=meta, datapoints=Datapoints(ids=[], outputs=[], metrics={}))
+        raise RunFormatError(
+            f"the run directory has no {DATAPOINTS_FILE}",
+            path=path,
+            hint="write datapoints with pytest_runcompare.RunWriter or save_run()",
+        )
+    return _read_jsonl_body(points, meta, header_allowed=False)
+
+
+def _with_source(meta: Any, path: Path) -> Any:
+    from dataclasses import replace
+
+    return replace(meta, source=str(path))
+
+
+def read_jsonl(path: Path) -> Run:
+    """A ``.jsonl`` file of datapoints, optionally led by a ``{"run": {...}}`` line."""
+    from pytest_runcompare.building import parse_meta
+
+    return _read_jsonl_body(path, parse_meta({}, path=str(path)), header_allowed=True)
+
+
+def _read_jsonl_body(path: Path, meta: Any, *, header_allowed: bool) -> Run:
+    from dataclasses import replace
+
+    from pytest_runcompare.building import RunBuilder, parse_meta
+    from pytest_runcompare.loaders.files import iter_jsonl
+
+    warnings: list[str] = []
+    builder: RunBuilder | None = None
+    chunks = iter_jsonl(path, tolerate_truncated_tail=True, warnings=warnings)
+    for records, lines in chunks:
+        if builder is None:
+            first = records[0] if records else None
+            if isinstance(first, dict) and set(first) == {"run"}:
+                if not header_allowed:
+                    raise RunFormatError(
+                        "a 'run' header line belongs in a single .jsonl file; in a run "
+                        "directory the metadata goes in run.yaml",
+                        path=path,
+                        line=lines[0],
+                    )
+                meta = parse_meta(first["run"], path=str(path))
+                records, lines = records[1:], lines[1:]
+            builder = RunBuilder(path=str(path), definitions=meta.metric_definitions)
+        builder.add(records, lines)
+    if builder is None:
+        builder = RunBuilder(path=str(path))
+    if warnings and meta.complete:
+        # A truncated tail in a run that says it is complete is corruption, not a crash.
+        raise RunFormatError(
+            warnings[0].split(": ", 1)[1].replace("dropped a truncated", "truncated"),
+            path=path,
+            hint="the file is cut off; re-run the evaluation or restore the file",
+        )
+    if not meta.complete:
+        warnings.insert(
+            0,
+            f"{meta.source or path}: the run is marked incomplete (its writer did not "
+            "finish); comparing the datapoints written so far",
+        )
+    builder.warnings.extend(warnings)
+    return builder.finish(replace(meta, source=meta.source or str(path)))
+
+
+def read_document(path: Path, *, yaml: bool) -> Run:
+    """A single ``.json``/``.yaml`` document with ``run`` and ``datapoints`` keys."""
+    from pytest_runcompare.building import build_run
+    from pytest_runcompare.loaders.files import parse_json, parse_yaml, read_text
+
+    text = read_text(path)
+    doc = parse_yaml(text, path) if yaml else parse_json(text, path)
+    if isinstance(doc, list):
+        return build_run(doc, {}, path=str(path))
+    if not isinstance(doc, dict) or "datapoints" not in doc:
+        keys = sorted(map(str, doc)) if isinstance(doc, dict) else type(doc).__name__
+        raise RunFormatError(
+            f"not a run: expected a mapping with 'run' and 'datapoints' keys, found {keys}",
+            path=path,
+            hint="no reader for another tool's format recognised this file either; pass "
+            "format: <reader> in the gates file if it comes from one",
+        )
+    unknown = set(doc) - {"run", "datapoints"}
+    if unknown:
+        raise RunFormatError(
+            f"unknown top-level key(s) {sorted(map(str, unknown))}",
+            path=path,
+            hint="a run document has only 'run' (metadata) and 'datapoints'",
+        )
+    datapoints = doc["datapoints"]
+    if not isinstance(datapoints, list):
+        raise RunFormatError(
+            f"must be a list of datapoints, got {type(datapoints).__name__}",
+            path=path,
+            field="datapoints",
+        )
+    return build_run(datapoints, doc.get("run"), path=str(path))
+
+
+def _csv_value(text: str) -> Any:
+    if text == "":
+        return None
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text  # left as text: the builder names it as a bad metric value
+
+
+def read_csv(path: Path) -> Run:
+    """A ``.csv`` file: ``id``, metric columns, optional output/input/expected/slices."""
+    from pytest_runcompare.building import RunBuilder, parse_meta
+    from pytest_runcompare.loaders.files import read_text
+
+    text = read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RunFormatError("the CSV file is empty", path=path) from None
+    except csv.Error as error:
+        raise RunFormatError(f"malformed CSV: {error}", path=path, line=1) from None
+    header = [h.strip() for h in header]
+    if "id" not in header:
+        raise RunFormatError(
+            f"the CSV header has no 'id' column (found {header})",
+            path=path,
+            line=1,
+            hint="the first row names the columns: id, metric columns, optional output",
+        )
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise RunFormatError(f"duplicate column(s) {dupes}", path=path, line=1)
+    metric_cols = [(k, h) for k, h in enumerate(header) if h not in _CSV_RESERVED]
+    other_cols = [(k, h) for k, h in enumerate(header) if h in _CSV_RESERVED]
+    builder = RunBuilder(path=str(path))
+    records: list[dict[str, Any]] = []
+    lines: list[int | None] = []
+    width = len(header)
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue
+            if len(row) != width:
+                raise RunFormatError(
+                    f"row has {len(row)} fields, the header has {width}",
+                    path=path,
+                    line=line,
+                )
+            record: dict[str, Any] = {
+                "metrics": {h: _csv_value(row[k]) for k, h in metric_cols}
+            }
+            for k, h in other_cols:
+                value = row[k]
+                if h == "slices":
+                    record[h] = [t for t in value.split(";") if t] if value else None
+                elif value != "" or h == "output":
+                    record[h] = value
+            records.append(record)
+            lines.append(line)
+            if len(records) >= 20_000:
+                builder.add(records, lines)
+                records, lines = [], []
+    except csv.Error as error:
+        raise RunFormatError(
+            f"malformed CSV: {error}", path=path, line=reader.line_num
+        ) from None
+    builder.add(records, lines)
+    return builder.finish(parse_meta({}, path=str(path)))

@@ -1,0 +1,316 @@
+"""Writing runs in the native format: ``save_run`` (atomic) and ``RunWriter`` (streaming).
+
+Nothing is lost: ``save_run`` writes beside the target and renames over it, so a
+reader sees the old run or the new one, never half of either. ``RunWriter`` appends
+datapoints as an evaluation produces them and marks the run complete only when the
+``with`` block ends without an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+from pytest_runcompare.errors import RunFormatError
+
+if TYPE_CHECKING:
+    from pytest_runcompare.runs import Run
+
+DATAPOINTS_FILE = "datapoints.jsonl"
+META_FILE = "run.yaml"
+
+
+def _dump_yaml(data: Mapping[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+
+
+def _json_line(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Write ``path`` through a temporary file beside it, renamed over it on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(
+        at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange
+    )
+    return bool(result == 0)
+
+
+def replace_dir(new: Path, target: Path, *, backup: Path | None = None) -> None:
+    """Put directory ``new`` at ``target``; the old one goes to ``backup`` or away.
+
+    Uses an atomic exchange where the OS has one, so ``target`` is always a whole run.
+    """
+    if not target.exists():
+        os.replace(new, target)
+        return
+    if not _exchange(new, target):
+        # No atomic exchange here: two renames, with the old run kept until the end.
+        aside = target.with_name(f".{target.name}.old")
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(target, aside)
+        os.replace(new, target)
+        new = aside
+    # ``new`` now holds the previous run.
+    if backup is not None:
+        if backup.exists():
+            shutil.rmtree(backup) if backup.is_dir() else backup.unlink()
+        os.replace(new, backup)
+    else:
+        shutil.rmtree(new)
+
+
+def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) -> Path:
+    """Write ``run`` in the native format at ``path``, atomically.
+
+    The shape follows the path: ``.jsonl`` (a ``{"run": ...}`` header line, then the
+    datapoints), ``.json`` or ``.yaml`` (one document), anything else a run directory.
+    With ``backup``, the run that was at ``path`` is kept there.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    meta = run.meta.to_dict()
+    if backup is not None and target.exists() and suffix:
+        shutil.copy2(target, backup)
+    if suffix == ".jsonl":
+        with atomic_file(target) as handle:
+            handle.write(_json_line({"run": meta}))
+            for record in run.records():
+                handle.write(_json_line(record))
+    elif suffix == ".json":
+        with atomic_file(target) as handle:
+            json.dump(
+                {"run": meta, "datapoints": list(run.records())}, handle, indent=1
+            )
+            handle.write("\n")
+    elif suffix in (".yaml", ".yml"):
+        with atomic_file(target) as handle:
+            handle.write(_dump_yaml({"run": meta, "datapoints": list(run.records())}))
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            (tmp / META_FILE).write_text(_dump_yaml(meta), encoding="utf-8")
+            with (tmp / DATAPOINTS_FILE).open("w", encoding="utf-8") as handle:
+                for record in run.records():
+                    handle.write(_json_line(record))
+                handle.flush()
+                os.fsync(handle.fileno())
+            replace_dir(tmp, target, backup=None if backup is None else Path(backup))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
+
+
+class RunWriter:
+    """Stream datapoints of an evaluation to a run directory as they are produced.
+
+    ::
+
+        with RunWriter("runs/candidate", name="candidate", params={"lr": 3e-4}, seed=0) as w:
+            for item in dataset:
+                w.add(id=item.id, input=item.prompt, output=model(item.prompt),
+                      metrics={"exact_match": ...})
+
+    ``run.yaml`` is written first with ``complete: false`` and the lineage (git commit
+    and dirty flag, Python, platform, key packages); each datapoint is appended to
+    ``datapoints.jsonl`` and flushed. Leaving the block normally rewrites ``run.yaml``
+    with ``complete: true``; after an exception the partial run stays readable and is
+    marked incomplete. An existing run at ``path`` is replaced only on success.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        data_version: str | None = None,
+        metric_definitions: Mapping[str, Mapping[str, Any]] | None = None,
+        packages: Sequence[str] = (),
+        capture_lineage: bool = True,
+        cwd: str | Path | None = None,
+        flush_every: int = 1,
+    ) -> None:
+        self.path = Path(path)
+        self._meta: dict[str, Any] = {"name": name or self.path.stem}
+        if params:
+            self._meta["params"] = dict(params)
+        if seed is not None:
+            self._meta["seed"] = seed
+        if data_version is not None:
+            self._meta["data_version"] = data_version
+        if metric_definitions:
+            self._meta["metric_definitions"] = {
+                k: dict(v) for k, v in metric_definitions.items()
+            }
+        self._packages = tuple(packages)
+        self._capture = capture_lineage
+        self._cwd = Path(cwd) if cwd is not None else None
+        self._flush_every = max(1, flush_every)
+        self._ids: set[str] = set()
+        self._handle: IO[str] | None = None
+        self._dir: Path | None = None
+        self._pending = 0
+        self.count = 0
+
+    # context manager -----------------------------------------------------------------
+    def __enter__(self) -> RunWriter:
+        from pytest_runcompare.building import parse_meta
+
+        if self._capture:
+            from pytest_runcompare.lineage import capture_lineage
+
+            self._meta.update(capture_lineage(cwd=self._cwd, packages=self._packages))
+        parse_meta(self._meta, path=str(self.path))  # validate before writing anything
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target while running, so that an existing run (a baseline)
+        # is never clobbered by an evaluation that crashes.
+        if self.path.exists():
+            self._dir = Path(
+                tempfile.mkdtemp(
+                    prefix=f"{self.path.name}.writing-", dir=self.path.parent
+                )
+            )
+        else:
+            self.path.mkdir()
+            self._dir = self.path
+        self._write_meta(complete=False)
+        self._handle = (self._dir / DATAPOINTS_FILE).open("w", encoding="utf-8")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._handle is None or self._dir is None:
+            raise RuntimeError("RunWriter.__exit__ without __enter__")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        self._handle = None
+        if exc_type is not None:
+            self._write_meta(complete=False, error=f"{exc_type.__name__}: {exc}")
+            return
+        self._write_meta(complete=True)
+        if self._dir != self.path:
+            replace_dir(self._dir, self.path)
+
+    # writing -------------------------------------------------------------------------
+    def _write_meta(self, *, complete: bool, error: str | None = None) -> None:
+        assert self._dir is not None
+        meta = {**self._meta, "complete": complete, "datapoint_count": self.count}
+        if error is not None:
+            meta["error"] = error
+        with atomic_file(self._dir / META_FILE) as handle:
+            handle.write(_dump_yaml(meta))
+
+    def add(
+        self,
+        id: str | int,
+        *,
+        output: Any = None,
+        metrics: Mapping[str, float | bool] | None = None,
+        input: Any = None,
+        expected: Any = None,
+        slices: Sequence[str] | Mapping[str, Any] | None = None,
+        steps: Sequence[Mapping[str, Any]] | None = None,
+        group: str | int | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append one datapoint (validated now, so a bad value fails at its source)."""
+        if self._handle is None:
+            raise RuntimeError("RunWriter.add() outside its 'with' block")
+        record: dict[str, Any] = {"id": id}
+        for key, value in (
+            ("input", input),
+            ("output", output),
+            ("expected", expected),
+            ("metrics", dict(metrics) if metrics is not None else None),
+            (
+                "slices",
+                slices
+                if slices is None or isinstance(slices, Mapping)
+                else list(slices),
+            ),
+            ("steps", None if steps is None else [dict(s) for s in steps]),
+            ("group", group),
+            ("meta", None if meta is None else dict(meta)),
+        ):
+            if value is not None or key == "output":
+                record[key] = value
+        self.add_record(record)
+
+    def add_record(self, record: Mapping[str, Any]) -> None:
+        """Append one datapoint given as a native record mapping."""
+        from pytest_runcompare.building import RunBuilder, parse_metric_definitions
+
+        if self._handle is None:
+            raise RuntimeError("RunWriter.add_record() outside its 'with' block")
+        record = dict(record)
+        builder = RunBuilder(
+            path=str(self.path),
+            definitions=parse_metric_definitions(
+                self._meta.get("metric_definitions"), path=str(self.path)
+            ),
+        )
+        builder.add([record], [None])
+        key = builder._table.ids[0]
+        if key in self._ids:
+            raise RunFormatError(
+                "duplicate id: this datapoint was already written",
+                path=self.path,
+                datapoint=key,
+                field="id",
+            )
+        try:
+            line = _json_line(record)
+        except (TypeError, ValueError) as error:
+            raise RunFormatError(
+                f"not JSON-serialisable: {error}", path=self.path, datapoint=key
+            ) from None
+        self._ids.add(key)
+        self._handle.write(line)
+        self.count += 1
+        self._pending += 1
+        if self._pending >= self._flush_every:
+            self._handle.flush()
+            self._pending = 0
