@@ -654,3 +654,47 @@ def build_run(
     builder.warnings.extend(warnings)
     builder.add(records, lines)
     return builder.finish(meta)
+
+
+def datapoint_record(
+    id: str | int,
+    *,
+    output: Any = None,
+    metrics: Mapping[str, float | bool] | None = None,
+    input: Any = None,
+    expected: Any = None,
+    slices: Sequence[str] | Mapping[str, Any] | None = None,
+    steps: Sequence[Mapping[str, Any]] | None = None,
+    group: str | int | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A native record from keyword fields (``None`` fields left out, output kept)."""
+    record: dict[str, Any] = {"id": id}
+    if input is not None:
+        record["input"] = input
+    record["output"] = output
+    if expected is not None:
+        record["expected"] = expected
+    if metrics is not None:
+        record["metrics"] = dict(metrics)
+    if slices is not None:
+        record["slices"] = dict(slices) if isinstance(slices, Mapping) else list(slices)
+    if steps is not None:
+        record["steps"] = [dict(step) for step in steps]
+    if group is not None:
+        record["group"] = group
+    if meta is not None:
+        record["meta"] = dict(meta)
+    return record
+
+
+def check_record(
+    record: Mapping[str, Any],
+    *,
+    path: str | None = None,
+    definitions: Mapping[str, MetricDefinition] | None = None,
+) -> str:
+    """Validate one native record as a run would; returns its id as a string."""
+    builder = RunBuilder(path=path, definitions=definitions)
+    builder.add([dict(record)], [None])
+    return builder._table.ids[0]

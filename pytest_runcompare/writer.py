@@ -180,6 +180,11 @@ class RunWriter:
             self._meta["metric_definitions"] = {
                 k: dict(v) for k, v in metric_definitions.items()
             }
+        from pytest_runcompare.building import parse_metric_definitions
+
+        self._definitions = parse_metric_definitions(
+            self._meta.get("metric_definitions"), path=str(self.path)
+        )
         self._packages = tuple(packages)
         self._capture = capture_lineage
         self._cwd = Path(cwd) if cwd is not None else None
@@ -257,43 +262,30 @@ class RunWriter:
         meta: Mapping[str, Any] | None = None,
     ) -> None:
         """Append one datapoint (validated now, so a bad value fails at its source)."""
-        if self._handle is None:
-            raise RuntimeError("RunWriter.add() outside its 'with' block")
-        record: dict[str, Any] = {"id": id}
-        for key, value in (
-            ("input", input),
-            ("output", output),
-            ("expected", expected),
-            ("metrics", dict(metrics) if metrics is not None else None),
-            (
-                "slices",
-                slices
-                if slices is None or isinstance(slices, Mapping)
-                else list(slices),
-            ),
-            ("steps", None if steps is None else [dict(s) for s in steps]),
-            ("group", group),
-            ("meta", None if meta is None else dict(meta)),
-        ):
-            if value is not None or key == "output":
-                record[key] = value
-        self.add_record(record)
+        from pytest_runcompare.building import datapoint_record
+
+        self.add_record(
+            datapoint_record(
+                id,
+                output=output,
+                metrics=metrics,
+                input=input,
+                expected=expected,
+                slices=slices,
+                steps=steps,
+                group=group,
+                meta=meta,
+            )
+        )
 
     def add_record(self, record: Mapping[str, Any]) -> None:
         """Append one datapoint given as a native record mapping."""
-        from pytest_runcompare.building import RunBuilder, parse_metric_definitions
+        from pytest_runcompare.building import check_record
 
         if self._handle is None:
             raise RuntimeError("RunWriter.add_record() outside its 'with' block")
         record = dict(record)
-        builder = RunBuilder(
-            path=str(self.path),
-            definitions=parse_metric_definitions(
-                self._meta.get("metric_definitions"), path=str(self.path)
-            ),
-        )
-        builder.add([record], [None])
-        key = builder._table.ids[0]
+        key = check_record(record, path=str(self.path), definitions=self._definitions)
         if key in self._ids:
             raise RunFormatError(
                 "duplicate id: this datapoint was already written",

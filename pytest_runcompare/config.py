@@ -1,0 +1,473 @@
+"""The gates file (``runcompare.yaml``), validated into plain values.
+
+Every problem is a :class:`ConfigError` naming the file, the line, the key and what
+is accepted. Example::
+
+    baseline: runs/baseline          # or {path: results.json, format: promptfoo, ...}
+    candidate: runs/candidate
+    defaults:
+      alpha: 0.05
+      mode: non_inferiority          # regression_detection | equivalence
+      correction: holm               # bh | bonferroni | none (regression_detection family)
+      missing: fail                  # worst | drop
+      min_coverage: 0.99
+      compatibility: fail            # warn
+    metrics:
+      exact_match:
+        margin: 2%                   # or 0.02 (metric units)
+        slices: [lang:de]            # also gate these slices
+        max_new_failures: 3
+      latency_ms:
+        direction: lower
+        aggregate: p95
+        margin: 10%
+    waivers:
+      - metric: exact_match
+        slice: lang:de
+        reason: new tokenizer, accepted in #123
+        expires: 2026-12-31
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_runcompare.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pytest_runcompare.gates import Gate
+
+TOP_KEYS = ("baseline", "candidate", "defaults", "metrics", "waivers", "report", "seed")
+DEFAULT_KEYS = (
+    "alpha",
+    "mode",
+    "correction",
+    "missing",
+    "min_coverage",
+    "compatibility",
+    "inconclusive",
+    "aggregate",
+    "test",
+    "pairing",
+    "margin",
+    "slices",
+)
+METRIC_KEYS = (
+    "direction",
+    "aggregate",
+    "margin",
+    "mode",
+    "test",
+    "alpha",
+    "missing",
+    "min_coverage",
+    "inconclusive",
+    "pairing",
+    "correction",
+    "slices",
+    "steps",
+    "max_new_failures",
+    "denominator",
+    "gate",
+)
+WAIVER_KEYS = ("metric", "slice", "step", "ids", "reason", "expires")
+REPORT_KEYS = ("html", "markdown", "json", "max_outputs")
+COMPATIBILITY = ("fail", "warn")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """An expected change: a metric, a slice or datapoint ids, with a reason and expiry."""
+
+    reason: str
+    metric: str | None = None
+    slice: str | None = None
+    step: str | None = None
+    ids: tuple[str, ...] = ()
+    expires: _dt.date | None = None
+    line: int | None = None
+
+    def expired(self, today: _dt.date | None = None) -> bool:
+        """Whether the expiry date has passed."""
+        today = today or _dt.date.today()
+        return self.expires is not None and self.expires < today
+
+    def covers(self, gate: Gate) -> bool:
+        """Whether this waiver excuses ``gate`` as a whole (not just some of its ids)."""
+        if self.ids:
+            return False
+        return (
+            (self.metric is None or self.metric == gate.metric)
+            and (self.slice is None or self.slice == gate.slice)
+            and (self.step is None or self.step == gate.step)
+        )
+
+    def excludes_from(self, gate: Gate) -> tuple[str, ...]:
+        """The datapoint ids this waiver takes out of ``gate``'s test."""
+        if not self.ids:
+            return ()
+        if self.metric is not None and self.metric != gate.metric:
+            return ()
+        if self.slice is not None and self.slice != gate.slice:
+            return ()
+        return self.ids
+
+    def describe(self) -> str:
+        """One line naming what is waived."""
+        what = []
+        if self.metric:
+            what.append(self.metric)
+        if self.slice:
+            what.append(f"slice {self.slice}")
+        if self.step:
+            what.append(f"step {self.step}")
+        if self.ids:
+            what.append(f"{len(self.ids)} datapoint(s)")
+        return " / ".join(what) or "everything"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSource:
+    """Where a run comes from: a location and reader options."""
+
+    location: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GateSpec:
+    """A gate with the line of the gates file it comes from (for annotations).
+
+    ``expand`` is ``"slices"`` or ``"steps"`` for ``slices: all`` / ``steps: all``:
+    one gate per slice tag or step name the runs have, known once they are loaded.
+    """
+
+    gate: Gate
+    line: int | None = None
+    expand: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatesConfig:
+    """A validated gates file."""
+
+    path: Path | None = None
+    baseline: RunSource | None = None
+    candidate: RunSource | None = None
+    gates: tuple[GateSpec, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    directions: Mapping[str, bool] = field(default_factory=dict)
+    aggregates: Mapping[str, str] = field(default_factory=dict)
+    compatibility: str = "fail"
+    report_slices: bool = True
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    report: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+
+    def with_alpha(self, alpha: float) -> GatesConfig:
+        """The same gates with every ``alpha`` replaced (the command line wins)."""
+        return replace(
+            self,
+            gates=tuple(
+                replace(s, gate=replace(s.gate, alpha=alpha)) for s in self.gates
+            ),
+        )
+
+    def waiver_for(self, gate: Gate) -> Waiver | None:
+        """The first waiver that covers ``gate`` as a whole."""
+        return next((w for w in self.waivers if w.covers(gate)), None)
+
+    def excluded_ids(self, gate: Gate) -> tuple[str, ...]:
+        """Datapoint ids whose change is expected, for ``gate``."""
+        out: list[str] = []
+        for waiver in self.waivers:
+            if not waiver.expired():
+                out.extend(waiver.excludes_from(gate))
+        return tuple(dict.fromkeys(out))
+
+
+class _Where:
+    """Names the file, the line and the key in error messages."""
+
+    def __init__(self, path: Path | None, lines: Mapping[str, int]) -> None:
+        self.path = path
+        self.lines = lines
+
+    def error(self, key: str, message: str, accepted: str | None = None) -> ConfigError:
+        where = str(self.path) if self.path is not None else "gates"
+        line = self.lines.get(key)
+        if line is not None:
+            where += f":{line}"
+        text = f"{where}: {key}: {message}"
+        if accepted:
+            text += f" (accepted: {accepted})"
+        return ConfigError(text)
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line of every mapping key and list item, as dotted paths (``metrics.acc.margin``)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                name = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                lines[name] = key_node.start_mark.line + 1
+                walk(value_node, name)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                name = f"{prefix}[{i}]"
+                lines[name] = item.start_mark.line + 1
+                walk(item, name)
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def load_gates_file(path: str | Path) -> GatesConfig:
+    """Read and validate a gates file; relative run paths resolve against its folder."""
+    from pytest_runcompare.errors import RunFormatError
+    from pytest_runcompare.loaders.files import parse_yaml, read_text
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(
+            f"{file}: gates file not found (give an existing file to "
+            "--runcompare-config or the runcompare_config ini key)"
+        )
+    try:
+        text = read_text(file)
+        data = parse_yaml(text, file)
+    except RunFormatError as error:
+        raise ConfigError(str(error)) from None
+    return parse_gates(data, path=file, lines=_key_lines(text))
+
+
+def _check_keys(
+    where: _Where, prefix: str, value: Mapping[str, Any], accepted: Sequence[str]
+) -> None:
+    for key in value:
+        if key not in accepted:
+            name = f"{prefix}.{key}" if prefix else str(key)
+            raise where.error(name, "unknown key", ", ".join(accepted))
+
+
+def _mapping(where: _Where, key: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise where.error(key, f"must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _run_source(
+    where: _Where, key: str, value: Any, base: Path | None
+) -> RunSource | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        location, options = value, {}
+    elif isinstance(value, Mapping):
+        if "path" not in value:
+            raise where.error(
+                key,
+                "needs a 'path'",
+                "a path, or {path: ..., format: ..., <reader options>}",
+            )
+        options = {k: v for k, v in value.items() if k != "path"}
+        location = str(value["path"])
+    else:
+        raise where.error(
+            key, f"must be a path or a mapping, got {type(value).__name__}"
+        )
+    return RunSource(location=resolve_location(location, base), options=options)
+
+
+def resolve_location(location: str, base: Path | None) -> str:
+    """Resolve a run location relative to ``base`` (keeping ``::selector`` and URIs)."""
+    if base is None or "://" in location or location.startswith("runs:/"):
+        return location
+    path, sep, selector = location.partition("::")
+    resolved = Path(path) if Path(path).is_absolute() else base / path
+    return f"{resolved}{sep}{selector}"
+
+
+def _tags(where: _Where, key: str, value: Any) -> tuple[str, ...] | str:
+    if value in (None, False):
+        return ()
+    if value == "all":
+        return "all"
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise where.error(key, f"must be a list of names or 'all', got {value!r}")
+
+
+def _make_gate(where: _Where, key: str, **kwargs: Any) -> Gate:
+    from pytest_runcompare.gates import Gate
+
+    try:
+        return Gate(**kwargs)
+    except ConfigError as error:
+        raise where.error(key, str(error)) from None
+
+
+def parse_gates(
+    data: Any, *, path: Path | None = None, lines: Mapping[str, int] | None = None
+) -> GatesConfig:
+    """Validate the parsed gates file ``data`` (see the module docstring)."""
+    from pytest_runcompare.gates import Mode
+
+    where = _Where(path, lines or {})
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise where.error(
+            "(top level)", f"must be a mapping, got {type(data).__name__}"
+        )
+    _check_keys(where, "", data, TOP_KEYS)
+    base = None if path is None else path.parent
+    defaults = dict(_mapping(where, "defaults", data.get("defaults")))
+    _check_keys(where, "defaults", defaults, DEFAULT_KEYS)
+    compatibility = defaults.pop("compatibility", "fail")
+    if compatibility not in COMPATIBILITY:
+        raise where.error(
+            "defaults.compatibility", f"invalid value {compatibility!r}", "fail, warn"
+        )
+    default_slices = _tags(where, "defaults.slices", defaults.pop("slices", None))
+    report = dict(_mapping(where, "report", data.get("report")))
+    _check_keys(where, "report", report, REPORT_KEYS)
+    for key in ("html", "markdown", "json"):
+        if report.get(key) is not None:
+            report[key] = resolve_location(str(report[key]), base)
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise where.error("seed", f"must be an integer, got {seed!r}")
+
+    metrics = _mapping(where, "metrics", data.get("metrics"))
+    specs: list[GateSpec] = []
+    directions: dict[str, bool] = {}
+    aggregates: dict[str, str] = {}
+    for name, raw in metrics.items():
+        key = f"metrics.{name}"
+        spec = dict(_mapping(where, key, raw))
+        _check_keys(where, key, spec, METRIC_KEYS)
+        direction = spec.pop("direction", None)
+        if direction is not None:
+            if direction not in ("higher", "lower"):
+                raise where.error(
+                    f"{key}.direction", f"invalid value {direction!r}", "higher, lower"
+                )
+            directions[str(name)] = direction == "higher"
+        slices = _tags(where, f"{key}.slices", spec.pop("slices", default_slices))
+        steps = _tags(where, f"{key}.steps", spec.pop("steps", None))
+        enabled = spec.pop("gate", True)
+        if not isinstance(enabled, bool):
+            raise where.error(f"{key}.gate", f"must be true or false, got {enabled!r}")
+        settings = {**{k: v for k, v in defaults.items()}, **spec}
+        mode = settings.get("mode")
+        if mode is not None and mode not in [m.value for m in Mode]:
+            raise where.error(
+                f"{key}.mode",
+                f"invalid value {mode!r}",
+                ", ".join(m.value for m in Mode),
+            )
+        if "aggregate" in settings:
+            aggregates[str(name)] = str(settings["aggregate"])
+        gate_kwargs = {
+            "metric": str(name),
+            "higher_is_better": directions.get(str(name)),
+            **settings,
+        }
+        if not enabled:
+            continue
+        line = where.lines.get(key)
+        top = _make_gate(where, key, **gate_kwargs)
+        specs.append(GateSpec(top, line))
+        for expand, names in (("slices", slices), ("steps", steps)):
+            if names == "all":
+                specs.append(GateSpec(top, line, expand=expand))
+                continue
+            for name_ in names:
+                restrict = {"slice": name_} if expand == "slices" else {"step": name_}
+                gate = _make_gate(where, f"{key}.{expand}", **restrict, **gate_kwargs)
+                specs.append(GateSpec(gate, line))
+    waivers = _waivers(where, data.get("waivers"))
+    return GatesConfig(
+        path=path,
+        baseline=_run_source(where, "baseline", data.get("baseline"), base),
+        candidate=_run_source(where, "candidate", data.get("candidate"), base),
+        gates=tuple(specs),
+        waivers=waivers,
+        directions=directions,
+        aggregates=aggregates,
+        compatibility=str(compatibility),
+        defaults=defaults,
+        report=report,
+        seed=seed,
+    )
+
+
+def _waivers(where: _Where, raw: Any) -> tuple[Waiver, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise where.error("waivers", f"must be a list, got {type(raw).__name__}")
+    out = []
+    for i, item in enumerate(raw):
+        key = f"waivers[{i}]"
+        item = _mapping(where, key, item)
+        _check_keys(where, key, item, WAIVER_KEYS)
+        reason = item.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise where.error(
+                f"{key}.reason", "a waiver needs a reason (why the change is expected)"
+            )
+        expires = item.get("expires")
+        if expires is not None:
+            if isinstance(expires, str):
+                try:
+                    expires = _dt.date.fromisoformat(expires)
+                except ValueError:
+                    raise where.error(
+                        f"{key}.expires", f"invalid date {expires!r}", "YYYY-MM-DD"
+                    ) from None
+            if isinstance(expires, _dt.datetime):
+                expires = expires.date()
+            if not isinstance(expires, _dt.date):
+                raise where.error(
+                    f"{key}.expires", f"invalid date {expires!r}", "YYYY-MM-DD"
+                )
+        ids = item.get("ids") or ()
+        if not isinstance(ids, list | tuple) or not all(
+            isinstance(v, str | int) for v in ids
+        ):
+            raise where.error(f"{key}.ids", "must be a list of datapoint ids")
+        if not any(item.get(k) for k in ("metric", "slice", "step", "ids")):
+            raise where.error(
+                key, "a waiver must name a metric, a slice, a step or ids"
+            )
+        out.append(
+            Waiver(
+                reason=reason.strip(),
+                metric=None if item.get("metric") is None else str(item["metric"]),
+                slice=None if item.get("slice") is None else str(item["slice"]),
+                step=None if item.get("step") is None else str(item["step"]),
+                ids=tuple(str(v) for v in ids),
+                expires=expires,
+                line=where.lines.get(key),
+            )
+        )
+    return tuple(out)
