@@ -76,7 +76,7 @@ def paired_bootstrap(
         )
     name = f"paired bootstrap ({'BCa' if method == 'bca' else method})"
     est = float(arr.mean())
-    if not arr.std() > 0:
+    if arr.min() == arr.max():
         return _degenerate(name, MEAN_OF_D, est, null, alternative, level, arr.size)
     res = st.bootstrap(
         (arr,),

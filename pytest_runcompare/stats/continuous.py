@@ -128,7 +128,7 @@ def paired_t(
         if g < 2:
             raise ValueError("`clusters` must contain at least two clusters.")
         name = f"paired t, cluster-robust SE ({g} clusters)"
-        if not se > 0:
+        if not se > 0 or d.min() == d.max():
             return _degenerate(name, MEAN_OF_D, est, null, alternative, level, g)
         df = float(g - 1)
         stat = (est - null) / se
@@ -136,7 +136,7 @@ def paired_t(
         units = g
     else:
         sd = float(d.std(ddof=1))
-        if not sd > 0:
+        if not sd > 0 or d.min() == d.max():
             return _degenerate(name, MEAN_OF_D, est, null, alternative, level, n)
         se = sd / math.sqrt(n)
         res = st.ttest_1samp(d, popmean=null, alternative=alternative)
@@ -213,7 +213,7 @@ def bootstrap_t(
     est = float(d.mean())
     sd = float(d.std(ddof=1))
     name = "bootstrap-t"
-    if not sd > 0:
+    if not sd > 0 or d.min() == d.max():
         return _degenerate(name, MEAN_OF_D, est, null, alternative, level, n)
     se = sd / math.sqrt(n)
     tstar = np.empty(b)
