@@ -1,0 +1,163 @@
+"""The self-contained HTML diff report.
+
+:func:`render_html` is a pure function of a comparison, its verdicts and the
+session's test records: same inputs, same bytes. The page embeds its data as JSON in
+a ``type="application/json"`` block (with ``<``, ``>`` and ``&`` escaped so that no
+string from a run can close it), draws charts as inline SVG, and carries a
+Content-Security-Policy that allows only its own style and script, by hash: no
+request to any address, no other script.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from pytest_runcompare.comparison import RunComparisonResult
+    from pytest_runcompare.report.model import TestRecord
+    from pytest_runcompare.verdict import Verdict
+
+_TEMPLATES = "templates"
+_JSON_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def embed_json(data: Any) -> str:
+    r"""JSON safe to place inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` are written as ``\u`` escapes, so ``</script>`` or
+    ``<!--`` in any string cannot end the block; ``JSON.parse`` gives the same
+    values back.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.translate(_JSON_ESCAPES)
+
+
+def csp_hash(source: str) -> str:
+    """The ``'sha256-…'`` source expression of an inline script or style."""
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def content_security_policy(script: str, style: str) -> str:
+    """A policy that allows nothing but our inline style and script (and data: images)."""
+    return (
+        "default-src 'none'; "
+        f"script-src {csp_hash(script)}; "
+        f"style-src {csp_hash(style)}; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The report's jinja2 environment: package templates, autoescape, strict."""
+    import jinja2
+
+    from pytest_runcompare.report import model
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pytest_runcompare.report", _TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=model.fmt_num,
+        signed=model.fmt_signed,
+        pct=model.fmt_pct,
+        pval=model.fmt_p,
+        sv=model.sort_value,
+    )
+    env.globals["ci"] = model.fmt_ci
+    return env
+
+
+@lru_cache(maxsize=4)
+def _asset(name: str) -> str:
+    """A static asset (CSS or JS) of the templates folder."""
+    env = environment()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, name)
+    return source
+
+
+def render_html(
+    comparison: RunComparisonResult,
+    verdicts: Sequence[Verdict],
+    *,
+    tests: Sequence[TestRecord] = (),
+    title: str | None = None,
+    generated: str | None = None,
+    max_outputs: int = 2000,
+    seed: int | None = None,
+) -> str:
+    """Render the self-contained HTML diff report.
+
+    Parameters
+    ----------
+    comparison : RunComparisonResult
+        The paired runs.
+    verdicts : sequence of Verdict
+        The gates' judgements, in the order to show them.
+    tests : sequence of TestRecord
+        The pytest session's tests to list beside the gates.
+    title : str, optional
+        Page title; default ``"<candidate> vs <baseline>"``.
+    generated : str, optional
+        A timestamp shown in the header (the only place a time appears; leave it
+        out, or fix it, for byte-identical reports).
+    max_outputs : int
+        Full outputs, inputs and diffs are embedded for at most this many of the
+        most changed datapoints; the report says how many were left out.
+    seed : int, optional
+        Resampling seed to show; default the verdicts' seed.
+
+    Returns
+    -------
+    str
+        One HTML document with inline CSS, JS and SVG, and no external reference.
+
+    """
+    from pytest_runcompare.report.model import view_model
+
+    if max_outputs < 0:
+        raise ValueError(f"max_outputs must be >= 0, got {max_outputs!r}")
+    vm = view_model(
+        comparison,
+        verdicts,
+        tests=tests,
+        title=title,
+        generated=generated,
+        max_outputs=max_outputs,
+        seed=seed,
+    )
+    script = _asset("report.js")
+    style = _asset("report.css")
+    from markupsafe import Markup
+
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            vm=vm,
+            csp=content_security_policy(script, style),
+            script=Markup(script),
+            style=Markup(style),
+            data=Markup(embed_json(vm["explorer"])),
+        )
+    )
