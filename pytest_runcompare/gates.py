@@ -1140,6 +1140,9 @@ def _explain(v: Verdict) -> str:
         ref = 1.0
     if v.margin:
         ref = min(ref, abs(v.margin) * 10)
+    width = v.ci_high - v.ci_low
+    if math.isfinite(width) and width > 0:
+        ref = min(ref, width * 10)
 
     def f(x: float | None, signed: bool = False) -> str:
         return _fmt_in(x, ref, signed)

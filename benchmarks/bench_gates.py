@@ -1,0 +1,94 @@
+"""Time the default gates on 1,000,000 paired datapoints x 20 metrics.
+
+Mixed metrics: 10 binary (Tango, margin 0.01), 9 continuous means (paired t,
+relative margin 2%) and one p95 latency (Bahadur, lower is better). The paired
+data are built once (the core's join is timed separately by its own
+benchmark); the time printed is for evaluating all 20 gates.
+
+Run: /work/venv/bin/python benchmarks/bench_gates.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from pytest_runcompare.comparison import PairedMetric
+from pytest_runcompare.gates import Gate, judge
+
+N = 1_000_000
+EMPTY = np.array([], dtype=object)
+
+
+class PairedData:
+    """A comparison-shaped object over in-memory paired columns."""
+
+    def __init__(self, columns: dict[str, tuple[np.ndarray, np.ndarray, bool, bool]]):
+        self.columns = columns
+        self.ids = np.array([f"dp{i}" for i in range(N)], dtype=object)
+
+    def paired(self, metric, *, slice=None, step=None):
+        base, cand, boolean, hib = self.columns[metric]
+        return PairedMetric(
+            metric=metric,
+            slice=slice,
+            step=step,
+            ids=self.ids,
+            baseline=base,
+            candidate=cand,
+            higher_is_better=hib,
+            direction_assumed=False,
+            boolean=boolean,
+            clusters=None,
+            missing_in_candidate=EMPTY,
+            missing_in_candidate_values=np.array([]),
+            missing_in_baseline=EMPTY,
+            nan_ids=EMPTY,
+            in_baseline=True,
+            in_candidate=True,
+            baseline_count=N,
+            candidate_count=N,
+        )
+
+
+def make_data(rng: np.random.Generator) -> tuple[PairedData, list[Gate]]:
+    columns = {}
+    gates = []
+    for k in range(10):
+        base = rng.random(N) < 0.8
+        flip = rng.random(N) < 0.05
+        cand = np.where(flip, ~base, base)
+        columns[f"acc{k}"] = (base.astype(float), cand.astype(float), True, True)
+        gates.append(Gate(f"acc{k}", margin=0.01))
+    for k in range(9):
+        base = rng.normal(0.5, 0.1, N)
+        cand = base + rng.normal(0, 0.05, N)
+        columns[f"score{k}"] = (base, cand, False, True)
+        gates.append(Gate(f"score{k}", margin="2%"))
+    base = rng.lognormal(5, 0.5, N)
+    columns["latency"] = (base, base * rng.lognormal(0, 0.1, N), False, False)
+    gates.append(Gate("latency", aggregate="p95", margin="5%"))
+    return PairedData(columns), gates
+
+
+def main() -> None:
+    data, gates = make_data(np.random.default_rng(0))
+    judge(data, gates[:2])  # warm-up: imports, scipy distribution objects
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        summary = judge(data, gates)
+        best = min(best, time.perf_counter() - t0)
+    kinds = sorted({v.test for v in summary.verdicts})
+    print(
+        f"{len(gates)} default gates on {N:,} paired datapoints: {best:.3f} s "
+        f"(best of 3); tests: {', '.join(kinds)}"
+    )
+    print(summary.text)
+    for v in summary.verdicts[::5]:
+        print(" ", v.text)
+
+
+if __name__ == "__main__":
+    main()
