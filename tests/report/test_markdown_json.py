@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from conftest import HOSTILE_METRIC, HOSTILE_SLICE
+from pytest_runcompare.report.extras import verdict_extras_html
+from pytest_runcompare.report.json_report import SCHEMA_VERSION, render_json
+from pytest_runcompare.report.markdown import md_escape, render_markdown
+from pytest_runcompare.report.model import TestRecord
+
+
+def test_markdown_has_gate_table_marks_regressions_and_link(comparison, verdicts):
+    md = render_markdown(comparison, verdicts, html_path="artifacts/report.html")
+    assert md.startswith("❌ **runcompare: 2 of 4 gates failed**")
+    assert "| ❌ | accuracy | 0.8 | 0.6333 | −0.1667 |" in md
+    assert "| ✅ | latency\\_s |" in md
+    assert "| ⚠️ | accuracy\\[lang:de\\] |" in md
+    assert "**Regressed metrics:**" in md
+    assert "**Worst slices:**" in md
+    assert md.rstrip().endswith("artifacts/report.html")
+    assert len(md.splitlines()) < 20
+
+
+def test_markdown_escapes_untrusted_strings(comparison, verdicts):
+    md = render_markdown(comparison, verdicts)
+    for hostile in (HOSTILE_METRIC, HOSTILE_SLICE, "<script>x</script>"):
+        assert hostile not in md
+    assert "&lt;i&gt;f1&lt;/i&gt;" in md
+    assert "<" not in md
+
+
+def test_md_escape():
+    assert md_escape("a|b") == "a\\|b"
+    assert md_escape("[x](javascript:1)") == "\\[x\\](javascript:1)"
+    assert md_escape("ping @octocat") == "ping @\u200boctocat"
+    assert md_escape("two\nlines") == "two lines"
+    assert md_escape("x" * 200, limit=10) == "x" * 9 + "…"
+
+
+def test_markdown_caps_rows_failures_first(comparison, verdicts):
+    md = render_markdown(comparison, verdicts, max_rows=2)
+    assert md.count("| ❌ |") == 2
+    assert "| ✅ |" not in md
+    assert "… and 2 more gates" in md
+    with pytest.raises(ValueError, match="max_rows must be >= 1"):
+        render_markdown(comparison, verdicts, max_rows=0)
+
+
+def test_markdown_without_gates(comparison):
+    assert render_markdown(comparison, []).startswith(
+        "**runcompare: no gates evaluated**"
+    )
+
+
+def test_json_report_is_complete_and_strict(comparison, verdicts):
+    tests = [TestRecord("t.py::test_x", "failed", "boom", math.nan)]
+    text = render_json(comparison, verdicts, tests=tests)
+    data = json.loads(text)  # strict: no NaN tokens
+    assert "NaN" not in text
+    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["summary"] == {
+        "pass": 1,
+        "fail": 2,
+        "inconclusive": 1,
+        "total": 4,
+        "blocking": 3,
+    }
+    assert [v["key"] for v in data["verdicts"]] == [v.key for v in verdicts]
+    assert data["verdicts"][0]["outcome"] == "fail"
+    assert data["verdicts"][0]["gate"]["metric"] == "accuracy"
+    assert data["metrics"]["accuracy"]["degraded_count"] == len(
+        data["metrics"]["accuracy"]["degraded_ids"]
+    )
+    assert set(data["slices"]) == set(comparison.slice_names)
+    assert set(data["steps"]) == {"retrieve", "answer"}
+    assert data["datapoints"]["new_only"] == ["new-1"]
+    assert data["datapoints"]["old_only"] == ["gone-1"]
+    assert data["tests"] == [
+        {
+            "nodeid": "t.py::test_x",
+            "outcome": "failed",
+            "message": "boom",
+            "duration": None,
+        }
+    ]
+    changed = {e["field"] for e in data["lineage"] if e["changed"]}
+    assert {"params.lr", "params.prompt", "code_version.commit", "name"} <= changed
+    assert render_json(comparison, verdicts, tests=tests) == text
+
+
+def test_extras_html_table_escapes_and_lists_every_gate(verdicts):
+    snippet = verdict_extras_html(verdicts)
+    assert snippet.count('class="runcompare-verdict"') == len(verdicts)
+    assert "<em>" not in snippet
+    assert "&lt;em&gt;not markup&lt;/em&gt;" in snippet
+    assert "FAIL" in snippet
+    assert "PASS" in snippet
+    assert verdict_extras_html([]) == ""
