@@ -304,8 +304,10 @@ def resolve_location(location: str, base: Path | None) -> str:
 
 
 def _tags(where: _Where, key: str, value: Any) -> tuple[str, ...] | str:
-    if value in (None, False):
+    if value in (None, False, ()):
         return ()
+    if isinstance(value, tuple):
+        return value
     if value == "all":
         return "all"
     if isinstance(value, str):

@@ -1,0 +1,207 @@
+"""The end of a pytest session: terminal summary, reports, GitHub outputs, baseline update.
+
+Runs on the controller (or the only process), never on xdist workers. Reporting never
+raises; a refused baseline update turns the exit status into a failure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_runcompare.errors import RunCompareError
+
+if TYPE_CHECKING:
+    from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.session import RunCompareSession
+
+_STATUS_COLOUR = {
+    "passed": "green",
+    "failed": "red",
+    "waived": "yellow",
+    "warning": "yellow",
+}
+
+
+def _judgement(state: RunCompareSession) -> Judgement | None:
+    if not state.settings.gates.gates or state.baseline_missing():
+        return None
+    if not (state.gates_ran or state.comparison_users):
+        return None  # collection only, or every gate deselected
+    try:
+        return state.judgement()
+    except RunCompareError as error:
+        state.note(f"could not judge the gates: {error}")
+        return None
+
+
+def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> None:
+    """One table of every gate, coloured like pytest's own output, then the report paths."""
+    from pytest_runcompare.summary import format_table, gate_rows
+
+    tr = terminalreporter
+    judgement = _judgement(state)
+    if judgement is None and not state.notes and not state.written:
+        return
+    tr.write_sep("=", "runcompare")
+    if judgement is not None:
+        rows = gate_rows(judgement, warn_only=True)
+        lines = format_table(rows)
+        tr.write_line(lines[0], bold=True)
+        for row, line in zip(rows, lines[1:], strict=True):
+            status = row[-1].split(" ")[0]
+            tr.write_line(line, **{_STATUS_COLOUR.get(status, "white"): True})
+        undecided = sum(str(v.outcome) == "inconclusive" for v in judgement.warn_only)
+        if judgement.warn_only:
+            tr.write_line(
+                f"slices without a gate (warn-only): {len(judgement.warn_only)} judged, "
+                f"{undecided} inconclusive; declare `slices:` on a metric to gate them"
+            )
+        if judgement.all_pass_probability is not None:
+            tr.write_line(
+                "chance that every non-inferiority gate passes if nothing changed: "
+                f"{judgement.all_pass_probability:.0%}"
+            )
+        compat = judgement.compatibility
+        for problem in compat.problems:
+            tr.write_line(
+                f"compatibility: {problem}",
+                red=judgement.compatibility_policy == "fail",
+                yellow=judgement.compatibility_policy != "fail",
+            )
+        for waiver in judgement.unmatched_waivers:
+            tr.write_line(
+                f"waiver for {waiver.describe()} matches nothing: {waiver.reason}",
+                yellow=True,
+            )
+        if judgement.stale_metrics:
+            tr.write_line(
+                f"{len(judgement.stale_metrics)} baseline metric(s) not checked by any gate: "
+                + ", ".join(judgement.stale_metrics),
+                yellow=True,
+            )
+        assumed = sorted(
+            state.comparison().assumed_directions
+            & {r.verdict.gate.metric for r in judgement.results}
+        )
+        if assumed:
+            tr.write_line(
+                "assumed higher is better (nothing declared a direction): "
+                + ", ".join(assumed)
+            )
+    for note in state.notes:
+        tr.write_line(note, yellow=True)
+    for kind, path in sorted(state.written.items()):
+        tr.write_line(f"{kind} report: {path}")
+
+
+def _annotation(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github(state: RunCompareSession, judgement: Judgement | None) -> None:
+    from pytest_runcompare.pipeline import Status
+
+    summary_file = state.env("GITHUB_STEP_SUMMARY")
+    if summary_file and judgement is not None:
+        from pytest_runcompare.report.markdown import render_markdown
+
+        text = render_markdown(
+            state.comparison(), judgement.verdicts, html_path=state.settings.html
+        )
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(text.rstrip("\n") + "\n\n")
+    if state.env("GITHUB_ACTIONS") and judgement is not None:
+        gates_path = state.settings.gates.path
+        file = ""
+        if gates_path is not None:
+            try:
+                file = str(Path(gates_path).relative_to(state.settings.rootdir))
+            except ValueError:
+                file = str(gates_path)
+        for result in judgement.results:
+            if result.status is Status.PASSED and not result.verdict.warnings:
+                continue
+            level = "error" if result.status is Status.FAILED else "warning"
+            where = f"file={file}" if file else ""
+            if file and result.spec.line:
+                where += f",line={result.spec.line}"
+            first = result.message.splitlines()[0] if result.message else result.key
+            print(
+                f"::{level} {where},title=runcompare {result.key}::{_annotation(first)}".replace(
+                    f"::{level} ,", f"::{level} "
+                )
+            )
+
+
+def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
+    from pytest_runcompare.baseline import (
+        BaselineUpdateRefused,
+        check_promotable,
+        promote,
+    )
+
+    settings = state.settings
+    if settings.baseline is None:
+        state.note(
+            "--runcompare-update-baseline: no baseline path configured; nothing written"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    try:
+        candidate = state.candidate_run()
+        problems: list[str] = []
+        if state.other_failures:
+            problems.append(f"{state.other_failures} test(s) failed in this session")
+        if not state.baseline_missing():
+            compat = state.comparison().compatibility
+            problems.extend(f"incompatible runs: {p}" for p in compat.problems)
+        check_promotable(candidate, problems)
+        outcomes = state.outcomes()
+        promote(
+            candidate,
+            settings.baseline.location.partition("::")[0],
+            outcomes=outcomes,
+            reason=settings.reason,
+        )
+    except (RunCompareError, BaselineUpdateRefused, OSError) as error:
+        state.note(str(error))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    state.note(
+        f"baseline updated: {settings.baseline.location} (previous kept as .bak)"
+    )
+
+
+def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
+    """Write reports and GitHub outputs, then update the baseline when asked."""
+    from pytest_runcompare.pipeline import Outputs, write_reports
+
+    judgement = _judgement(state)
+    settings = state.settings
+    if judgement is not None:
+        outputs = Outputs(
+            html=settings.html,
+            markdown=settings.markdown,
+            json=settings.json,
+            max_outputs=settings.max_outputs,
+        )
+        try:
+            state.written.update(
+                write_reports(
+                    state.comparison(),
+                    judgement,
+                    outputs,
+                    tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
+                )
+            )
+        except (OSError, RunCompareError) as error:
+            state.note(f"could not write the reports: {error}")
+        try:
+            _github(state, judgement)
+        except OSError as error:
+            state.note(f"could not write the GitHub step summary: {error}")
+    if settings.update_baseline:
+        _update_baseline(state, session)

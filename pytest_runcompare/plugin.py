@@ -1,0 +1,181 @@
+"""The pytest plugin (``-p runcompare``): options, ini keys, hooks, collection, fixtures.
+
+Pure glue: every value is turned into plain settings before the core is called, and
+nothing heavy (numpy, scipy, jinja2) is imported until a comparison is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_runcompare.session import SESSION_KEY, RunCompareSession, get_session
+from pytest_runcompare.settings import OPTIONS, settings_from_config, with_marker
+
+if TYPE_CHECKING:
+    from pytest_runcompare.assertions import RunCompareAssertions
+    from pytest_runcompare.comparison import RunComparisonResult
+    from pytest_runcompare.recorder import Recorder
+    from pytest_runcompare.runs import Run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(
+        "runcompare", "compare model evaluation runs (pytest-runcompare)"
+    )
+    for name, (ini, help_text) in OPTIONS.items():
+        metavar = {"seed": "N", "alpha": "A", "config": "FILE"}.get(name, "PATH")
+        group.addoption(
+            f"--runcompare-{name}",
+            dest=f"runcompare_{name}",
+            metavar=metavar,
+            default=None,
+            help=help_text,
+        )
+        parser.addini(ini, help=help_text, default=None)
+    group.addoption(
+        "--runcompare-update-baseline",
+        dest="runcompare_update_baseline",
+        action="store_true",
+        default=False,
+        help="promote the candidate to be the new baseline after the session (atomic, keeps a backup)",
+    )
+    group.addoption(
+        "--runcompare-reason",
+        dest="runcompare_reason",
+        metavar="TEXT",
+        default=None,
+        help="why the baseline is updated (recorded in its provenance)",
+    )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_runcompare import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from pytest_runcompare.loaders.registry import register_builtin_readers
+
+    config.addinivalue_line(
+        "markers",
+        "runcompare(baseline=None, candidate=None, seed=None): compare these runs in this "
+        "test's run_comparison and runcompare fixtures",
+    )
+    config.addinivalue_line("markers", "runcompare_gate: a gate of the gates file")
+    register_builtin_readers(config.pluginmanager)
+    state = RunCompareSession(config, settings_from_config(config))
+    config.stash[SESSION_KEY] = state
+    config.pluginmanager.register(state, "runcompare-session")
+    _collect_gates_by_default(config, state.settings.gates.path)
+
+
+def _collect_gates_by_default(config: pytest.Config, gates_path: Path | None) -> None:
+    """Without explicit arguments, collect the gates file even outside ``testpaths``."""
+    if gates_path is None or config.args_source is pytest.Config.ArgsSource.ARGS:
+        return
+    gates_path = Path(gates_path).resolve()
+    for arg in config.args:
+        base = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if base == gates_path or base in gates_path.parents:
+            return
+    config.args.append(str(gates_path))
+
+
+def pytest_collect_file(
+    file_path: Path, parent: pytest.Collector
+) -> pytest.Collector | None:
+    state = get_session(parent.config)
+    gates_path = state.settings.gates.path
+    if gates_path is not None and file_path == Path(gates_path):
+        from pytest_runcompare.collection import GatesFile
+
+        return GatesFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+    return None
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Gates run after every other test, so that a recorded candidate is complete."""
+    from pytest_runcompare.collection import GateItem
+
+    state = get_session(config)
+    gates = [i for i in items if isinstance(i, GateItem)]
+    state.recording = any(
+        "runcompare_recorder" in getattr(i, "fixturenames", ()) for i in items
+    )
+    state.gate_nodeids = {i.spec.gate.key: i.nodeid for i in gates}
+    if gates:
+        items[:] = [i for i in items if not isinstance(i, GateItem)] + gates
+
+
+# ---------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def baseline_run(request: pytest.FixtureRequest) -> Run:
+    """The baseline run of the session (loaded once per process)."""
+    return get_session(request.config).baseline_run()
+
+
+@pytest.fixture(scope="session")
+def candidate_run(request: pytest.FixtureRequest) -> Run:
+    """The candidate run of the session (loaded once per process)."""
+    return get_session(request.config).candidate_run()
+
+
+@pytest.fixture
+def run_comparison(request: pytest.FixtureRequest) -> RunComparisonResult:
+    """The comparison of baseline and candidate (``@pytest.mark.runcompare`` overrides)."""
+    state = get_session(request.config)
+    settings = state.settings
+    marker = request.node.get_closest_marker("runcompare")
+    if marker is not None:
+        settings = with_marker(
+            settings, dict(marker.kwargs), Path(request.node.path).parent
+        )
+    request.node.user_properties.append(("runcompare_fixture", "run_comparison"))
+    state.comparison_users.add(request.node.nodeid)
+    return state.comparison(settings)
+
+
+@pytest.fixture
+def runcompare(
+    request: pytest.FixtureRequest, run_comparison: RunComparisonResult
+) -> RunCompareAssertions:
+    """Assertions for hand-written tests: ``runcompare.assert_no_regression("bleu", margin="2%")``."""
+    from pytest_runcompare.assertions import RunCompareAssertions
+
+    state = get_session(request.config)
+    marker = request.node.get_closest_marker("runcompare")
+    seed = state.settings.seed
+    if marker is not None and "seed" in marker.kwargs:
+        seed = int(marker.kwargs["seed"])
+    report = state.settings.html
+    return RunCompareAssertions(
+        run_comparison,
+        gates=state.settings.gates,
+        seed=seed,
+        custom_tests=state.custom_tests(),
+        report=None if report is None else str(report),
+    )
+
+
+@pytest.fixture(scope="session")
+def runcompare_recorder(request: pytest.FixtureRequest) -> Recorder:
+    """Record the candidate run from the tests: ``runcompare_recorder.record(id, output=..., metrics=...)``."""
+    state = get_session(request.config)
+    state.recording = True
+    return state.get_recorder()
+
+
+# ---------------------------------------------------------------------- default hooks
+
+
+def pytest_runcompare_register_tests() -> dict[str, Any] | None:
+    """No extra tests by default (see :mod:`pytest_runcompare.hookspecs`)."""
+    return None

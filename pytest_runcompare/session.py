@@ -1,0 +1,322 @@
+"""The pytest layer's session state: runs loaded once, one judgement, the results.
+
+A :class:`RunCompareSession` is registered as a plugin and kept in ``config.stash``.
+It loads runs lazily (a session that never compares pays nothing), judges every gate
+once per process as one family, collects what the session's tests did, and at the
+end writes the reports, the GitHub outputs and, when asked, the new baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_runcompare.config import GateSpec, RunSource
+from pytest_runcompare.errors import RunCompareError
+from pytest_runcompare.settings import Settings
+
+if TYPE_CHECKING:
+    from pytest_runcompare.comparison import RunComparisonResult
+    from pytest_runcompare.pipeline import GateResult, Judgement
+    from pytest_runcompare.recorder import Recorder
+    from pytest_runcompare.runs import Run
+
+SESSION_KEY = pytest.StashKey["RunCompareSession"]()
+RECORDS_KEY = "runcompare_records"
+
+
+class RunCompareWarning(UserWarning):
+    """A gate or waiver that needs attention without failing the build."""
+
+
+def get_session(config: pytest.Config) -> RunCompareSession:
+    """The session state registered by the plugin."""
+    return config.stash[SESSION_KEY]
+
+
+def _run_key(source: RunSource) -> str:
+    return json.dumps(
+        [source.location, dict(source.options)], sort_keys=True, default=str
+    )
+
+
+class RunCompareSession:
+    """Lazily loaded runs, the session's judgement, and what the tests reported."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.is_worker = hasattr(config, "workerinput")
+        self.is_controller = bool(
+            not self.is_worker and getattr(config.option, "numprocesses", None)
+        )
+        self._runs: dict[str, Run] = {}
+        self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
+        self._judgement: Judgement | None = None
+        self._custom_tests: dict[str, Callable[..., Any]] | None = None
+        self.recorder: Recorder | None = None
+        self.recording = False
+        self._recorded_run: Run | None = None
+        self.tests: dict[str, Any] = {}
+        self.comparison_users: set[str] = set()
+        self.gate_nodeids: dict[str, str] = {}
+        self.other_failures = 0
+        self.gates_ran = False
+        self.written: dict[str, Path] = {}
+        self.notes: list[str] = []
+
+    # ------------------------------------------------------------------ runs
+    def load(self, source: RunSource) -> Run:
+        """Load a run once per process, through the reader hook (conftests included)."""
+        from pytest_runcompare.pipeline import load
+
+        key = _run_key(source)
+        if key not in self._runs:
+            hook = self.config.hook.pytest_runcompare_load_run
+            self._runs[key] = load(source, hook=hook)
+        return self._runs[key]
+
+    def baseline_source(self, settings: Settings | None = None) -> RunSource:
+        """Where the baseline is, or a clear error when nothing says."""
+        settings = settings or self.settings
+        if settings.baseline is None:
+            raise RunCompareError(
+                "no baseline configured: pass --runcompare-baseline PATH, set the "
+                "runcompare_baseline ini key, or 'baseline:' in runcompare.yaml"
+            )
+        return settings.baseline
+
+    def baseline_missing(self, settings: Settings | None = None) -> bool:
+        """Whether the configured baseline path does not exist yet."""
+        from pytest_runcompare.loaders.registry import split_location
+
+        source = (settings or self.settings).baseline
+        if source is None or "://" in source.location:
+            return False
+        return not split_location(source.location)[0].exists()
+
+    def baseline_run(self, settings: Settings | None = None) -> Run:
+        """The baseline run (loaded once)."""
+        settings = settings or self.settings
+        source = self.baseline_source(settings)
+        if self.baseline_missing(settings):
+            raise RunCompareError(self.missing_baseline_message(source))
+        return self.load(source)
+
+    def missing_baseline_message(self, source: RunSource) -> str:
+        """What to do when there is no baseline yet (the way syrupy treats snapshots)."""
+        return (
+            f"no baseline at {source.location}: run the session once with "
+            "--runcompare-update-baseline to create it from this candidate"
+        )
+
+    def candidate_run(self, settings: Settings | None = None) -> Run:
+        """The candidate: the recorded run when tests record one, else the configured."""
+        settings = settings or self.settings
+        if self.recording and settings.candidate == self.settings.candidate:
+            return self.recorded_run()
+        if settings.candidate is None:
+            raise RunCompareError(
+                "no candidate configured: pass --runcompare-candidate PATH, set the "
+                "runcompare_candidate ini key or 'candidate:' in runcompare.yaml, or "
+                "record one with the runcompare_recorder fixture"
+            )
+        return self.load(settings.candidate)
+
+    def recorded_run(self) -> Run:
+        """The datapoints recorded so far, frozen into a run and written to disk once."""
+        if self._recorded_run is None:
+            from pytest_runcompare.writer import save_run
+
+            recorder = self.get_recorder()
+            if not len(recorder):
+                raise RunCompareError(
+                    "the runcompare_recorder fixture recorded no datapoints, so there is "
+                    "no candidate to compare"
+                )
+            run = recorder.to_run(cwd=self.settings.rootdir)
+            save_run(run, self.settings.record_path)
+            self._recorded_run = run
+        return self._recorded_run
+
+    def get_recorder(self) -> Recorder:
+        """The session's recorder, created on first use."""
+        if self.recorder is None:
+            from pytest_runcompare.recorder import Recorder
+
+            self.recorder = Recorder(seed=self.settings.seed)
+        return self.recorder
+
+    # ------------------------------------------------------------------ comparison
+    def comparison(self, settings: Settings | None = None) -> RunComparisonResult:
+        """The comparison of baseline and candidate (computed once per pair)."""
+        from pytest_runcompare.pipeline import compare
+
+        settings = settings or self.settings
+        baseline = self.baseline_run(settings)
+        candidate = self.candidate_run(settings)
+        key = (str(id(baseline)), str(id(candidate)))
+        if key not in self._comparisons:
+            self._comparisons[key] = compare(baseline, candidate, settings.gates)
+        return self._comparisons[key]
+
+    def custom_tests(self) -> dict[str, Callable[..., Any]]:
+        """Statistical tests added through ``pytest_runcompare_register_tests``."""
+        if self._custom_tests is None:
+            tests: dict[str, Callable[..., Any]] = {}
+            for found in self.config.hook.pytest_runcompare_register_tests():
+                if found:
+                    tests.update(found)
+            self._custom_tests = tests
+        return self._custom_tests
+
+    def judgement(self) -> Judgement:
+        """Every gate of the session judged once, as one family."""
+        if self._judgement is None:
+            from pytest_runcompare.pipeline import judge
+
+            self._judgement = judge(
+                self.comparison(),
+                self.settings.gates,
+                seed=self.settings.seed,
+                custom_tests=self.custom_tests(),
+            )
+        return self._judgement
+
+    def gate_result(self, key: str) -> GateResult:
+        """The judged result of one gate."""
+        return self.judgement().result(key)
+
+    def gate_specs(self) -> list[GateSpec]:
+        """The gates to collect; ``slices: all`` needs the runs to know the names."""
+        specs = self.settings.gates.gates
+        if not any(s.expand for s in specs):
+            return list(specs)
+        from pytest_runcompare.pipeline import expand_gates
+
+        return expand_gates(self.settings.gates, self.comparison())
+
+    # ------------------------------------------------------------------ hooks
+    @pytest.hookimpl
+    def pytest_report_header(self, config: pytest.Config) -> list[str] | None:
+        s = self.settings
+        if not s.enabled and not s.gates.gates:
+            return None
+        parts = [
+            f"baseline: {s.baseline.location if s.baseline else '(none)'}",
+            f"candidate: {s.candidate.location if s.candidate else '(recorded or none)'}",
+            f"seed: {s.seed}",
+        ]
+        if s.gates.path is not None:
+            parts.insert(0, f"gates: {s.gates.path}")
+        return ["runcompare: " + ", ".join(parts)]
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from pytest_runcompare.report.model import TestRecord
+
+        is_gate = any(k == "runcompare_gate" for k, _ in report.user_properties)
+        self.gates_ran = self.gates_ran or is_gate
+        uses = report.nodeid in self.comparison_users or any(
+            k == "runcompare_fixture" for k, _ in report.user_properties
+        )
+        if report.when == "call" or report.outcome != "passed":
+            if report.failed and not is_gate:
+                self.other_failures += 1
+            if not (is_gate or uses):
+                return
+            outcome = report.outcome
+            if hasattr(report, "wasxfail"):
+                outcome = "xfailed" if report.skipped else "xpassed"
+            elif report.failed and report.when != "call":
+                outcome = "error"
+            message = ""
+            if report.failed:
+                message = report.longreprtext
+            elif report.skipped and isinstance(report.longrepr, tuple):
+                message = str(report.longrepr[2])
+            if hasattr(report, "wasxfail"):
+                message = str(report.wasxfail)
+            previous = self.tests.get(report.nodeid)
+            if previous is not None and previous.outcome != "passed":
+                return
+            self.tests[report.nodeid] = TestRecord(
+                nodeid=report.nodeid,
+                outcome=outcome,
+                message=message,
+                duration=round(float(report.duration), 6),
+            )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """On the xdist controller: merge the datapoints a worker recorded."""
+        records = getattr(node, "workeroutput", {}).get(RECORDS_KEY)
+        if records:
+            self.recording = True
+            self.get_recorder().merge(records)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(
+        self, terminalreporter: Any, exitstatus: int, config: pytest.Config
+    ) -> None:
+        if self.is_worker or not self._wanted():
+            return
+        from pytest_runcompare.finish import write_terminal_summary
+
+        try:
+            write_terminal_summary(terminalreporter, self)
+        except (
+            Exception
+        ) as error:  # reporting hooks never raise (unlike pytest-benchmark)
+            terminalreporter.write_line(
+                f"runcompare: could not summarise the gates: {error}", red=True
+            )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker:
+            if self.recorder is not None and len(self.recorder):
+                self.config.workeroutput[RECORDS_KEY] = self.recorder.records()  # type: ignore[attr-defined]
+            return
+        if not self._wanted():
+            return
+        from pytest_runcompare.finish import finish_session
+
+        finish_session(self, session)
+
+    def _wanted(self) -> bool:
+        return bool(
+            self.gate_nodeids
+            or self.comparison_users
+            or self.recording
+            or self.settings.update_baseline
+        )
+
+    def warn(self, message: str) -> None:
+        """A warning shown in pytest's warnings summary."""
+        warnings.warn(RunCompareWarning(message), stacklevel=2)
+
+    def env(self, name: str) -> str | None:
+        """An environment variable (kept here so tests can see what is read)."""
+        return os.environ.get(name) or None
+
+    def note(self, message: str) -> None:
+        """A line for the terminal summary."""
+        self.notes.append(message)
+
+    def outcomes(self) -> Mapping[str, str]:
+        """Gate key -> the status this session gave it."""
+        if self._judgement is None:
+            return {}
+        return {r.key: str(r.status) for r in self._judgement.results}
+
+    def with_settings(self, **changes: Any) -> Settings:
+        """A copy of the settings with some values replaced."""
+        return replace(self.settings, **changes)

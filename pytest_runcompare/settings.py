@@ -1,0 +1,218 @@
+"""The pytest layer's settings: command line over ini over gates file over default.
+
+:func:`settings_from_config` is the only place that reads ``config.getoption`` or
+``config.getini``; it parses every value at the boundary and raises
+``pytest.UsageError`` with the accepted syntax when one is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from pytest_runcompare.config import GatesConfig, RunSource, resolve_location
+
+DEFAULT_GATES_FILE = "runcompare.yaml"
+DEFAULT_RECORD_PATH = ".runcompare/candidate.jsonl"
+
+#: option name (without ``--runcompare-``) -> (ini key, help)
+OPTIONS: dict[str, tuple[str, str]] = {
+    "baseline": (
+        "runcompare_baseline",
+        "baseline run: a path (file or directory) or path::selector",
+    ),
+    "candidate": (
+        "runcompare_candidate",
+        "candidate run to judge against the baseline",
+    ),
+    "config": (
+        "runcompare_config",
+        f"gates file (default: {DEFAULT_GATES_FILE} in the rootdir)",
+    ),
+    "report": ("runcompare_report", "write the HTML report to this file"),
+    "markdown": ("runcompare_markdown", "write the Markdown summary to this file"),
+    "json": ("runcompare_json", "write the JSON report to this file"),
+    "seed": ("runcompare_seed", "seed for resampling tests (default: 0)"),
+    "alpha": (
+        "runcompare_alpha",
+        "one-sided significance level of every gate (default: 0.05)",
+    ),
+    "record": (
+        "runcompare_record",
+        f"where runcompare_recorder writes the recorded candidate (default: {DEFAULT_RECORD_PATH})",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the pytest layer needs, as plain values."""
+
+    rootdir: Path
+    gates: GatesConfig
+    baseline: RunSource | None
+    candidate: RunSource | None
+    html: Path | None
+    markdown: Path | None
+    json: Path | None
+    seed: int
+    alpha: float | None
+    record_path: Path
+    update_baseline: bool
+    reason: str | None
+    max_outputs: int
+
+    @property
+    def enabled(self) -> bool:
+        """Whether there is anything to compare (a baseline is configured)."""
+        return self.baseline is not None
+
+
+def _value(config: pytest.Config, name: str) -> str | None:
+    """Command line first, then the ini key."""
+    value = config.getoption(f"runcompare_{name}")
+    if value is None:
+        ini = config.getini(OPTIONS[name][0])
+        value = ini or None
+    return None if value is None else str(value)
+
+
+def _path(config: pytest.Config, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
+
+
+def _number(
+    name: str, text: str | None, kind: type, accepted: str
+) -> float | int | None:
+    if text is None:
+        return None
+    try:
+        return kind(text)  # type: ignore[no-any-return]
+    except ValueError:
+        raise pytest.UsageError(
+            f"--runcompare-{name}: invalid value {text!r} (expected {accepted})"
+        ) from None
+
+
+def settings_from_config(config: pytest.Config) -> Settings:
+    """Read options, ini keys and the gates file into :class:`Settings`."""
+    from pytest_runcompare.errors import ConfigError
+
+    rootdir = Path(config.rootpath)
+    config_value = _value(config, "config")
+    if config_value is not None:
+        gates_path = _path(config, config_value)
+        if gates_path is None or not gates_path.is_file():
+            raise pytest.UsageError(
+                f"--runcompare-config: gates file {config_value!r} not found"
+            )
+    else:
+        gates_path = rootdir / DEFAULT_GATES_FILE
+        if not gates_path.is_file():
+            gates_path = None
+    gates = GatesConfig()
+    if gates_path is not None:
+        from pytest_runcompare.config import load_gates_file
+
+        try:
+            gates = load_gates_file(gates_path)
+        except ConfigError as error:
+            raise pytest.UsageError(str(error)) from None
+
+    def source(name: str) -> RunSource | None:
+        value = _value(config, name)
+        from_file = getattr(gates, name)
+        if value is None:
+            return from_file
+        base = Path(config.invocation_params.dir)
+        if config.getoption(f"runcompare_{name}") is None:
+            base = rootdir  # an ini value is relative to the rootdir
+        options = {} if from_file is None else dict(from_file.options)
+        return RunSource(resolve_location(value, base), options)
+
+    seed = _number("seed", _value(config, "seed"), int, "an integer")
+    alpha = _number("alpha", _value(config, "alpha"), float, "a number in (0, 0.5)")
+    if alpha is not None and not 0 < alpha < 0.5:
+        raise pytest.UsageError(
+            f"--runcompare-alpha: {alpha} is out of range (expected a one-sided level in "
+            "(0, 0.5), e.g. 0.05)"
+        )
+    if alpha is not None:
+        try:
+            gates = gates.with_alpha(float(alpha))
+        except ConfigError as error:
+            raise pytest.UsageError(f"--runcompare-alpha: {error}") from None
+    report = gates.report
+
+    def output(name: str, report_key: str) -> Path | None:
+        value = _value(config, name)
+        if value is not None:
+            return _path(config, value)
+        from_file = report.get(report_key)
+        return None if from_file is None else Path(from_file)
+
+    record = _value(config, "record") or DEFAULT_RECORD_PATH
+    record_path = Path(record) if Path(record).is_absolute() else rootdir / record
+    max_outputs = report.get("max_outputs", 2000)
+    if (
+        isinstance(max_outputs, bool)
+        or not isinstance(max_outputs, int)
+        or max_outputs < 0
+    ):
+        raise pytest.UsageError(
+            f"{gates.path}: report.max_outputs: must be a non-negative integer, got {max_outputs!r}"
+        )
+    return Settings(
+        rootdir=rootdir,
+        gates=gates,
+        baseline=source("baseline"),
+        candidate=source("candidate"),
+        html=output("report", "html"),
+        markdown=output("markdown", "markdown"),
+        json=output("json", "json"),
+        seed=int(
+            seed if seed is not None else gates.seed if gates.seed is not None else 0
+        ),
+        alpha=None if alpha is None else float(alpha),
+        record_path=record_path,
+        update_baseline=bool(config.getoption("runcompare_update_baseline")),
+        reason=config.getoption("runcompare_reason"),
+        max_outputs=max_outputs,
+    )
+
+
+def with_marker(
+    settings: Settings, kwargs: dict[str, object], rootdir: Path
+) -> Settings:
+    """Settings for one test carrying ``@pytest.mark.runcompare(...)``."""
+    accepted = {"baseline", "candidate", "seed"}
+    unknown = set(kwargs) - accepted
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.runcompare: unknown argument(s) {sorted(unknown)} "
+            f"(accepted: {', '.join(sorted(accepted))})"
+        )
+    out = settings
+    for name in ("baseline", "candidate"):
+        if name in kwargs:
+            value = kwargs[name]
+            if not isinstance(value, str | Path):
+                raise pytest.UsageError(
+                    f"@pytest.mark.runcompare({name}=...): expected a path, got {value!r}"
+                )
+            out = replace(
+                out, **{name: RunSource(resolve_location(str(value), rootdir))}
+            )
+    if "seed" in kwargs:
+        seed = kwargs["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise pytest.UsageError(
+                f"@pytest.mark.runcompare(seed=...): expected an integer, got {seed!r}"
+            )
+        out = replace(out, seed=seed)
+    return out
