@@ -1,0 +1,462 @@
+"""Gates and verdicts on real comparisons: modes, margins, policies, fail-closed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pytest_runcompare.building import build_run
+from pytest_runcompare.comparison import compare_runs
+from pytest_runcompare.errors import ConfigError
+from pytest_runcompare.gates import (
+    TESTS,
+    Gate,
+    Margin,
+    evaluate_gate,
+    evaluate_gates,
+    gate_rng,
+    judge,
+    parse_margin,
+)
+from pytest_runcompare.stats.continuous import paired_t
+from pytest_runcompare.stats.result import TestResult
+from pytest_runcompare.verdict import Mode, Outcome
+
+
+def _runs(base: dict, cand: dict, *, directions=None, drop=(), extra=None, meta=None):
+    n = len(next(iter(base.values())))
+
+    def records(cols, skip):
+        return [
+            {"id": f"q{i}", "metrics": {k: v[i].item() for k, v in cols.items()}}
+            for i in range(n)
+            if i not in skip
+        ]
+
+    rb = records(base, ())
+    rc = records(cand, set(drop))
+    if extra:
+        rc.extend(extra)
+    return compare_runs(
+        build_run(rb, {"name": "base"}),
+        build_run(rc, {"name": "cand", **(meta or {})}),
+        directions=directions,
+    )
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(42)
+    n = 1500
+    acc_b = rng.random(n) < 0.8
+    flip = rng.random(n) < 0.04
+    acc_same = np.where(flip & (rng.random(n) < 0.5), ~acc_b, acc_b)
+    score_b = rng.normal(0.5, 0.1, n)
+    lat_b = rng.lognormal(5, 0.4, n)
+    return {
+        "n": n,
+        "base": {"accuracy": acc_b, "score": score_b, "latency": lat_b},
+        "same": {
+            "accuracy": acc_same,
+            "score": score_b + rng.normal(0, 0.02, n),
+            "latency": lat_b * rng.lognormal(0, 0.05, n),
+        },
+        "worse": {
+            "accuracy": np.where(rng.random(n) < 0.08, False, acc_b),
+            "score": score_b - 0.05 + rng.normal(0, 0.02, n),
+            "latency": lat_b * 1.3,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def same(data):
+    return _runs(data["base"], data["same"], directions={"latency": "lower"})
+
+
+@pytest.fixture(scope="module")
+def worse(data):
+    return _runs(data["base"], data["worse"], directions={"latency": "lower"})
+
+
+# ---------------------------------------------------------------- margins
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (0.01, Margin(0.01)),
+        ("0.01", Margin(0.01)),
+        ("2%", Margin(0.02, True)),
+        (" 2.5 % ", Margin(0.025, True)),
+        (0, Margin(0.0)),
+        (Margin(0.1), Margin(0.1)),
+    ],
+)
+def test_parse_margin(text, expected):
+    assert parse_margin(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["two percent", "-1", "1e", True, None, [0.1], "2%%"])
+def test_parse_margin_rejects_with_syntax(bad):
+    with pytest.raises(
+        ConfigError, match=r"invalid margin .*percentage of the baseline"
+    ):
+        parse_margin(bad)
+
+
+def test_margin_validation():
+    with pytest.raises(ConfigError, match="non-negative"):
+        Margin(-0.1)
+    with pytest.raises(ConfigError, match="below 100%"):
+        Margin(1.0, relative=True)
+    assert str(Margin(0.02, True)) == "2%"
+
+
+# ---------------------------------------------------------------- gate validation
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"mode": "superiority"},
+            "invalid mode 'superiority'; accepted: non_inferiority",
+        ),
+        ({"aggregate": "max"}, "unknown aggregate 'max'"),
+        ({"alpha": 0.7}, r"alpha must be in \(0, 0.5\)"),
+        (
+            {"missing": "ignore"},
+            "invalid missing policy 'ignore'; accepted: fail, worst, drop",
+        ),
+        ({"pairing": "maybe"}, "invalid pairing"),
+        ({"correction": "sidak"}, "invalid correction 'sidak'; accepted: holm, bh"),
+        ({"inconclusive": "warn"}, "invalid inconclusive policy"),
+        ({"min_coverage": 1.5}, r"min_coverage must be in \[0, 1\]"),
+        ({"max_new_failures": -1}, "max_new_failures must be a non-negative integer"),
+        ({"denominator": "x"}, "`denominator` needs `aggregate: rate`"),
+        ({"margin": 0}, "a margin of 0 in non_inferiority mode is a superiority test"),
+        ({"margin": "two percent"}, "invalid margin"),
+    ],
+)
+def test_gate_validation(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        Gate("accuracy", **kwargs)
+
+
+def test_gate_normalises_and_keys():
+    g = Gate("acc", mode="regression_detection", test="Bootstrap_T", margin="1%")
+    assert g.mode is Mode.REGRESSION_DETECTION
+    assert g.test == "bootstrap-t"
+    assert g.margin == Margin(0.01, True)
+    assert Gate("acc").key == "acc"
+    assert Gate("acc", slice="lang:de").key == "acc[lang:de]"
+    assert Gate("acc", step="retrieve").key == "acc[step=retrieve]"
+    assert Gate("lat", aggregate="p95").key == "p95(lat)"
+    assert str(Outcome.INCONCLUSIVE) == "inconclusive"
+    assert str(Mode.EQUIVALENCE) == "equivalence"
+    assert "bootstrap-bca" in TESTS
+
+
+# ---------------------------------------------------------------- modes and tests
+def test_ni_pass_binary_uses_tango_and_explains(same):
+    v = evaluate_gate(same, Gate("accuracy", margin=0.03))
+    assert v.outcome is Outcome.PASS
+    assert v.passed
+    assert v.test == "Tango score test"
+    assert "Tango" in v.test_reason
+    assert v.discordant is not None
+    assert sum(v.discordant) > 0
+    assert v.text.startswith("accuracy: 0.")
+    assert "non-inferiority margin 0.03: PASS, the candidate is at most" in v.text
+    assert v.ci_low == v.bound < v.estimate < v.ci_high
+    assert v.confidence_level == pytest.approx(0.9)
+    assert v.n_paired == 1500
+    assert v.seed == 0
+    assert v.numpy_version == np.__version__
+    assert v.improved_count + v.degraded_count + v.unchanged_count == 1500
+    json.dumps(v.to_dict())
+
+
+def test_ni_fail_and_rd_fail_on_regression(worse):
+    v = evaluate_gate(worse, Gate("accuracy", margin=0.01))
+    assert v.outcome is Outcome.FAIL
+    assert not v.passed
+    assert "worse by more than the margin" in v.text
+    v = evaluate_gate(worse, Gate("accuracy", mode="regression_detection"))
+    assert v.outcome is Outcome.FAIL
+    assert v.test == "McNemar mid-p"
+    assert "regression detected" in v.text
+
+
+def test_ni_without_margin_is_config_error_showing_mde(same):
+    with pytest.raises(
+        ConfigError, match=r"needs a margin > 0.*minimum detectable effect is 0\.\d+"
+    ):
+        evaluate_gate(same, Gate("score"))
+
+
+def test_inconclusive_policies(same):
+    tight = Gate("score", margin=0.0001)
+    v = evaluate_gate(same, tight)
+    assert v.outcome is Outcome.INCONCLUSIVE
+    assert not v.passed
+    assert "paired datapoints would settle it" in v.text
+    assert v.n_required > v.n_paired
+    assert evaluate_gate(same, Gate("score", margin=0.0001, inconclusive="pass")).passed
+    rd = evaluate_gate(same, Gate("score", mode="regression_detection"))
+    assert rd.outcome in (Outcome.INCONCLUSIVE, Outcome.PASS)
+    assert rd.passed
+    rd_strict = Gate("score", mode="regression_detection", inconclusive="fail")
+    v = evaluate_gate(same, rd_strict)
+    assert v.passed is (v.outcome is Outcome.PASS)
+
+
+def test_equivalence(same, worse):
+    v = evaluate_gate(same, Gate("score", mode="equivalence", margin=0.01))
+    assert v.outcome is Outcome.PASS
+    v = evaluate_gate(worse, Gate("score", mode="equivalence", margin=0.01))
+    assert v.outcome is Outcome.FAIL
+
+
+def test_relative_margin_is_the_exact_linear_combination(data, worse):
+    v = evaluate_gate(worse, Gate("score", margin="5%", test="t"))
+    b, c = data["base"]["score"], data["worse"]["score"]
+    ref = paired_t(c - 0.95 * b, null=0.0, alternative="greater")
+    assert v.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert v.margin == pytest.approx(0.05 * b.mean())
+    assert "5% of the baseline" in v.margin_text
+
+
+def test_lower_is_better_relative_quantile(same, worse, data):
+    g = Gate("latency", aggregate="p95", margin="10%")
+    v = evaluate_gate(same, g)
+    assert v.test.startswith("difference of quantiles")
+    assert v.outcome is Outcome.PASS
+    v = evaluate_gate(worse, g)
+    assert v.outcome is Outcome.FAIL  # 30% slower at p95
+    assert v.estimate < 0  # oriented: slower is worse
+    base95 = np.quantile(data["base"]["latency"], 0.95)
+    assert v.baseline_aggregate == pytest.approx(base95)
+
+
+def test_quantile_tail_rule_inconclusive(same):
+    v = evaluate_gate(same, Gate("latency", aggregate="p99", margin="50%"))
+    assert v.outcome is Outcome.INCONCLUSIVE
+    assert "not enough tail data" in v.text
+
+
+def test_small_n_continuous_uses_bootstrap_t(data):
+    cut = {k: v[:200] for k, v in data["base"].items()}
+    cand = {k: v[:200] for k, v in data["same"].items()}
+    v = evaluate_gate(_runs(cut, cand), Gate("score", margin=0.01))
+    assert v.test == "paired t + bootstrap-t (conservative)"
+    assert v.mc_se > 0
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "wilcoxon",
+        "sign",
+        "permutation",
+        "bootstrap-percentile",
+        "bootstrap-bca",
+        "bootstrap-t",
+        "t",
+    ],
+)
+def test_opt_in_tests_label_what_they_test(same, test):
+    v = evaluate_gate(same, Gate("score", margin=0.01, test=test))
+    assert v.outcome is Outcome.PASS
+    assert v.tests_what
+    assert v.test_reason == "requested by configuration"
+
+
+@pytest.mark.parametrize(
+    ("gate", "match"),
+    [
+        (Gate("score", margin=0.01, test="tango"), "needs a binary"),
+        (
+            Gate("accuracy", margin=0.01, test="mcnemar"),
+            "McNemar tests a zero difference",
+        ),
+        (
+            Gate("latency", aggregate="p95", margin=1, test="wilcoxon"),
+            "not the p95 aggregate",
+        ),
+        (Gate("score", margin=0.01, test="quantile"), "needs a median or pNN"),
+        (
+            Gate("score", margin=0.01, test="magic"),
+            "unknown test 'magic'; accepted: auto",
+        ),
+    ],
+)
+def test_incompatible_tests_are_config_errors(same, gate, match):
+    with pytest.raises(ConfigError, match=match):
+        evaluate_gate(same, gate)
+
+
+def test_custom_test_hook(same):
+    seen = {}
+
+    def always(paired, gate, *, rng):
+        seen["n"] = paired.n
+        seen["rng"] = isinstance(rng, np.random.Generator)
+        return TestResult(
+            test="mine",
+            tests_what="anything",
+            estimate=0.0,
+            pvalue=0.01,
+            null=-0.1,
+            alternative="greater",
+            ci_low=-0.05,
+            ci_high=0.05,
+            confidence_level=0.9,
+        )
+
+    v = evaluate_gate(
+        same, Gate("score", margin=0.1, test="mine"), custom_tests={"mine": always}
+    )
+    assert v.outcome is Outcome.PASS
+    assert v.test == "mine"
+    assert seen == {"n": 1500, "rng": True}
+
+
+# ---------------------------------------------------------------- fail closed
+def test_unknown_and_missing_metric_fail_closed(data):
+    cmp = _runs(
+        data["base"], {k: v for k, v in data["same"].items() if k != "score"} | {}
+    )
+    v = evaluate_gate(cmp, Gate("nope", margin=0.1))
+    assert v.outcome is Outcome.FAIL
+    assert v.reason
+    assert "unknown metric 'nope'" in v.text
+
+
+def test_metric_missing_from_candidate_fails_closed(data):
+    base = data["base"]
+    cand = {"accuracy": data["same"]["accuracy"], "latency": data["same"]["latency"]}
+    cmp = _runs(base, cand)
+    v = evaluate_gate(cmp, Gate("score", margin=0.1))
+    assert not v.passed
+    assert "candidate run has no metric 'score'" in v.reason
+
+
+def test_coverage_and_missing_policies(data):
+    drop = range(0, 1500, 50)  # 30 datapoints = 2% missing
+    cmp = _runs(data["base"], data["same"], drop=drop)
+    v = evaluate_gate(cmp, Gate("score", margin=0.01))
+    assert not v.passed
+    assert "coverage 98.0% is below min_coverage 99%" in v.reason
+    v = evaluate_gate(cmp, Gate("score", margin=0.01, min_coverage=0.95))
+    assert v.passed
+    assert any("dropped" in w for w in v.warnings)
+    # binary: missing counts as a failure (worst score)
+    v = evaluate_gate(cmp, Gate("accuracy", margin=0.05, min_coverage=0.95))
+    assert v.n_paired == 1500
+    assert any("counted as the worst score (0)" in w for w in v.warnings)
+    v = evaluate_gate(cmp, Gate("score", margin=0.01, missing="worst"))
+    assert v.n_paired == 1500
+    v = evaluate_gate(cmp, Gate("score", margin=0.01, missing="drop"))
+    assert v.n_paired == 1470
+
+
+def test_nan_fails_closed(data):
+    cand = {k: v.copy() for k, v in data["same"].items()}
+    cand["score"][3] = np.nan
+    meta = {"metric_definitions": {"score": {"allow_nan": True}}}
+    v = evaluate_gate(_runs(data["base"], cand, meta=meta), Gate("score", margin=0.1))
+    assert not v.passed
+    assert "NaN" in v.reason
+
+
+def test_unpaired_fallback_warns_loudly(data):
+    rng = np.random.default_rng(1)
+    n = 300
+    b = [
+        {"id": f"a{i}", "metrics": {"score": float(rng.normal(0.5, 0.1))}}
+        for i in range(n)
+    ]
+    c = [
+        {"id": f"b{i}", "metrics": {"score": float(rng.normal(0.5, 0.1))}}
+        for i in range(n)
+    ]
+    cmp = compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c"}))
+    v = evaluate_gate(cmp, Gate("score", margin=0.05))
+    assert v.test == "Welch t (unpaired)"
+    assert any(w.startswith("UNPAIRED comparison") for w in v.warnings)
+
+
+def test_max_new_failures(worse, same):
+    v = evaluate_gate(worse, Gate("accuracy", max_new_failures=5))
+    assert v.outcome is Outcome.FAIL
+    assert v.new_failures > 5
+    assert "new failures" in v.text
+    v = evaluate_gate(same, Gate("accuracy", margin=0.05, max_new_failures=0))
+    assert v.outcome is Outcome.FAIL
+    assert "(at most 0 allowed)" in v.text
+
+
+# ---------------------------------------------------------------- sessions
+def test_holm_family_and_summary(same, worse):
+    gates = [
+        Gate("accuracy", mode="regression_detection"),
+        Gate("score", mode="regression_detection"),
+        Gate("latency", aggregate="p95", mode="regression_detection", margin="5%"),
+    ]
+    s = judge(worse, gates)
+    assert s.family_correction == "holm"
+    assert s.family_size == 3
+    ps = sorted(v.p_value for v in s.verdicts)
+    assert min(v.p_adjusted for v in s.verdicts) == pytest.approx(min(3 * ps[0], 1))
+    assert not s.all_passed
+    bh = judge(
+        worse,
+        [
+            Gate(
+                g.metric,
+                aggregate=g.aggregate,
+                mode=g.mode,
+                margin=g.margin,
+                correction="bh",
+            )
+            for g in gates
+        ],
+    )
+    assert bh.family_correction == "bh"
+    with pytest.raises(ConfigError, match="must share one correction"):
+        judge(
+            worse,
+            [gates[0], Gate("score", mode="regression_detection", correction="bh")],
+        )
+
+
+def test_expected_all_pass_probability(same):
+    s = judge(same, [Gate("accuracy", margin=0.03), Gate("score", margin=0.01)])
+    probs = [v.pass_probability for v in s.verdicts]
+    assert s.expected_all_pass_probability == pytest.approx(math.prod(probs))
+    assert "chance that all non-inferiority gates pass" in s.text
+    json.dumps(s.to_dict())
+
+
+def test_undeclared_slice_gates_are_warn_only(worse):
+    v = evaluate_gates(worse, [Gate("accuracy", margin=0.01, declared=False)])[0]
+    assert v.outcome is Outcome.FAIL
+    assert v.passed
+    assert any("warn-only" in w for w in v.warnings)
+
+
+def test_determinism_same_seed_same_verdict(data):
+    cut = {k: v[:150] for k, v in data["base"].items()}
+    cand = {k: v[:150] for k, v in data["worse"].items()}
+    cmp = _runs(cut, cand)
+    g = Gate("score", margin=0.01, test="bootstrap-bca")
+    a = evaluate_gate(cmp, g, seed=7)
+    b = evaluate_gate(cmp, g, seed=7)
+    c = evaluate_gate(cmp, g, seed=8)
+    assert a == b
+    assert a.seed == 7
+    assert a.ci_low != c.ci_low
+    # the stream depends on the key and the seed only (crc32, not hash())
+    assert gate_rng("score", 7).random() == gate_rng("score", 7).random()
+    assert gate_rng("score", 7).random() != gate_rng("score[lang:de]", 7).random()
