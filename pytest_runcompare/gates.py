@@ -55,6 +55,7 @@ __all__ = [
     "evaluate_gates",
     "judge",
     "parse_margin",
+    "summarise",
 ]
 
 #: Accepted ``test:`` names (plus any custom test supplied by a hook).
@@ -1358,6 +1359,16 @@ def judge(
         evaluate_gate(comparison, g, seed=seed, custom_tests=custom_tests)
         for g in gates
     ]
+    return summarise(verdicts, seed=seed)
+
+
+def summarise(verdicts: Sequence[Verdict], *, seed: int = 0) -> GateSummary:
+    """Apply the family correction to evaluated verdicts and summarise them.
+
+    What :func:`judge` does after evaluating; callers that evaluate some gates on a
+    different view of the data (e.g. without waived datapoints) use it directly.
+    """
+    verdicts = list(verdicts)
     family = [
         i
         for i, v in enumerate(verdicts)

@@ -8,6 +8,7 @@ pipeline itself.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -238,45 +239,37 @@ def judge(
     named in waivers are left out of the test, and incompatible runs fail every gate
     unless the gates file says ``compatibility: warn``.
     """
-    from pytest_runcompare.gates import evaluate_gates
+    from pytest_runcompare.gates import evaluate_gate, summarise
 
     specs = expand_gates(config, comparison)
-    excluded = {s.gate.key: config.excluded_ids(s.gate) for s in specs}
     warn_gates = _warn_only_gates(specs, comparison) if config.report_slices else []
-    all_gates = [s.gate for s in specs] + warn_gates
-
-    # Gates whose waivers leave ids out are judged on a view without them; the
-    # family correction still runs once over every declared gate.
-    views: dict[tuple[str, ...], Any] = {}
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, gate in enumerate(all_gates):
-        ids = excluded.get(gate.key, ()) if gate.declared else ()
-        groups.setdefault(ids, []).append(i)
-        if ids and ids not in views:
+    views: dict[tuple[str, ...], Any] = {(): comparison}
+    raw = []
+    for gate in [s.gate for s in specs] + warn_gates:
+        # Datapoints whose change a waiver expects are left out of that gate's test.
+        ids = config.excluded_ids(gate) if gate.declared else ()
+        if ids not in views:
             views[ids] = _WithoutIds(comparison, ids)
-    verdicts: list[Verdict | None] = [None] * len(all_gates)
-    if len(groups) == 1 and () in groups:
-        verdicts = list(
-            evaluate_gates(comparison, all_gates, seed=seed, custom_tests=custom_tests)
+        raw.append(
+            evaluate_gate(views[ids], gate, seed=seed, custom_tests=custom_tests)
         )
-    else:
-        verdicts = _evaluate_grouped(
-            comparison, views, groups, all_gates, seed, custom_tests
-        )
+    summary = summarise(raw, seed=seed)
+    verdicts = list(summary.verdicts)
     compat = comparison.compatibility
     results = [
         _result(spec, verdict, config, compat, today)
         for spec, verdict in zip(specs, verdicts[: len(specs)], strict=True)
-        if verdict is not None
     ]
     return Judgement(
         results=tuple(results),
-        warn_only=tuple(v for v in verdicts[len(specs) :] if v is not None),
+        warn_only=tuple(verdicts[len(specs) :]),
         compatibility=compat,
         compatibility_policy=config.compatibility,
         unmatched_waivers=_unmatched_waivers(config, specs, comparison),
         stale_metrics=stale_metrics(config, comparison),
-        all_pass_probability=_all_pass_probability(verdicts[: len(specs)]),
+        all_pass_probability=None
+        if math.isnan(summary.expected_all_pass_probability)
+        else summary.expected_all_pass_probability,
         seed=seed,
     )
 
@@ -297,30 +290,6 @@ def _unmatched_waivers(
         if not matched:
             out.append(waiver)
     return tuple(out)
-
-
-def _evaluate_grouped(
-    comparison: RunComparisonResult,
-    views: Mapping[tuple[str, ...], Any],
-    groups: Mapping[tuple[str, ...], list[int]],
-    gates: Sequence[Gate],
-    seed: int,
-    custom_tests: Mapping[str, Callable[..., Any]] | None,
-) -> list[Verdict | None]:
-    """Evaluate gates on their views, then redo the family correction over all of them."""
-    from pytest_runcompare.gates import evaluate_gate, evaluate_gates
-
-    raw: list[Verdict | None] = [None] * len(gates)
-    for ids, indices in groups.items():
-        view = comparison if not ids else views[ids]
-        for i in indices:
-            raw[i] = evaluate_gate(view, gates[i], seed=seed, custom_tests=custom_tests)
-    # evaluate_gates applies the family correction; reuse it on the precomputed verdicts.
-    return list(
-        evaluate_gates(
-            comparison, gates, seed=seed, custom_tests=custom_tests, precomputed=raw
-        )
-    )
 
 
 def _result(
@@ -350,20 +319,6 @@ def _result(
         message = f"expected change: {waiver.reason}\n{verdict.text}"
         return GateResult(spec, verdict, Status.WAIVED, message, waiver)
     return GateResult(spec, verdict, Status.FAILED, verdict.text, None)
-
-
-def _all_pass_probability(verdicts: Sequence[Verdict | None]) -> float | None:
-    """Chance that every NI/equivalence gate passes if nothing changed (independence)."""
-    import math
-
-    probs = [
-        v.pass_probability
-        for v in verdicts
-        if v is not None and not math.isnan(v.pass_probability)
-    ]
-    if not probs:
-        return None
-    return float(math.prod(probs))
 
 
 # --------------------------------------------------------------------------- render
