@@ -323,7 +323,19 @@ def _make_gate(where: _Where, key: str, **kwargs: Any) -> Gate:
     try:
         return Gate(**kwargs)
     except ConfigError as error:
-        raise where.error(key, str(error)) from None
+        raise where.error(_culprit(Gate, key, kwargs), str(error)) from None
+
+
+def _culprit(gate_type: Any, key: str, kwargs: dict[str, Any]) -> str:
+    """The key of the one setting that makes the gate invalid on its own, else ``key``."""
+    for name, value in kwargs.items():
+        if name in ("metric", "slice", "step", "higher_is_better"):
+            continue
+        try:
+            gate_type(metric=kwargs["metric"], **{name: value})
+        except ConfigError:
+            return f"{key}.{name}"
+    return key
 
 
 def parse_gates(
