@@ -46,7 +46,7 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
     if judgement is None and not state.notes and not state.written:
         return
     tr.write_sep("=", "runcompare")
-    if judgement is not None:
+    if judgement is not None and state.gates_ran:
         rows = gate_rows(judgement, warn_only=True)
         lines = format_table(rows)
         tr.write_line(lines[0], bold=True)

@@ -104,6 +104,13 @@ def pytest_collection_modifyitems(
     from pytest_runcompare.collection import GateItem
 
     state = get_session(config)
+    for item in items:
+        marker = item.get_closest_marker("runcompare")
+        if marker is not None:
+            try:
+                with_marker(state.settings, dict(marker.kwargs), Path(item.path).parent)
+            except pytest.UsageError as error:
+                raise pytest.UsageError(f"{item.nodeid}: {error}") from None
     gates = [i for i in items if isinstance(i, GateItem)]
     state.recording = any(
         "runcompare_recorder" in getattr(i, "fixturenames", ()) for i in items

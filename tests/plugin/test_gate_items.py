@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import datapoints
+from repo import datapoints
 
 
 def test_each_gate_is_an_item(model_repo) -> None:
