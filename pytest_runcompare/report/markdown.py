@@ -16,6 +16,7 @@ from pytest_runcompare.report.model import (
     fmt_p,
     fmt_pct,
     fmt_signed,
+    overall_outcome,
     top_regressed_slices,
     verdict_row,
     verdict_summary,
@@ -74,17 +75,24 @@ def render_markdown(
     counts = verdict_summary(verdicts)
     base = md_escape(comparison.baseline.name, 60)
     cand = md_escape(comparison.candidate.name, 60)
-    if counts["fail"]:
-        head = f"❌ **runcompare: {counts['fail']} of {counts['total']} gates failed**"
-    elif counts["inconclusive"]:
-        head = (
-            f"⚠️ **runcompare: {counts['inconclusive']} of {counts['total']} gates "
-            "inconclusive**"
-        )
-    elif counts["total"]:
+    overall = overall_outcome(counts)
+    if overall in ("fail", "inconclusive"):
+        parts = [
+            f"{n} {word}"
+            for n, word in (
+                (counts["blocking_fail"], "failed"),
+                (counts["blocking"] - counts["blocking_fail"], "inconclusive"),
+            )
+            if n
+        ]
+        mark = "❌" if overall == "fail" else "⚠️"
+        head = f"{mark} **runcompare: {', '.join(parts)} of {counts['total']} gates**"
+    elif overall == "pass":
         head = f"✅ **runcompare: all {counts['total']} gates passed**"
     else:
         head = "**runcompare: no gates evaluated**"
+    if counts["warnings"]:
+        head += f" ({counts['warnings']} warn-only flagged)"
     lines = [
         f"{head} · candidate {cand} vs baseline {base}",
         "",
@@ -96,7 +104,9 @@ def render_markdown(
     for p in problems:
         lines.append(f"> ⚠️ {md_escape(p, 200)}")
     if rows:
-        shown = sorted(rows, key=lambda r: _ORDER.get(r["outcome"], 3))
+        shown = sorted(
+            rows, key=lambda r: (not r["declared"], _ORDER.get(r["outcome"], 3))
+        )
         shown = shown if len(shown) <= max_rows else shown[:max_rows]
         shown_keys = {id(r) for r in shown}
         shown = [r for r in rows if id(r) in shown_keys]  # keep the gates' order
@@ -117,7 +127,7 @@ def render_markdown(
             )
         left = len(rows) - len(shown)
         if left:
-            lines.append(f"\n… and {left} more gates, all passing.")
+            lines.append(f"\n… and {left} more gates, none failing the run.")
     degraded = sorted(
         (d for d in comparison.metric_deltas.values() if d.degraded),
         key=lambda d: (

@@ -189,13 +189,38 @@ def verdict_row(verdict: Verdict) -> dict[str, Any]:
 
 
 def verdict_summary(verdicts: Sequence[Verdict]) -> dict[str, int]:
-    """How many gates passed, failed and were inconclusive."""
+    """Counts of the declared gates by outcome, and of the rest.
+
+    ``pass``/``fail``/``inconclusive`` count declared gates; ``warn_only`` counts
+    the gates that cannot fail the run (automatic slice gates) and ``warnings``
+    those of them that did not pass; ``blocking`` the gates that fail the run.
+    """
     counts = {"pass": 0, "fail": 0, "inconclusive": 0}
+    warn_only = [v for v in verdicts if not getattr(v.gate, "declared", True)]
     for v in verdicts:
-        counts[_outcome(v)] = counts.get(_outcome(v), 0) + 1
-    counts["total"] = len(verdicts)
+        if getattr(v.gate, "declared", True):
+            counts[_outcome(v)] = counts.get(_outcome(v), 0) + 1
+    counts["total"] = len(verdicts) - len(warn_only)
+    counts["warn_only"] = len(warn_only)
+    counts["warnings"] = sum(1 for v in warn_only if _outcome(v) != "pass")
     counts["blocking"] = sum(1 for v in verdicts if not v.passed)
+    counts["blocking_fail"] = sum(
+        1 for v in verdicts if not v.passed and _outcome(v) == "fail"
+    )
     return counts
+
+
+def overall_outcome(counts: Mapping[str, int]) -> str:
+    """The run's outcome from :func:`verdict_summary` counts.
+
+    ``fail`` when a gate that fails the run failed, ``inconclusive`` when only
+    inconclusive ones do, ``pass`` when none does, ``none`` without gates.
+    """
+    if counts["blocking_fail"]:
+        return "fail"
+    if counts["blocking"]:
+        return "inconclusive"
+    return "pass" if counts["total"] or counts["warn_only"] else "none"
 
 
 # --------------------------------------------------------------------------- deltas
@@ -558,14 +583,7 @@ def header(
         ("", ""),
     )
     summary = verdict_summary(verdicts)
-    if summary["fail"]:
-        overall = "fail"
-    elif summary["inconclusive"]:
-        overall = "inconclusive"
-    elif summary["total"]:
-        overall = "pass"
-    else:
-        overall = "none"
+    overall = overall_outcome(summary)
     baseline, candidate = comparison.baseline.name, comparison.candidate.name
     return {
         "title": title or f"{candidate} vs {baseline}",
@@ -615,6 +633,7 @@ def view_model(
         default_metric = data["metrics"][0]["name"]
     data["default_metric"] = default_metric
     compat = comparison.compatibility
+    lineage = lineage_rows(comparison)
     steps = {
         step: [delta_row(d) for d in per_metric.values()]
         for step, per_metric in comparison.step_deltas.items()
@@ -629,11 +648,14 @@ def view_model(
             comparison, verdicts, title=title, generated=generated, seed=seed
         ),
         "verdicts": rows,
-        "headline": [r for r in rows if r["outcome"] != "pass"],
+        "headline": [r for r, v in zip(rows, verdicts, strict=True) if not v.passed],
+        "warn_only": [r for r in rows if not r["declared"] and r["outcome"] != "pass"],
+        "declared": [r for r in rows if r["declared"]],
+        "undeclared": [r for r in rows if not r["declared"]],
         "deltas": deltas,
         "worst_slices": top_regressed_slices(comparison),
-        "lineage": lineage_rows(comparison),
-        "lineage_changed": sum(1 for r in lineage_rows(comparison) if r["changed"]),
+        "lineage": lineage,
+        "lineage_changed": sum(1 for r in lineage if r["changed"]),
         "compatibility": {
             "compatible": compat.compatible,
             "problems": list(compat.problems),
@@ -645,13 +667,3 @@ def view_model(
         "steps": steps,
         "explorer": data,
     }
-
-
-def metric_index(
-    rows: Iterable[Mapping[str, Any]],
-) -> dict[str, list[Mapping[str, Any]]]:
-    """Rows grouped by metric name."""
-    out: dict[str, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        out.setdefault(row["metric"], []).append(row)
-    return out

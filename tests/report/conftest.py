@@ -166,9 +166,11 @@ def make_verdicts(comparison: RunComparisonResult) -> list[Any]:
         ("f1", None, "0.05", Outcome.FAIL, False),
         ("latency_s", None, "10%", Outcome.PASS, True),
         ("accuracy", "lang:de", "0.05", Outcome.INCONCLUSIVE, False),
+        ("f1", "hard", "0.05", Outcome.FAIL, True),  # warn-only: cannot fail the run
     ]
     for metric, slice_, margin, outcome, passed in specs:
-        gate = Gate(metric=metric, slice=slice_, margin=margin)
+        declared = slice_ != "hard"
+        gate = Gate(metric=metric, slice=slice_, margin=margin, declared=declared)
         d = comparison.get_metric_delta(metric, slice=slice_)
         est = d.oriented_delta or 0.0
         out.append(

@@ -123,7 +123,11 @@ def test_untrusted_strings_never_become_markup(page, hostile):
 
 
 def test_summary_shows_gates_lineage_tests_and_tables(page):
-    assert page.count('class="fail" data-key=') == 2
+    declared, warn_only = page.split('id="warn-gates-table"')
+    assert declared.count('class="fail" data-key=') == 2
+    assert warn_only.count('class="fail" data-key="f1[hard]"') == 1
+    assert '<div class="overall fail" id="overall">' in page
+    assert "1 of 1 warn-only gates flagged" in page
     assert 'data-key="accuracy[lang:de]"' in page
     assert "tests/test_gates.py::test_accuracy" in page
     assert "&lt;b&gt;boom&lt;/b&gt;" in page

@@ -14,7 +14,9 @@ from pytest_runcompare.report.model import TestRecord
 
 def test_markdown_has_gate_table_marks_regressions_and_link(comparison, verdicts):
     md = render_markdown(comparison, verdicts, html_path="artifacts/report.html")
-    assert md.startswith("❌ **runcompare: 2 of 4 gates failed**")
+    assert md.startswith(
+        "❌ **runcompare: 2 failed, 1 inconclusive of 4 gates** (1 warn-only flagged)"
+    )
     assert "| ❌ | accuracy | 0.8 | 0.6333 | −0.1667 |" in md
     assert "| ✅ | latency\\_s |" in md
     assert "| ⚠️ | accuracy\\[lang:de\\] |" in md
@@ -44,7 +46,7 @@ def test_markdown_caps_rows_failures_first(comparison, verdicts):
     md = render_markdown(comparison, verdicts, max_rows=2)
     assert md.count("| ❌ |") == 2
     assert "| ✅ |" not in md
-    assert "… and 2 more gates" in md
+    assert "… and 3 more gates" in md
     with pytest.raises(ValueError, match="max_rows must be >= 1"):
         render_markdown(comparison, verdicts, max_rows=0)
 
@@ -66,7 +68,10 @@ def test_json_report_is_complete_and_strict(comparison, verdicts):
         "fail": 2,
         "inconclusive": 1,
         "total": 4,
+        "warn_only": 1,
+        "warnings": 1,
         "blocking": 3,
+        "blocking_fail": 2,
     }
     assert [v["key"] for v in data["verdicts"]] == [v.key for v in verdicts]
     assert data["verdicts"][0]["outcome"] == "fail"
