@@ -6,6 +6,7 @@ raises; a refused baseline update turns the exit status into a failure.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +99,42 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
 
 
 def _annotation(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    """A workflow command's property value: ``:`` and ``,`` are escaped as well."""
+    return _annotation(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation_file(state: RunCompareSession) -> str:
+    """The gates file relative to the workspace (where GitHub resolves paths), else rootdir."""
+    gates_path = state.settings.gates.path
+    if gates_path is None:
+        return ""
+    path = Path(gates_path).resolve()
+    for base in (state.env("GITHUB_WORKSPACE"), state.settings.rootdir):
+        if base:
+            try:
+                return path.relative_to(Path(base).resolve()).as_posix()
+            except ValueError:
+                continue
+    return str(path)
+
+
+def _emit(state: RunCompareSession, lines: list[str]) -> None:
+    """Print workflow commands, each at the start of its own line (or GitHub ignores it)."""
+    if not lines:
+        return
+    tr = state.config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        tr.ensure_newline()
+        for line in lines:
+            tr.write_line(line)
+        return
+    sys.stdout.write("\n" + "".join(f"{line}\n" for line in lines))
+    sys.stdout.flush()
 
 
 def _github(state: RunCompareSession, judgement: Judgement | None) -> None:
@@ -114,26 +150,23 @@ def _github(state: RunCompareSession, judgement: Judgement | None) -> None:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(text.rstrip("\n") + "\n\n")
     if state.env("GITHUB_ACTIONS") and judgement is not None:
-        gates_path = state.settings.gates.path
-        file = ""
-        if gates_path is not None:
-            try:
-                file = str(Path(gates_path).relative_to(state.settings.rootdir))
-            except ValueError:
-                file = str(gates_path)
+        file = _annotation_file(state)
+        commands = []
         for result in judgement.results:
             if result.status is Status.PASSED and not result.verdict.warnings:
                 continue
             level = "error" if result.status is Status.FAILED else "warning"
-            where = f"file={file}" if file else ""
-            if file and result.spec.line:
-                where += f",line={result.spec.line}"
+            where = []
+            if file:
+                where.append(f"file={_property(file)}")
+                if result.spec.line:
+                    where.append(f"line={result.spec.line}")
+            where.append(f"title={_property(f'runcompare {result.key}')}")
             first = result.message.splitlines()[0] if result.message else result.key
-            print(
-                f"::{level} {where},title=runcompare {result.key}::{_annotation(first)}".replace(
-                    f"::{level} ,", f"::{level} "
-                )
-            )
+            if result.status is Status.PASSED:
+                first = f"{result.key}: {result.verdict.warnings[0]}"
+            commands.append(f"::{level} {','.join(where)}::{_annotation(first)}")
+        _emit(state, commands)
 
 
 def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:

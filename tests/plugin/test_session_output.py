@@ -64,12 +64,11 @@ def test_terminal_summary_is_one_table_of_every_gate(repo: pytest.Pytester) -> N
     cells = rows["quality[lang:de]"].split()
     assert float(cells[1]) - float(cells[2]) == pytest.approx(0.2, abs=1e-3)
     assert cells[3] == "-0.2"
-    assert re.fullmatch(r"\[-0\.2\d*,", cells[4]) and re.fullmatch(
-        r"-0\.19\d*\]", cells[5]
-    )
+    assert re.fullmatch(r"\[-0\.2\d*,", cells[4])
+    assert re.fullmatch(r"-0\.19\d*\]", cells[5])
     assert cells[6:] == ["1", "failed", "(fail)"]
     assert rows["score"].endswith("passed (pass)")
-    assert re.search(r"\s[+-]0\.000\d+\s", rows["score"]), rows["score"]
+    assert abs(float(rows["score"].split()[3])) < 1e-3
     # Columns line up: every row starts its columns where the header does.
     header = section[0]
     outcome_col = header.index("outcome")
@@ -159,19 +158,18 @@ def test_github_step_summary_gets_the_markdown_appended(
     appended = text[len("## earlier step\n") :]
     assert "runcompare" in appended.splitlines()[0]
     assert "| gate | baseline | candidate |" in appended
-    assert re.search(r"\| ❌ \| quality\\\[lang:de\\\] \| 0\.71", appended)
-    assert re.search(r"\| ✅ \| score \|", appended)
+    assert re.search(
+        r"^\| ❌ \| quality\\\[lang:de\\\] \| 0\.6894 \| 0\.4894 \|", appended, re.M
+    )
+    assert re.search(r"^\| ✅ \| score \| 0\.7105 \|", appended, re.M)
+    assert "2 failed of 3 gates" in appended.splitlines()[0]
     # A second session appends again rather than overwriting.
     repo.runpytest()
     again = summary.read_text(encoding="utf-8")
-    assert again.startswith(text) and again[len(text) :] == appended
+    assert again.startswith(text)
+    assert again[len(text) :] == appended
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/markdown.py counts warn-only slice verdicts as gates: a passing "
-    "session's step summary says '❌ runcompare: 1 of 3 gates failed'",
-)
 def test_step_summary_headline_agrees_with_the_session(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,7 +186,9 @@ def test_step_summary_headline_agrees_with_the_session(
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.OK
     assert "warning (fail)" in "\n".join(summary_section(result))
-    assert "failed" not in summary.read_text(encoding="utf-8").splitlines()[0]
+    headline = summary.read_text(encoding="utf-8").splitlines()[0]
+    assert "failed" not in headline
+    assert "❌" not in headline
 
 
 def test_github_actions_annotations_point_at_the_gates_line(
@@ -196,13 +196,9 @@ def test_github_actions_annotations_point_at_the_gates_line(
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = repo.runpytest()
-    commands = [
-        line for line in result.outlines if "::error" in line or "::warning" in line
-    ]
+    commands = [line for line in result.outlines if "::error" in line]
     # Workflow commands only count at the start of a line.
-    assert all(line.startswith(("::error ", "::warning ")) for line in commands), (
-        commands
-    )
+    assert all(line.startswith("::error ") for line in commands), commands
     assert len(commands) == 2
     quality, quality_de = sorted(commands)
     assert quality.startswith(
@@ -211,10 +207,18 @@ def test_github_actions_annotations_point_at_the_gates_line(
     # Property values escape ':' and ',' (the title), the message escapes '%'.
     assert quality_de.startswith(
         "::error file=runcompare.yaml,line=7,title=runcompare quality[lang%3Ade]::"
-        "quality[lang:de]: 0.71"
+        "quality[lang:de]: 0.6894"
     )
-    assert "90%25 CI" in quality_de and "FAIL" in quality_de
-    assert not any("title=runcompare score" in line for line in commands)
+    assert "90%25 CI" in quality_de
+    assert "FAIL" in quality_de
+    # A passing gate is no error (a warning at most, when its verdict has one).
+    warnings = [line for line in result.outlines if "::warning" in line]
+    assert all(
+        line.startswith(
+            "::warning file=runcompare.yaml,line=4,title=runcompare score::"
+        )
+        for line in warnings
+    ), warnings
 
 
 def test_github_annotations_name_the_file_from_the_workspace(
