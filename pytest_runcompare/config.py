@@ -296,7 +296,9 @@ def _run_source(
 
 def resolve_location(location: str, base: Path | None) -> str:
     """Resolve a run location relative to ``base`` (keeping ``::selector`` and URIs)."""
-    if base is None or "://" in location or location.startswith("runs:/"):
+    from pytest_runcompare.loaders.registry import is_uri
+
+    if base is None or is_uri(location):
         return location
     path, sep, selector = location.partition("::")
     resolved = Path(path) if Path(path).is_absolute() else base / path

@@ -95,10 +95,10 @@ class RunCompareSession:
 
     def baseline_missing(self, settings: Settings | None = None) -> bool:
         """Whether the configured baseline path does not exist yet."""
-        from pytest_runcompare.loaders.registry import split_location
+        from pytest_runcompare.loaders.registry import is_uri, split_location
 
         source = (settings or self.settings).baseline
-        if source is None or "://" in source.location:
+        if source is None or is_uri(source.location):
             return False
         return not split_location(source.location)[0].exists()
 

@@ -41,9 +41,17 @@ def split_location(location: str | Path) -> tuple[Path, str | None]:
     return Path(path), (selector if sep else None)
 
 
+def is_uri(location: str) -> bool:
+    """Whether a location names a tracking server run (``mlflow://id``, ``runs:/id``)."""
+    return "://" in location or location.startswith("runs:/")
+
+
 def register_builtin_readers(pm: pluggy.PluginManager) -> None:
-    """Register the built-in readers; the native one first so that it is tried last."""
-    for name in BUILTIN_READERS:
+    """Register the built-in readers so that the native one, the fallback, is tried last.
+
+    pluggy calls implementations of equal priority last-registered first.
+    """
+    for name in reversed(BUILTIN_READERS):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
@@ -78,7 +86,7 @@ def load_run(
     :class:`RunFormatError` for a malformed file.
     """
     path, _ = split_location(location)
-    if not path.exists():
+    if not is_uri(str(location)) and not path.exists():
         raise RunNotFoundError(
             f"{path}: no such file or directory",
         )

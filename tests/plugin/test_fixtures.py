@@ -123,7 +123,8 @@ def test_bad_marker_is_a_usage_error(model_repo) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "*test_marker.py::test_bad_marker: @pytest.mark.runcompare: unknown argument(s) ['colour'] (accepted: baseline, candidate, seed)*"
+            "*test_marker.py::test_bad_marker: @pytest.mark.runcompare: unknown "
+            "argument(s) [[]'colour'[]] (accepted: baseline, candidate, seed)*"
         ]
     )
 
