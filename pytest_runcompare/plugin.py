@@ -67,6 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line("markers", "runcompare_gate: a gate of the gates file")
     register_builtin_readers(config.pluginmanager)
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.import_plugin("pytest_runcompare.pytest_html_extras")
     state = RunCompareSession(config, settings_from_config(config))
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(state, "runcompare-session")
