@@ -38,6 +38,18 @@ def _judgement(state: RunCompareSession) -> Judgement | None:
         return None
 
 
+def _where(state: RunCompareSession, line: int | None) -> str:
+    """``runcompare.yaml:12: `` (relative to the rootdir), or nothing when unknown."""
+    path = state.settings.gates.path
+    if path is None:
+        return ""
+    try:
+        name = Path(path).resolve().relative_to(state.settings.rootdir.resolve())
+    except ValueError:
+        name = Path(path)
+    return f"{name}:{line}: " if line else f"{name}: "
+
+
 def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> None:
     """One table of every gate, coloured like pytest's own output, then the report paths."""
     from pytest_runcompare.summary import format_table, gate_rows
@@ -74,7 +86,8 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
             )
         for waiver in judgement.unmatched_waivers:
             tr.write_line(
-                f"waiver for {waiver.describe()} matches nothing: {waiver.reason}",
+                f"{_where(state, waiver.line)}waiver for {waiver.describe()} matches "
+                f"nothing: {waiver.reason}",
                 yellow=True,
             )
         if judgement.stale_metrics:
