@@ -8,9 +8,10 @@ sit in memory as a million dicts. Every problem is reported with the file, the l
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,8 @@ _DEFINITION_KEYS = frozenset(
 _EMPTY: dict[str, Any] = {}
 _NO_TAGS: tuple[str, ...] = ()
 _NUMBER_TYPES = frozenset({float, int, bool, type(None)})
+#: Distinct slice-tag combinations shared between datapoints (beyond: one per datapoint).
+_MAX_TAG_SETS = 100_000
 
 
 def short(value: object, limit: int = 40) -> str:
@@ -212,16 +215,19 @@ class _TableBuilder:
         field_prefix: str = "",
     ) -> None:
         self.path = path
+        self.index_in_errors = True  # False for a lone record: no position to name
         self.definitions = definitions
         self.field_prefix = field_prefix
         self.ids: list[str] = []
-        self.lines: list[int | None] = []
+        # Line of each datapoint (-1: none), kept compact for the duplicate-id message.
+        self.lines = array("q")
         self.outputs: list[Any] = []
         self.inputs: list[Any] = []
         self.expected: list[Any] = []
         self.slice_tags: list[tuple[str, ...]] = []
         self.groups: list[str | None] = []
         self.metrics: dict[str, _MetricParts] = {}
+        self._tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.has = {"input": False, "expected": False, "slices": False, "group": False}
 
     # error helpers -----------------------------------------------------------------
@@ -235,7 +241,7 @@ class _TableBuilder:
         field: str | None = None,
         hint: str | None = None,
     ) -> RunFormatError:
-        if line is None and index is not None:
+        if line is None and index is not None and self.index_in_errors:
             prefix = f"datapoints[{index}]"
             field = prefix if field is None else f"{prefix}.{field}"
         return RunFormatError(
@@ -248,10 +254,10 @@ class _TableBuilder:
         )
 
     # chunk intake ------------------------------------------------------------------
-    def add(self, records: Sequence[Any], lines: Sequence[int | None]) -> None:
-        """Validate one chunk of records and append it to the columns."""
+    def add(self, records: Sequence[Any], lines: Sequence[int | None]) -> set[Any]:
+        """Validate one chunk of records, append it to the columns; return its keys."""
         start = len(self.ids)
-        if not all(type(r) is dict for r in records):
+        if set(map(type, records)) != {dict}:
             for i, record in enumerate(records):
                 if not isinstance(record, Mapping):
                     raise self.error(
@@ -279,36 +285,59 @@ class _TableBuilder:
                             else "; put custom fields under 'meta'"
                         ),
                     )
-        ids = self._ids(records, lines, start)
+        plain = set(map(type, records)) == {dict}
+
+        def column(key: str) -> list[Any]:
+            if plain:
+                return list(map(dict.get, records, repeat(key)))
+            return [r.get(key) for r in records]
+
+        ids = self._ids(records, lines, start, column("id"))
         self.ids.extend(ids)
-        self.lines.extend(lines)
-        self.outputs.extend([r.get("output") for r in records])
-        for key, column in (("input", self.inputs), ("expected", self.expected)):
+        self._add_lines(lines)
+        self.outputs.extend(column("output"))
+        # Optional columns exist only once some datapoint carries the field.
+        for key, values, blank in (
+            ("input", self.inputs, None),
+            ("expected", self.expected, None),
+            ("slices", self.slice_tags, _NO_TAGS),
+            ("group", self.groups, None),
+        ):
             if key in keys:
-                self.has[key] = True
-                column.extend([r.get(key) for r in records])
-            else:
-                column.extend([None] * len(records))
-        if "slices" in keys:
-            self.has["slices"] = True
-            self.slice_tags.extend(self._slices(records, lines, ids, start))
-        else:
-            self.slice_tags.extend([_NO_TAGS] * len(records))
-        if "group" in keys:
-            self.has["group"] = True
-            self.groups.extend(self._groups(records, lines, ids, start))
-        else:
-            self.groups.extend([None] * len(records))
+                if not self.has[key]:
+                    self.has[key] = True
+                    values.extend([blank] * start)
+                if key == "slices":
+                    values.extend(self._slices(column(key), lines, ids, start))
+                elif key == "group":
+                    values.extend(self._groups(column(key), lines, ids, start))
+                else:
+                    values.extend(column(key))
+            elif self.has[key]:
+                values.extend([blank] * len(records))
         if "metrics" in keys:
             self._metrics(records, lines, ids, start)
+        return keys
+
+    def _add_lines(self, lines: Sequence[int | None]) -> None:
+        size = len(self.lines)
+        try:
+            self.lines.extend(lines)
+        except TypeError:  # some records have no line
+            del self.lines[size:]
+            self.lines.extend([-1 if n is None else n for n in lines])
+
+    def _line(self, i: int) -> int | None:
+        n = self.lines[i]
+        return None if n < 0 else n
 
     def _ids(
         self,
         records: Sequence[Mapping[str, Any]],
         lines: Sequence[int | None],
         start: int,
+        raw: list[Any],
     ) -> list[str]:
-        raw = [r.get("id") for r in records]
         kinds = set(map(type, raw))
         if not kinds <= {str, int}:
             for i, value in enumerate(raw):
@@ -335,41 +364,63 @@ class _TableBuilder:
 
     def _slices(
         self,
-        records: Sequence[Mapping[str, Any]],
+        raw: list[Any],
         lines: Sequence[int | None],
         ids: list[str],
         start: int,
     ) -> list[tuple[str, ...]]:
+        # Runs repeat a few tag combinations over many datapoints: keep one tuple per
+        # combination (validated once) instead of a tuple and strings per datapoint.
+        known = self._tag_sets
+        if set(map(type, raw)) == {list}:
+            try:
+                found = list(map(known.get, map(tuple, raw)))
+            except TypeError:  # an unhashable tag: reported below
+                found = [None]
+            if None not in found:
+                return found  # type: ignore[return-value]
         out: list[tuple[str, ...]] = []
-        for i, record in enumerate(records):
-            value = record.get("slices")
+        for i, value in enumerate(raw):
             if value is None:
                 out.append(_NO_TAGS)
-            elif isinstance(value, list) and all(type(t) is str for t in value):
-                out.append(tuple(value))
+                continue
+            if type(value) is list:
+                tags = tuple(value)
+                try:
+                    shared = known.get(tags)
+                except TypeError:  # an unhashable tag: reported just below
+                    shared = None
+                if shared is not None:
+                    out.append(shared)
+                    continue
+                if all(type(t) is str for t in tags):
+                    if len(known) < _MAX_TAG_SETS:
+                        known[tags] = tags
+                    out.append(tags)
+                    continue
             elif isinstance(value, Mapping):
-                out.append(tuple(f"{k}:{v}" for k, v in value.items()))
-            else:
-                raise self.error(
-                    "slices must be a list of tags (strings such as 'lang:de') or a "
-                    f"mapping such as {{lang: de}}, got {short(value)}",
-                    lines[i],
-                    index=start + i,
-                    datapoint=ids[i],
-                    field="slices",
-                )
+                tags = tuple(f"{k}:{v}" for k, v in value.items())
+                out.append(known.setdefault(tags, tags))
+                continue
+            raise self.error(
+                "slices must be a list of tags (strings such as 'lang:de') or a "
+                f"mapping such as {{lang: de}}, got {short(value)}",
+                lines[i],
+                index=start + i,
+                datapoint=ids[i],
+                field="slices",
+            )
         return out
 
     def _groups(
         self,
-        records: Sequence[Mapping[str, Any]],
+        raw: list[Any],
         lines: Sequence[int | None],
         ids: list[str],
         start: int,
     ) -> list[str | None]:
         out: list[str | None] = []
-        for i, record in enumerate(records):
-            value = record.get("group")
+        for i, value in enumerate(raw):
             if value is None or type(value) is str:
                 out.append(value)
             elif type(value) is int:
@@ -392,7 +443,8 @@ class _TableBuilder:
         start: int,
     ) -> None:
         dicts = [r.get("metrics") for r in records]
-        if not set(map(type, dicts)) <= {dict, type(None)}:
+        dict_kinds = set(map(type, dicts))
+        if not dict_kinds <= {dict, type(None)}:
             for i, value in enumerate(dicts):
                 if value is not None and not isinstance(value, Mapping):
                     raise self.error(
@@ -403,14 +455,25 @@ class _TableBuilder:
                         datapoint=ids[i],
                         field=f"{self.field_prefix}metrics",
                     )
-        dicts = [_EMPTY if d is None else d for d in dicts]
+        if type(None) in dict_kinds:
+            dicts = [_EMPTY if d is None else d for d in dicts]
+        plain = dict_kinds <= {dict, type(None)}
         for name in sorted(set(chain.from_iterable(dicts)), key=str):
             field_name = f"{self.field_prefix}metrics.{name}"
             if type(name) is not str or not name:
+                i = next(i for i, d in enumerate(dicts) if name in d)
                 raise self.error(
-                    f"metric names must be non-empty strings, got {name!r}", lines[0]
+                    f"metric names must be non-empty strings, got {name!r}",
+                    lines[i],
+                    index=start + i,
+                    datapoint=ids[i],
+                    field=f"{self.field_prefix}metrics",
                 )
-            values = [d.get(name) for d in dicts]
+            values = (
+                list(map(dict.get, dicts, repeat(name)))
+                if plain
+                else [d.get(name) for d in dicts]
+            )
             kinds = set(map(type, values))
             if not kinds <= _NUMBER_TYPES:
                 for i, value in enumerate(values):
@@ -476,13 +539,13 @@ class _TableBuilder:
             if key in seen:
                 j = seen[key]
                 first = (
-                    f"line {self.lines[j]}"
-                    if self.lines[j] is not None
+                    f"line {self._line(j)}"
+                    if self._line(j) is not None
                     else f"datapoints[{j}]"
                 )
                 raise self.error(
                     f"duplicate id (first seen at {first})",
-                    self.lines[i],
+                    self._line(i),
                     index=i,
                     datapoint=key,
                     field="id",
@@ -492,8 +555,11 @@ class _TableBuilder:
 
     def finish(self) -> Datapoints:
         """Check ids across all chunks and concatenate the metric columns."""
-        self._check_unique()
         n = len(self.ids)
+        # The id index doubles as the uniqueness check (comparison needs it anyway).
+        index = dict(zip(self.ids, range(n), strict=True))
+        if len(index) != n:
+            self._check_unique()
         metrics: dict[str, MetricColumn] = {}
         for name, parts in self.metrics.items():
             if (
@@ -523,6 +589,7 @@ class _TableBuilder:
             expected=self.expected if self.has["expected"] else None,
             slice_tags=self.slice_tags if self.has["slices"] else None,
             groups=self.groups if self.has["group"] else None,
+            _index=index,
         )
 
 
@@ -555,8 +622,7 @@ class RunBuilder:
         if lines is None:
             lines = [None] * len(records)
         start = len(self._table.ids)
-        self._table.add(records, lines)
-        if any(type(r) is dict and "steps" in r for r in records):
+        if "steps" in self._table.add(records, lines):
             self._add_steps(records, lines, start)
 
     def _add_steps(
@@ -696,5 +762,6 @@ def check_record(
 ) -> str:
     """Validate one native record as a run would; returns its id as a string."""
     builder = RunBuilder(path=path, definitions=definitions)
+    builder._table.index_in_errors = False
     builder.add([dict(record)], [None])
     return builder._table.ids[0]

@@ -56,6 +56,7 @@ class Recorder:
         meta: Mapping[str, Any] | None = None,
     ) -> None:
         """Log one datapoint of the candidate run."""
+        __tracebackhide__ = True
         from pytest_runcompare.building import datapoint_record
 
         self.add_record(
@@ -76,8 +77,15 @@ class Recorder:
         """Log one datapoint given as a native record."""
         from pytest_runcompare.building import check_record, parse_metric_definitions
 
+        __tracebackhide__ = True
         definitions = parse_metric_definitions(self.metric_definitions, path=None)
-        key = check_record(record, path="runcompare_recorder", definitions=definitions)
+        try:
+            key = check_record(
+                record, path="runcompare_recorder", definitions=definitions
+            )
+        except RunFormatError as error:
+            # Raised afresh here so that the traceback ends at the test's own call.
+            raise error.with_traceback(None) from None
         with self._lock:
             if key in self._ids:
                 raise RunFormatError(
