@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -151,7 +152,7 @@ def outcomes_by_nodeid(result: pytest.RunResult) -> dict[str, str]:
     """``nodeid -> PASSED/FAILED/XFAIL/...`` from the ``-rA`` short summary."""
     out: dict[str, str] = {}
     for line in result.outlines:
-        parts = line.split(" ", 2)
+        parts = strip_colour(line).split(" ", 2)
         if len(parts) >= 2 and parts[0] in {
             "PASSED",
             "FAILED",
@@ -162,6 +163,11 @@ def outcomes_by_nodeid(result: pytest.RunResult) -> dict[str, str]:
         }:
             out[parts[1]] = parts[0]
     return out
+
+
+def strip_colour(line: str) -> str:
+    """A line without its ANSI colour codes."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", line)
 
 
 def summary_section(result: pytest.RunResult) -> list[str]:
