@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -189,7 +190,7 @@ class _Pairing:
 def _pair(base: Datapoints, cand: Datapoints) -> _Pairing:
     index = base.index
     pos = np.fromiter(
-        (index.get(key, -1) for key in cand.ids), dtype=np.intp, count=len(cand)
+        map(index.get, cand.ids, repeat(-1)), dtype=np.intp, count=len(cand)
     )
     matched = pos >= 0
     ci = np.flatnonzero(matched)
@@ -276,6 +277,9 @@ class RunComparisonResult:
             for name in self.metric_names
         }
         self._step_pairings: dict[str, _Pairing] = {}
+        self._masks: dict[
+            tuple[str, str | None], tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
+        ] = {}
 
     # ------------------------------------------------------------------ directions
     def _direction(self, name: str, given: Mapping[str, bool]) -> bool:
@@ -388,7 +392,10 @@ class RunComparisonResult:
             pairing.new_only,
         )
         if slice is not None:
-            mb, mc = self._slice_masks(slice, pairing)
+            masks = self._masks.get((slice, step))
+            if masks is None:
+                masks = self._masks[slice, step] = self._slice_masks(slice, pairing)
+            mb, mc = masks
             keep = mb[bi] | mc[ci]
             bi, ci = bi[keep], ci[keep]
             old_only = old_only[mb[old_only]]
@@ -514,9 +521,8 @@ class RunComparisonResult:
             old = aggregate(paired.baseline, name)
             new = aggregate(paired.candidate, name)
         d = paired.candidate - paired.baseline
-        unchanged = np.isclose(
-            paired.candidate, paired.baseline, rtol=1e-12, atol=1e-12
-        )
+        # np.isclose(candidate, baseline, rtol=1e-12, atol=1e-12) on finite values
+        unchanged = np.abs(d) <= 1e-12 + 1e-12 * np.abs(paired.baseline)
         oriented = d if hib else -d
         improved = (oriented > 0) & ~unchanged
         degraded = (oriented < 0) & ~unchanged

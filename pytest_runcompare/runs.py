@@ -128,6 +128,40 @@ class Datapoint:
     steps: tuple[Step, ...] = ()
 
 
+def _tag_positions(slice_tags: list[tuple[str, ...]]) -> dict[str, IndexArray]:
+    """Positions of the rows carrying each tag, ascending."""
+    n = len(slice_tags)
+    combos: dict[tuple[str, ...], int] = dict.fromkeys(slice_tags, 0)
+    if len(combos) > max(64, n // 16):
+        # Mostly distinct combinations: one pass over the rows.
+        found: dict[str, list[int]] = {}
+        for i, tags in enumerate(slice_tags):
+            for tag in tags:
+                found.setdefault(tag, []).append(i)
+        return {tag: np.asarray(pos, dtype=np.intp) for tag, pos in found.items()}
+    # Few combinations (the usual case): group the rows by combination in numpy.
+    for k, combo in enumerate(combos):
+        combos[combo] = k
+    codes = np.fromiter(map(combos.__getitem__, slice_tags), dtype=np.intp, count=n)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(combos) + 1))
+    by_tag: dict[str, list[IndexArray]] = {}
+    for combo, k in combos.items():
+        rows = order[bounds[k] : bounds[k + 1]]
+        for tag in dict.fromkeys(combo):
+            by_tag.setdefault(tag, []).append(rows)
+    out: dict[str, IndexArray] = {}
+    for tag, parts in by_tag.items():
+        if len(parts) == 1:
+            out[tag] = parts[0]
+        else:
+            mask = np.zeros(n, dtype=np.bool_)
+            for rows in parts:
+                mask[rows] = True
+            out[tag] = np.flatnonzero(mask)
+    return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Datapoints:
     """A table of datapoints in columns; also used for the rows of one trace step."""
@@ -156,14 +190,7 @@ class Datapoints:
     def slices(self) -> dict[str, IndexArray]:
         """Positions of the datapoints carrying each slice tag, built once on first use."""
         if not self._slices and self.slice_tags is not None:
-            found: dict[str, list[int]] = {}
-            for i, tags in enumerate(self.slice_tags):
-                for tag in tags:
-                    found.setdefault(tag, []).append(i)
-            self._slices.update(
-                (tag, np.asarray(pos, dtype=np.intp))
-                for tag, pos in sorted(found.items())
-            )
+            self._slices.update(sorted(_tag_positions(self.slice_tags).items()))
         return self._slices
 
     def row(self, i: int) -> dict[str, Any]:

@@ -102,6 +102,13 @@ def read_jsonl(path: Path) -> Run:
 
 
 def _read_jsonl_body(path: Path, meta: Any, *, header_allowed: bool) -> Run:
+    from pytest_runcompare.loaders.files import paused_gc
+
+    with paused_gc():
+        return _build_from_jsonl(path, meta, header_allowed=header_allowed)
+
+
+def _build_from_jsonl(path: Path, meta: Any, *, header_allowed: bool) -> Run:
     from dataclasses import replace
 
     from pytest_runcompare.building import RunBuilder, parse_meta
@@ -146,11 +153,22 @@ def _read_jsonl_body(path: Path, meta: Any, *, header_allowed: bool) -> Run:
 
 def read_document(path: Path, *, yaml: bool) -> Run:
     """A single ``.json``/``.yaml`` document with ``run`` and ``datapoints`` keys."""
-    from pytest_runcompare.building import build_run
-    from pytest_runcompare.loaders.files import parse_json, parse_yaml, read_text
+    from pytest_runcompare.loaders.files import (
+        parse_json,
+        parse_yaml,
+        paused_gc,
+        read_text,
+    )
 
-    text = read_text(path)
-    doc = parse_yaml(text, path) if yaml else parse_json(text, path)
+    with paused_gc():
+        text = read_text(path)
+        doc = parse_yaml(text, path) if yaml else parse_json(text, path)
+        return _run_from_document(doc, path)
+
+
+def _run_from_document(doc: Any, path: Path) -> Run:
+    from pytest_runcompare.building import build_run
+
     if isinstance(doc, list):
         return build_run(doc, {}, path=str(path))
     if not isinstance(doc, dict) or "datapoints" not in doc:
@@ -196,6 +214,13 @@ def _csv_value(text: str) -> Any:
 
 def read_csv(path: Path) -> Run:
     """A ``.csv`` file: ``id``, metric columns, optional output/input/expected/slices."""
+    from pytest_runcompare.loaders.files import paused_gc
+
+    with paused_gc():
+        return _read_csv(path)
+
+
+def _read_csv(path: Path) -> Run:
     from pytest_runcompare.building import RunBuilder, parse_meta
     from pytest_runcompare.loaders.files import read_text
 

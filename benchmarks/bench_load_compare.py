@@ -1,0 +1,150 @@
+"""Time loading and comparing two large runs against merely ``json.loads``-ing them.
+
+Run ``python benchmarks/make_runs.py`` first, then::
+
+    python benchmarks/bench_load_compare.py [--repeat 3]
+
+(a) ``json.loads`` of every line of both files, read the naive way
+    (``for line in open(f): json.loads(line)``);
+(b) ``load_run`` x2 + ``compare_runs`` + touching ``metric_deltas`` and ``slice_deltas``.
+
+Times are the best of ``--repeat`` runs of each. Peak memory of (b) is measured in a
+fresh subprocess: ``ru_maxrss`` at the end minus the RSS of the interpreter after
+its imports (the raw figure is printed too). Targets: time(b) / time(a) <= 2 and the
+peak memory of (b) <= 3x the size of the two files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+FILES = (DATA / "baseline.jsonl", DATA / "candidate.jsonl")
+
+
+def naive_json(paths: tuple[Path, ...]) -> int:
+    """(a): parse every line, the way a user with a loop would."""
+    count = 0
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                json.loads(line)
+                count += 1
+    return count
+
+
+def load_and_compare(paths: tuple[Path, ...]) -> tuple[int, int, int]:
+    """(b): load both runs, compare them, touch the per-metric and per-slice deltas."""
+    from pytest_runcompare import compare_runs, load_run
+
+    baseline = load_run(paths[0])
+    candidate = load_run(paths[1])
+    result = compare_runs(baseline, candidate)
+    deltas = result.metric_deltas
+    slices = result.slice_deltas
+    return result.n_common, len(deltas), sum(len(v) for v in slices.values())
+
+
+def _best(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        out = fn(FILES)
+        best = min(best, time.perf_counter() - start)
+        out = out  # keep the result alive until the timing is taken
+    return best, out
+
+
+_MEMORY_CHILD = """
+import resource, sys
+sys.path.insert(0, {root!r})
+import numpy, yaml, pluggy, json
+from pytest_runcompare import compare_runs, load_run
+import pytest_runcompare.building, pytest_runcompare.loaders.native
+import pytest_runcompare.loaders.files, pytest_runcompare.comparison
+from pytest_runcompare.loaders.registry import default_plugin_manager
+default_plugin_manager()
+
+def rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+base = rss_kb()
+sys.path.insert(0, {bench!r})
+from bench_load_compare import load_and_compare, FILES
+load_and_compare(FILES)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(base, peak)
+"""
+
+
+def measure_memory() -> tuple[int, int]:
+    """(baseline RSS after imports, peak RSS) of (b) in a fresh interpreter, in bytes."""
+    root = str(Path(__file__).resolve().parent.parent)
+    code = _MEMORY_CHILD.format(root=root, bench=str(Path(__file__).resolve().parent))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    base_kb, peak_kb = map(int, done.stdout.split())
+    return base_kb * 1024, peak_kb * 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    missing = [str(p) for p in FILES if not p.exists()]
+    if missing:
+        print(f"missing {missing}: run benchmarks/make_runs.py first", file=sys.stderr)
+        return 2
+    sizes = [p.stat().st_size for p in FILES]
+    total = sum(sizes)
+    for path, size in zip(FILES, sizes, strict=True):
+        print(f"file {path.name}: {size / 1e6:.1f} MB")
+    print(f"files total: {total / 1e6:.1f} MB")
+
+    # Warm the imports so that (b) measures loading, not importing numpy.
+    import pytest_runcompare.comparison
+    import pytest_runcompare.loaders.registry
+
+    pytest_runcompare.loaders.registry.default_plugin_manager()
+
+    t_json, lines = _best(naive_json, args.repeat)
+    print(f"(a) json.loads of every line: {t_json:.2f} s ({lines:,} lines)")
+    t_run, (n_common, n_metrics, n_slice_deltas) = _best(load_and_compare, args.repeat)  # type: ignore[misc]
+    print(
+        f"(b) load_run x2 + compare_runs + deltas: {t_run:.2f} s "
+        f"({n_common:,} common datapoints, {n_metrics} metrics, "
+        f"{n_slice_deltas} slice deltas)"
+    )
+    ratio = t_run / t_json
+    print(f"ratio (b)/(a): {ratio:.2f} (target <= 2)")
+
+    base, peak = measure_memory()
+    extra = peak - base
+    print(
+        f"peak memory of (b): {extra / 1e6:.0f} MB above the interpreter after imports "
+        f"({base / 1e6:.0f} MB); raw ru_maxrss {peak / 1e6:.0f} MB"
+    )
+    print(
+        f"peak / file sizes: {extra / total:.2f}x (raw {peak / total:.2f}x; target <= 3x, "
+        f"3x = {3 * total / 1e6:.0f} MB)"
+    )
+    ok = ratio <= 2 and extra <= 3 * total
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
