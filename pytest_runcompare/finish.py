@@ -221,10 +221,77 @@ def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
     )
 
 
+def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> None:
+    """Under xdist with a recorded candidate: judge the workers' gates on the merged run.
+
+    Their reports go through ``pytest_runtest_logreport`` like any test's, so the
+    terminal, JUnit XML, the exit status and the report all see them.
+    """
+    from pytest_runcompare.pipeline import Status
+    from pytest_runcompare.summary import failure_message
+
+    config = state.config
+    gates_path = state.settings.gates.path
+    for key, nodeid in sorted(state.deferred_gates.items(), key=lambda kv: kv[1]):
+        location = (str(gates_path), 0, f"runcompare gate {key}")
+        outcome, longrepr, props = "passed", None, [("runcompare_gate", key)]
+        wasxfail = None
+        try:
+            if state.baseline_missing():
+                if state.settings.update_baseline:
+                    outcome = "skipped"
+                    longrepr = (
+                        str(gates_path),
+                        0,
+                        "Skipped: no baseline yet (written at the end)",
+                    )
+                else:
+                    outcome = "failed"
+                    longrepr = state.missing_baseline_message(state.baseline_source())
+            else:
+                result = state.gate_result(key)
+                from pytest_runcompare.collection import _properties
+
+                props += _properties(result.verdict, str(result.status))
+                if result.status is Status.FAILED:
+                    outcome = "failed"
+                    report = state.settings.html
+                    longrepr = failure_message(
+                        result,
+                        state.comparison(),
+                        report=None if report is None else str(report),
+                    )
+                elif result.status is Status.WAIVED:
+                    outcome, wasxfail = "skipped", result.message
+                    longrepr = (str(gates_path), 0, result.message)
+        except RunCompareError as error:
+            outcome, longrepr = "failed", str(error)
+        keywords = {key: 1, "runcompare_gate": 1}
+        # setup, call and teardown, as for a test run here: JUnit XML records the
+        # properties at teardown.
+        for when in ("setup", "call", "teardown"):
+            report = pytest.TestReport(
+                nodeid=nodeid,
+                location=location,
+                keywords=keywords,
+                outcome=outcome if when == "call" else "passed",  # type: ignore[arg-type]
+                longrepr=longrepr if when == "call" else None,
+                when=when,  # type: ignore[arg-type]
+                user_properties=props,
+            )
+            if wasxfail is not None and when == "call":
+                report.wasxfail = wasxfail  # type: ignore[attr-defined]
+            config.hook.pytest_runtest_logreport(report=report)
+        if outcome == "failed":
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     """Write reports and GitHub outputs, then update the baseline when asked."""
     from pytest_runcompare.pipeline import Outputs, write_reports
 
+    if state.deferred_gates:
+        _judge_deferred_gates(state, session)
     judgement = _judgement(state)
     settings = state.settings
     if judgement is not None:

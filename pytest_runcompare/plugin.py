@@ -99,10 +99,15 @@ def pytest_collect_file(
     return None
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Gates run after every other test, so that a recorded candidate is complete."""
+    """Gates run after every other test, so that a recorded candidate is complete.
+
+    Under xdist with a recorded candidate, no worker sees the whole run: the workers
+    hand their gates to the controller, which judges the merged run at the end.
+    """
     from pytest_runcompare.collection import GateItem
 
     state = get_session(config)
@@ -118,6 +123,10 @@ def pytest_collection_modifyitems(
         "runcompare_recorder" in getattr(i, "fixturenames", ()) for i in items
     )
     state.gate_nodeids = {i.spec.gate.key: i.nodeid for i in gates}
+    if gates and state.is_worker and state.recording:
+        items[:] = [i for i in items if not isinstance(i, GateItem)]
+        state.deferred_gates = dict(state.gate_nodeids)
+        return
     if gates:
         items[:] = [i for i in items if not isinstance(i, GateItem)] + gates
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 SESSION_KEY = pytest.StashKey["RunCompareSession"]()
 RECORDS_KEY = "runcompare_records"
+DEFERRED_KEY = "runcompare_deferred_gates"
 
 
 class RunCompareWarning(UserWarning):
@@ -67,6 +68,7 @@ class RunCompareSession:
         self.tests: dict[str, Any] = {}
         self.comparison_users: set[str] = set()
         self.gate_nodeids: dict[str, str] = {}
+        self.deferred_gates: dict[str, str] = {}
         self.other_failures = 0
         self.gates_ran = False
         self.written: dict[str, Path] = {}
@@ -257,10 +259,12 @@ class RunCompareSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """On the xdist controller: merge the datapoints a worker recorded."""
-        records = getattr(node, "workeroutput", {}).get(RECORDS_KEY)
+        output = getattr(node, "workeroutput", {})
+        records = output.get(RECORDS_KEY)
         if records:
             self.recording = True
             self.get_recorder().merge(records)
+        self.deferred_gates.update(output.get(DEFERRED_KEY) or {})
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(
@@ -282,8 +286,11 @@ class RunCompareSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
+            output = self.config.workeroutput  # type: ignore[attr-defined]
             if self.recorder is not None and len(self.recorder):
-                self.config.workeroutput[RECORDS_KEY] = self.recorder.records()  # type: ignore[attr-defined]
+                output[RECORDS_KEY] = self.recorder.records()
+            if self.deferred_gates:
+                output[DEFERRED_KEY] = self.deferred_gates
             return
         if not self._wanted():
             return
@@ -294,6 +301,8 @@ class RunCompareSession:
     def _wanted(self) -> bool:
         return bool(
             self.gate_nodeids
+            or self.gates_ran
+            or self.deferred_gates
             or self.comparison_users
             or self.recording
             or self.settings.update_baseline
