@@ -1,0 +1,53 @@
+"""The shipped examples run as real sessions, so they never rot."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+
+def test_sklearn_classifier_example(pytester: pytest.Pytester) -> None:
+    pytester.copy_example("sklearn_classifier")
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=9)
+    result.stdout.fnmatch_lines(
+        [
+            "*= runcompare =*",
+            "correct *0.9633*0.9633*passed (pass)",
+            "log_loss *0.1268*0.1361*passed (pass)",
+            "html report: *runcompare.html",
+        ]
+    )
+    html = (pytester.path / "report" / "runcompare.html").read_text()
+    assert "Content-Security-Policy" in html
+
+
+def test_sklearn_classifier_regenerates_its_runs(pytester: pytest.Pytester) -> None:
+    """make_runs.py writes runs that the gates accept (a harsher candidate fails)."""
+    pytester.copy_example("sklearn_classifier")
+    result = pytester.run(
+        sys.executable,
+        "make_runs.py",
+        "--out",
+        str(pytester.path / "fresh"),
+        "--candidate-C",
+        "0.001",
+    )
+    assert result.ret == 0
+    result = pytester.runpytest(
+        "-q",
+        "--runcompare-baseline",
+        "fresh/baseline",
+        "--runcompare-candidate",
+        "fresh/candidate",
+        "-p",
+        "no:cacheprovider",
+        "runcompare.yaml",
+    )
+    # C=0.001 underfits badly: accuracy and loss gates must fail.
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] >= 2
+    result.stdout.fnmatch_lines(["*correct: 0.963 -> 0.*FAIL*"])
