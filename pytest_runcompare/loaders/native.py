@@ -136,9 +136,12 @@ def _build_from_jsonl(path: Path, meta: Any, *, header_allowed: bool) -> Run:
         builder = RunBuilder(path=str(path))
     if warnings and meta.complete:
         # A truncated tail in a run that says it is complete is corruption, not a crash.
+        # The warning reads "{path}:{line}: dropped a truncated last line (...)".
+        line, _, text = warnings[0][len(str(path)) + 1 :].partition(": ")
         raise RunFormatError(
-            warnings[0].split(": ", 1)[1].replace("dropped a truncated", "truncated"),
+            text.replace("dropped a truncated", "truncated"),
             path=path,
+            line=int(line) if line.isdigit() else None,
             hint="the file is cut off; re-run the evaluation or restore the file",
         )
     if not meta.complete:
