@@ -1,0 +1,153 @@
+"""The ``runcompare`` command: the same pipeline as the plugin, exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_runcompare.cli import main
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sklearn_classifier"
+
+
+def _write(path: Path, records: list[dict], name: str) -> Path:
+    lines = [json.dumps({"run": {"name": name}})] + [json.dumps(r) for r in records]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _records(n: int, *, worse: bool = False) -> list[dict]:
+    return [
+        {
+            "id": f"q{i}",
+            "output": f"a{i}",
+            "metrics": {"ok": (i % 4 != 0) and not (worse and i % 3 == 0)},
+        }
+        for i in range(n)
+    ]
+
+
+def test_passing_gates_exit_0_and_write_every_report(tmp_path: Path, capsys) -> None:
+    code = main(
+        [
+            "compare",
+            str(EXAMPLE / "runs" / "baseline"),
+            str(EXAMPLE / "runs" / "candidate"),
+            "--config",
+            str(EXAMPLE / "runcompare.yaml"),
+            "--html",
+            str(tmp_path / "r.html"),
+            "--markdown",
+            str(tmp_path / "r.md"),
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "paired: 899, only in baseline: 0, only in candidate: 0" in out
+    assert out.count("passed (pass)") == 5
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["schema_version"] == 1
+    assert {v["key"] for v in data["verdicts"] if v["gate"]["declared"]} == {
+        "correct",
+        "correct[even]",
+        "correct[odd]",
+        "p_true",
+        "log_loss",
+    }
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    assert "correct" in (tmp_path / "r.md").read_text()
+
+
+def test_same_verdicts_as_the_plugin(tmp_path: Path, pytester: pytest.Pytester) -> None:
+    """Both faces judge through the same pipeline: identical JSON verdicts."""
+    main(
+        [
+            "compare",
+            str(EXAMPLE / "runs" / "baseline"),
+            str(EXAMPLE / "runs" / "candidate"),
+            "--config",
+            str(EXAMPLE / "runcompare.yaml"),
+            "--json",
+            str(tmp_path / "cli.json"),
+        ]
+    )
+    pytester.copy_example("sklearn_classifier")
+    pytester.runpytest("-q", "--runcompare-json", str(tmp_path / "plugin.json"))
+    cli = json.loads((tmp_path / "cli.json").read_text())["verdicts"]
+    plugin = json.loads((tmp_path / "plugin.json").read_text())["verdicts"]
+    assert cli == plugin
+
+
+def test_regression_exits_1(tmp_path: Path, capsys) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(600), "base")
+    cand = _write(tmp_path / "c.jsonl", _records(600, worse=True), "cand")
+    code = main(["compare", str(base), str(cand), "--margin", "0.02"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED ok: ok: 0.750 -> 0.500" in out
+
+
+def test_without_margin_runs_regression_detection(tmp_path: Path, capsys) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(200), "base")
+    cand = _write(tmp_path / "c.jsonl", _records(200), "cand")
+    assert main(["compare", str(base), str(cand)]) == 0
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing.jsonl", "missing.jsonl: no such file or directory"),
+        (
+            lambda p: (
+                (p / "bad.jsonl").write_text('{"id": 1, "metrics": {"ok": "yes"}}\n')
+                and p / "bad.jsonl"
+            ),
+            "bad.jsonl:1: datapoint '1': field 'metrics.ok': metric value must be a number or a boolean",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    tmp_path: Path, capsys, make, message
+) -> None:
+    good = _write(tmp_path / "good.jsonl", _records(10), "good")
+    code = main(["compare", str(good), str(make(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_gates_file_exits_2(tmp_path: Path, capsys) -> None:
+    good = _write(tmp_path / "good.jsonl", _records(10), "good")
+    gates = tmp_path / "g.yaml"
+    gates.write_text("metrics:\n  ok:\n    margin: lots\n")
+    assert main(["compare", str(good), str(good), "--config", str(gates)]) == 2
+    assert (
+        "g.yaml:3: metrics.ok.margin: invalid margin 'lots'" in capsys.readouterr().err
+    )
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    good = _write(tmp_path / "good.jsonl", _records(50), "good")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_runcompare.cli",
+            "compare",
+            str(good),
+            str(good),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "gate" in done.stdout
