@@ -26,7 +26,15 @@ _STATUS_COLOUR = {
 }
 
 
+#: The judgement the session ended with, kept for the terminal summary: after a
+#: baseline update the baseline on disk is the candidate, so judging again would
+#: compare the candidate with itself.
+_FINAL = pytest.StashKey["Judgement | None"]()
+
+
 def _judgement(state: RunCompareSession) -> Judgement | None:
+    if _FINAL in state.config.stash:
+        return state.config.stash[_FINAL]
     if not state.settings.gates.gates or state.baseline_missing():
         return None
     if not (state.gates_ran or state.comparison_users):
@@ -206,7 +214,7 @@ def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
             problems.extend(f"incompatible runs: {p}" for p in compat.problems)
         check_promotable(candidate, problems)
         outcomes = state.outcomes()
-        promote(
+        provenance = promote(
             candidate,
             settings.baseline.location.partition("::")[0],
             outcomes=outcomes,
@@ -216,9 +224,13 @@ def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
         state.note(str(error))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
-    state.note(
-        f"baseline updated: {settings.baseline.location} (previous kept as .bak)"
-    )
+    if provenance["backup"] is None:
+        state.note(f"baseline created: {settings.baseline.location}")
+    else:
+        state.note(
+            f"baseline updated: {settings.baseline.location} (previous kept as "
+            f"{provenance['backup']})"
+        )
 
 
 def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> None:
@@ -293,6 +305,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     if state.deferred_gates:
         _judge_deferred_gates(state, session)
     judgement = _judgement(state)
+    state.config.stash[_FINAL] = judgement
     settings = state.settings
     if judgement is not None:
         outputs = Outputs(
