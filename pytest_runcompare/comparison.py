@@ -277,8 +277,9 @@ class RunComparisonResult:
             for name in self.metric_names
         }
         self._step_pairings: dict[str, _Pairing] = {}
-        self._masks: dict[
-            tuple[str, str | None], tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
+        self._views: dict[
+            tuple[str, str | None],
+            tuple[IndexArray, IndexArray, IndexArray, IndexArray],
         ] = {}
 
     # ------------------------------------------------------------------ directions
@@ -392,14 +393,17 @@ class RunComparisonResult:
             pairing.new_only,
         )
         if slice is not None:
-            masks = self._masks.get((slice, step))
-            if masks is None:
-                masks = self._masks[slice, step] = self._slice_masks(slice, pairing)
-            mb, mc = masks
-            keep = mb[bi] | mc[ci]
-            bi, ci = bi[keep], ci[keep]
-            old_only = old_only[mb[old_only]]
-            new_only = new_only[mc[new_only]]
+            view = self._views.get((slice, step))
+            if view is None:  # computed once per slice, shared by its metrics
+                mb, mc = self._slice_masks(slice, pairing)
+                keep = mb[bi] | mc[ci]
+                view = self._views[slice, step] = (
+                    bi[keep],
+                    ci[keep],
+                    old_only[mb[old_only]],
+                    new_only[mc[new_only]],
+                )
+            bi, ci, old_only, new_only = view
         return pairing, bi, ci, old_only, new_only
 
     def paired(
