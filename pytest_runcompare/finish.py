@@ -165,8 +165,11 @@ def _github(state: RunCompareSession, judgement: Judgement | None) -> None:
     if summary_file and judgement is not None:
         from pytest_runcompare.report.markdown import render_markdown
 
+        html = state.settings.html
         text = render_markdown(
-            state.comparison(), judgement.verdicts, html_path=state.settings.html
+            state.comparison(),
+            judgement.verdicts,
+            html_path=None if html is None else str(html),
         )
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(text.rstrip("\n") + "\n\n")
