@@ -627,7 +627,10 @@ def _select(
                 f"continuous {gate.aggregate}, n < {BOOTSTRAP_T_MAX_N}: paired t and "
                 "bootstrap-t, the more conservative kept"
             )
-        return "t", f"continuous {gate.aggregate}, n ≥ {BOOTSTRAP_T_MAX_N}: paired t"
+        return "auto-mean-large", (
+            f"continuous {gate.aggregate}, n ≥ {BOOTSTRAP_T_MAX_N}: paired t and "
+            "skewness-corrected t, the more conservative kept"
+        )
     # explicit choices must fit the aggregate and the data
     if test in ("delta", "ratio-bootstrap") and not is_ratio:
         raise ConfigError(f"gate {key!r}: test {test!r} needs a ratio `denominator`")
@@ -738,6 +741,14 @@ def _run_side(
             return t
         bt = continuous.bootstrap_t(d, rng=rng, n_resamples=N_RESAMPLES, **common)
         return continuous.conservative(t, bt, "paired t + bootstrap-t (conservative)")
+    if kind == "auto-mean-large":
+        t = continuous.paired_t(d, **common)
+        if t.se == 0:
+            return t
+        sk = continuous.skew_corrected_t(d, **common)
+        return continuous.conservative(
+            t, sk, "paired t + skewness-corrected t (conservative)"
+        )
     if kind == "bootstrap-t":
         return continuous.bootstrap_t(d, rng=rng, n_resamples=N_RESAMPLES, **common)
     if kind == "wilcoxon":

@@ -253,6 +253,18 @@ def test_small_n_continuous_uses_bootstrap_t(data):
     assert v.mc_se > 0
 
 
+def test_large_n_continuous_adds_skewness_corrected_t(same):
+    v = evaluate_gate(same, Gate("score", margin=0.01))
+    assert v.test == "paired t + skewness-corrected t (conservative)"
+    assert "skewness-corrected" in v.test_reason
+    assert v.mc_se == 0  # analytic: no resampling at large n
+    t = evaluate_gate(same, Gate("score", margin=0.01, test="t"))
+    assert t.test == "paired t"
+    assert v.ci_low <= t.ci_low
+    assert v.ci_high >= t.ci_high
+    assert v.p_value >= t.p_value
+
+
 @pytest.mark.parametrize(
     "test",
     [

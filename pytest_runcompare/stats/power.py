@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats as st
+from scipy import special
 
 
 def minimum_detectable_effect(
@@ -24,7 +24,7 @@ def minimum_detectable_effect(
     """Smallest true difference a one-sided level-α test detects with ``power``."""
     if not math.isfinite(se):
         return math.nan
-    return float((st.norm.ppf(1 - alpha) + st.norm.ppf(power)) * se)
+    return float((special.ndtri(1 - alpha) + special.ndtri(power)) * se)
 
 
 def required_n(
@@ -48,11 +48,13 @@ def required_n(
     if se == 0:
         return 2
     beta = 1 - power
-    zb = st.norm.ppf(1 - beta / 2) if two_sided else st.norm.ppf(power)
+    zb = special.ndtri(1 - beta / 2) if two_sided else special.ndtri(power)
     sigma2 = se * se * n
     return max(
         2,
-        math.ceil((st.norm.ppf(1 - alpha) + zb) ** 2 * sigma2 / (margin + delta) ** 2),
+        math.ceil(
+            (special.ndtri(1 - alpha) + zb) ** 2 * sigma2 / (margin + delta) ** 2
+        ),
     )
 
 
@@ -67,4 +69,4 @@ def pass_probability(
         return math.nan
     if se == 0:
         return 1.0 if delta + margin > 0 else 0.0
-    return float(st.norm.cdf((delta + margin) / se - st.norm.ppf(1 - alpha)))
+    return float(special.ndtr((delta + margin) / se - special.ndtri(1 - alpha)))

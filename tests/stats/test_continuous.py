@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats as st
@@ -11,6 +13,7 @@ from pytest_runcompare.stats.continuous import (
     bootstrap_t,
     conservative,
     paired_t,
+    skew_corrected_t,
     welch_t,
 )
 
@@ -135,6 +138,116 @@ def test_bootstrap_t_lowers_bound_for_left_skew():
     both = conservative(t, bt, "x")
     assert both.ci_low == bt.ci_low
     assert both.pvalue == max(t.pvalue, bt.pvalue)
+
+
+# Skewness-corrected t (Johnson 1978, Hall 1992): a left-skewed sample, most
+# differences small and two large regressions.
+SKEWED = [0.3, 0.1, -0.2, 0.4, 0.0, 0.2, -2.5, 0.1, 0.3, -1.6, 0.2, 0.0]
+
+
+def _johnson_by_hand(x, mu):
+    """Johnson's t1 and Hall's cubic term in the paper's notation, pure Python.
+
+    S = (x̄ − μ)/s, γ = Σ(x − x̄)³/(n s³), t1 = √n (S + γ S²/3 + γ/(6n))
+    (Johnson 1978; the form of Lyon, Barber & Tsai 1999), and Hall's (1992)
+    completion T = t1 + γ² t³/(27 n) with t = √n S.
+    """
+    n = len(x)
+    mean = math.fsum(x) / n
+    s = math.sqrt(math.fsum((v - mean) ** 2 for v in x) / (n - 1))
+    gamma = math.fsum((v - mean) ** 3 for v in x) / (n * s**3)
+    big_s = (mean - mu) / s
+    t1 = math.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma / (6 * n))
+    t = math.sqrt(n) * big_s
+    return t1, t1 + gamma**2 * t**3 / (27 * n), gamma
+
+
+@pytest.mark.parametrize("mu", [-1.0, -0.3, 0.0, 0.5])
+def test_skew_corrected_t_matches_worked_formula(mu):
+    t1, hall, gamma = _johnson_by_hand(SKEWED, mu)
+    n = len(SKEWED)
+    r = skew_corrected_t(SKEWED, null=mu)
+    assert r.extra["skewness"] == pytest.approx(gamma, rel=1e-12)
+    assert gamma < -1.5  # the sample is strongly left-skewed
+    assert r.statistic == pytest.approx(hall, rel=1e-12)
+    assert r.df == n - 1
+    assert r.pvalue == pytest.approx(st.t.sf(hall, n - 1), rel=1e-10)
+    # Hall's completion adds exactly gamma² t³/(27 n) to Johnson's t1
+    t = paired_t(SKEWED, null=mu).statistic
+    assert r.statistic - t1 == pytest.approx(gamma**2 * t**3 / (27 * n), abs=1e-12)
+    less = skew_corrected_t(SKEWED, null=mu, alternative="less")
+    assert less.pvalue == pytest.approx(st.t.cdf(hall, n - 1), rel=1e-10)
+
+
+def test_skew_corrected_t_worked_numbers():
+    # SKEWED at mu = -0.3, by hand: n = 12, mean = -0.225, s = 0.888436,
+    # S = 0.075/s = 0.084418, gamma = Σ(x - mean)³/(n s³) = -1.61562,
+    # t1 = √12 (S + gamma S²/3 + gamma/72) = 3.46410 x 0.058141 = 0.20141,
+    # Hall's term gamma² t³/(27 n) = 2.61024 x 0.292434³/324 = 0.000201.
+    r = skew_corrected_t(SKEWED, null=-0.3)
+    assert r.estimate == pytest.approx(-0.225, rel=1e-12)
+    assert r.se * math.sqrt(12) == pytest.approx(0.888436, abs=1e-6)
+    assert r.extra["skewness"] == pytest.approx(-1.61562, abs=1e-5)
+    assert r.statistic == pytest.approx(0.20141 + 0.000201, abs=2e-5)
+    assert r.pvalue == pytest.approx(st.t.sf(0.201608, 11), abs=1e-5)
+
+
+@pytest.mark.parametrize("level", [0.90, 0.95])
+def test_skew_corrected_t_bounds_invert_the_test(level):
+    r = skew_corrected_t(SKEWED, confidence_level=level)
+    tail = (1 - level) / 2
+    at_low = skew_corrected_t(SKEWED, null=r.ci_low, alternative="greater")
+    at_high = skew_corrected_t(SKEWED, null=r.ci_high, alternative="less")
+    assert at_low.pvalue == pytest.approx(tail, rel=1e-9)
+    assert at_high.pvalue == pytest.approx(tail, rel=1e-9)
+    # left skew: the whole interval sits below Student's
+    t = paired_t(SKEWED, confidence_level=level)
+    assert r.ci_low < t.ci_low
+    assert r.ci_high < t.ci_high
+    assert r.se == pytest.approx(t.se, rel=1e-12)
+
+
+def test_skew_corrected_t_is_monotone_where_johnson_turns():
+    # Johnson's quadratic t1 decreases in the evidence beyond t = -1/(2b); Hall's
+    # completed statistic keeps increasing, so p-values stay monotone.
+    stats_j, stats_h = [], []
+    for mu in np.linspace(-0.5, -12.0, 40):
+        t1, _, _ = _johnson_by_hand(SKEWED, float(mu))
+        stats_j.append(t1)
+        stats_h.append(skew_corrected_t(SKEWED, null=float(mu)).statistic)
+    assert np.any(np.diff(stats_j) < 0)
+    assert np.all(np.diff(stats_h) > 0)
+
+
+def test_skew_corrected_t_reduces_to_t_for_symmetric_data():
+    d = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0]
+    r = skew_corrected_t(d, null=-0.4)
+    t = paired_t(d, null=-0.4)
+    assert r.extra["skewness"] == pytest.approx(0.0, abs=1e-15)
+    assert r.statistic == pytest.approx(t.statistic, rel=1e-12)
+    assert r.pvalue == pytest.approx(t.pvalue, rel=1e-10)
+    assert (r.ci_low, r.ci_high) == pytest.approx((t.ci_low, t.ci_high), rel=1e-12)
+
+
+def test_skew_corrected_t_right_skew_kept_conservative_by_combination():
+    d = -np.asarray(SKEWED)  # right-skewed: the correction raises the bound
+    t, r = paired_t(d), skew_corrected_t(d)
+    assert r.ci_low > t.ci_low
+    both = conservative(t, r, "x")
+    assert both.ci_low == t.ci_low
+    assert both.pvalue == max(t.pvalue, r.pvalue)
+
+
+def test_skew_corrected_t_degenerate_and_validation():
+    r = skew_corrected_t(np.full(5, 0.25), null=-0.01)
+    assert r.pvalue == 0.0
+    assert r.ci_low == r.ci_high == 0.25
+    with pytest.raises(ValueError, match="at least 2 observation"):
+        skew_corrected_t([1.0])
+    with pytest.raises(ValueError, match="`alternative`"):
+        skew_corrected_t([1.0, 2.0], alternative="bigger")
+    with pytest.raises(TypeError, match="real number"):
+        skew_corrected_t([1.0, 2.0], null="0")
 
 
 def test_welch_matches_scipy_and_statsmodels():
