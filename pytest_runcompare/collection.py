@@ -61,9 +61,10 @@ class GateItem(pytest.Item):
         if state.baseline_missing():
             source = state.baseline_source()
             if state.settings.update_baseline:
-                pytest.skip(
+                raise pytest.skip.Exception(
                     f"no baseline yet: this session writes {source.location} from the "
-                    "candidate (--runcompare-update-baseline)"
+                    "candidate (--runcompare-update-baseline)",
+                    _use_item_location=True,
                 )
             raise GateFailed(state.missing_baseline_message(source))
         result = state.gate_result(key)

@@ -24,7 +24,7 @@ is accepted. Example::
     waivers:
       - metric: exact_match
         slice: lang:de
-        reason: new tokenizer, accepted in #123
+        reason: "new tokenizer, accepted in #123"
         expires: 2026-12-31
 """
 
@@ -181,11 +181,13 @@ class GatesConfig:
         """The first waiver that covers ``gate`` as a whole."""
         return next((w for w in self.waivers if w.covers(gate)), None)
 
-    def excluded_ids(self, gate: Gate) -> tuple[str, ...]:
-        """Datapoint ids whose change is expected, for ``gate``."""
+    def excluded_ids(
+        self, gate: Gate, today: _dt.date | None = None
+    ) -> tuple[str, ...]:
+        """Datapoint ids whose change is expected, for ``gate`` (expired waivers: none)."""
         out: list[str] = []
         for waiver in self.waivers:
-            if not waiver.expired():
+            if not waiver.expired(today):
                 out.extend(waiver.excludes_from(gate))
         return tuple(dict.fromkeys(out))
 

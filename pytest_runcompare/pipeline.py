@@ -247,7 +247,7 @@ def judge(
     raw = []
     for gate in [s.gate for s in specs] + warn_gates:
         # Datapoints whose change a waiver expects are left out of that gate's test.
-        ids = config.excluded_ids(gate) if gate.declared else ()
+        ids = config.excluded_ids(gate, today) if gate.declared else ()
         if ids not in views:
             views[ids] = _WithoutIds(comparison, ids)
         raw.append(
@@ -307,12 +307,19 @@ def _result(
             + " (set defaults.compatibility: warn in the gates file to compare anyway)"
         )
         return GateResult(spec, verdict, Status.FAILED, message, waiver)
-    if waiver is not None and waiver.expired(today):
-        message = (
-            f"waiver for {waiver.describe()} expired on {waiver.expires}: "
-            f"{waiver.reason} (renew or remove it)\n{verdict.text}"
-        )
-        return GateResult(spec, verdict, Status.FAILED, message, waiver)
+    expired = [
+        w
+        for w in config.waivers
+        if w.expired(today) and (w is waiver or w.excludes_from(spec.gate))
+    ]
+    if expired:
+        lines = [
+            f"waiver for {w.describe()} expired on {w.expires}: {w.reason} "
+            "(renew or remove it)"
+            for w in expired
+        ]
+        message = "\n".join([*lines, verdict.text])
+        return GateResult(spec, verdict, Status.FAILED, message, expired[0])
     if verdict.passed:
         return GateResult(spec, verdict, Status.PASSED, verdict.text, waiver)
     if waiver is not None:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_runcompare.session import SESSION_KEY, RunCompareSession, get_session
-from pytest_runcompare.settings import OPTIONS, settings_from_config, with_marker
+from pytest_runcompare.settings import OPTIONS, SESSION_KEY, is_configured
 
 if TYPE_CHECKING:
     from pytest_runcompare.assertions import RunCompareAssertions
@@ -58,20 +57,19 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_runcompare.loaders.registry import register_builtin_readers
-
     config.addinivalue_line(
         "markers",
         "runcompare(baseline=None, candidate=None, seed=None): compare these runs in this "
         "test's run_comparison and runcompare fixtures",
     )
     config.addinivalue_line("markers", "runcompare_gate: a gate of the gates file")
-    register_builtin_readers(config.pluginmanager)
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.import_plugin("pytest_runcompare.pytest_html_extras")
-    state = RunCompareSession(config, settings_from_config(config))
-    config.stash[SESSION_KEY] = state
-    config.pluginmanager.register(state, "runcompare-session")
+    if not is_configured(config):
+        return  # nothing asked for: the session state is made if a fixture needs it
+    from pytest_runcompare.session import get_session
+
+    state = get_session(config)
     _collect_gates_by_default(config, state.settings.gates.path)
 
 
@@ -90,7 +88,9 @@ def _collect_gates_by_default(config: pytest.Config, gates_path: Path | None) ->
 def pytest_collect_file(
     file_path: Path, parent: pytest.Collector
 ) -> pytest.Collector | None:
-    state = get_session(parent.config)
+    state = parent.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return None
     gates_path = state.settings.gates.path
     if gates_path is not None and file_path == Path(gates_path):
         from pytest_runcompare.collection import GatesFile
@@ -109,9 +109,21 @@ def pytest_collection_modifyitems(
     hand their gates to the controller, which judges the merged run at the end.
     """
     from pytest_runcompare.collection import GateItem
+    from pytest_runcompare.session import get_session
+    from pytest_runcompare.settings import with_marker
 
+    marked = [i for i in items if i.get_closest_marker("runcompare") is not None]
+    state = config.stash.get(SESSION_KEY, None)
+    if (
+        state is None
+        and not marked
+        and not any(
+            "runcompare_recorder" in getattr(i, "fixturenames", ()) for i in items
+        )
+    ):
+        return
     state = get_session(config)
-    for item in items:
+    for item in marked:
         marker = item.get_closest_marker("runcompare")
         if marker is not None:
             try:
@@ -137,18 +149,25 @@ def pytest_collection_modifyitems(
 @pytest.fixture(scope="session")
 def baseline_run(request: pytest.FixtureRequest) -> Run:
     """The baseline run of the session (loaded once per process)."""
+    from pytest_runcompare.session import get_session
+
     return get_session(request.config).baseline_run()
 
 
 @pytest.fixture(scope="session")
 def candidate_run(request: pytest.FixtureRequest) -> Run:
     """The candidate run of the session (loaded once per process)."""
+    from pytest_runcompare.session import get_session
+
     return get_session(request.config).candidate_run()
 
 
 @pytest.fixture
 def run_comparison(request: pytest.FixtureRequest) -> RunComparisonResult:
     """The comparison of baseline and candidate (``@pytest.mark.runcompare`` overrides)."""
+    from pytest_runcompare.session import get_session
+    from pytest_runcompare.settings import with_marker
+
     state = get_session(request.config)
     settings = state.settings
     marker = request.node.get_closest_marker("runcompare")
@@ -167,6 +186,7 @@ def runcompare(
 ) -> RunCompareAssertions:
     """Assertions for hand-written tests: ``runcompare.assert_no_regression("bleu", margin="2%")``."""
     from pytest_runcompare.assertions import RunCompareAssertions
+    from pytest_runcompare.session import get_session
 
     state = get_session(request.config)
     marker = request.node.get_closest_marker("runcompare")
@@ -186,6 +206,8 @@ def runcompare(
 @pytest.fixture(scope="session")
 def runcompare_recorder(request: pytest.FixtureRequest) -> Recorder:
     """Record the candidate run from the tests: ``runcompare_recorder.record(id, output=..., metrics=...)``."""
+    from pytest_runcompare.session import get_session
+
     state = get_session(request.config)
     state.recording = True
     return state.get_recorder()

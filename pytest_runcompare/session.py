@@ -18,17 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_runcompare.config import GateSpec, RunSource
 from pytest_runcompare.errors import RunCompareError
-from pytest_runcompare.settings import Settings
+from pytest_runcompare.settings import SESSION_KEY, Settings, settings_from_config
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
+    from pytest_runcompare.config import GateSpec, RunSource
     from pytest_runcompare.pipeline import GateResult, Judgement
     from pytest_runcompare.recorder import Recorder
     from pytest_runcompare.runs import Run
 
-SESSION_KEY = pytest.StashKey["RunCompareSession"]()
 RECORDS_KEY = "runcompare_records"
 DEFERRED_KEY = "runcompare_deferred_gates"
 
@@ -38,8 +37,13 @@ class RunCompareWarning(UserWarning):
 
 
 def get_session(config: pytest.Config) -> RunCompareSession:
-    """The session state registered by the plugin."""
-    return config.stash[SESSION_KEY]
+    """The session state, created and registered as a plugin on first use."""
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None:
+        state = RunCompareSession(config, settings_from_config(config))
+        config.stash[SESSION_KEY] = state
+        config.pluginmanager.register(state, "runcompare-session")
+    return state
 
 
 def _run_key(source: RunSource) -> str:
@@ -59,6 +63,7 @@ class RunCompareSession:
             not self.is_worker and getattr(config.option, "numprocesses", None)
         )
         self._runs: dict[str, Run] = {}
+        self._readers_registered = False
         self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
         self._judgement: Judgement | None = None
         self._custom_tests: dict[str, Callable[..., Any]] | None = None
@@ -81,6 +86,11 @@ class RunCompareSession:
 
         key = _run_key(source)
         if key not in self._runs:
+            if not self._readers_registered:
+                from pytest_runcompare.loaders.registry import register_builtin_readers
+
+                register_builtin_readers(self.config.pluginmanager)
+                self._readers_registered = True
             hook = self.config.hook.pytest_runcompare_load_run
             self._runs[key] = load(source, hook=hook)
         return self._runs[key]
@@ -222,8 +232,6 @@ class RunCompareSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        from pytest_runcompare.report.model import TestRecord
-
         is_gate = any(k == "runcompare_gate" for k, _ in report.user_properties)
         self.gates_ran = self.gates_ran or is_gate
         uses = report.nodeid in self.comparison_users or any(
@@ -246,6 +254,8 @@ class RunCompareSession:
                 message = str(report.longrepr[2])
             if hasattr(report, "wasxfail"):
                 message = str(report.wasxfail)
+            from pytest_runcompare.report.model import TestRecord
+
             previous = self.tests.get(report.nodeid)
             if previous is not None and previous.outcome != "passed":
                 return

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_runcompare.config import GatesConfig, RunSource, resolve_location
+if TYPE_CHECKING:
+    from pytest_runcompare.config import GatesConfig, RunSource
 
 DEFAULT_GATES_FILE = "runcompare.yaml"
+SESSION_KEY = pytest.StashKey["RunCompareSession"]()
 DEFAULT_RECORD_PATH = ".runcompare/candidate.jsonl"
 
 #: option name (without ``--runcompare-``) -> (ini key, help)
@@ -99,8 +102,22 @@ def _number(
         ) from None
 
 
+def is_configured(config: pytest.Config) -> bool:
+    """Whether this session asks for anything: an option, an ini key or a gates file.
+
+    Sessions that do not pay nothing beyond importing this module.
+    """
+    for name, (ini, _) in OPTIONS.items():
+        if config.getoption(f"runcompare_{name}") is not None or config.getini(ini):
+            return True
+    if config.getoption("runcompare_update_baseline"):
+        return True
+    return (Path(config.rootpath) / DEFAULT_GATES_FILE).is_file()
+
+
 def settings_from_config(config: pytest.Config) -> Settings:
     """Read options, ini keys and the gates file into :class:`Settings`."""
+    from pytest_runcompare.config import GatesConfig, RunSource, resolve_location
     from pytest_runcompare.errors import ConfigError
 
     rootdir = Path(config.rootpath)
@@ -190,6 +207,8 @@ def with_marker(
     settings: Settings, kwargs: dict[str, object], rootdir: Path
 ) -> Settings:
     """Settings for one test carrying ``@pytest.mark.runcompare(...)``."""
+    from pytest_runcompare.config import RunSource, resolve_location
+
     accepted = {"baseline", "candidate", "seed"}
     unknown = set(kwargs) - accepted
     if unknown:

@@ -105,7 +105,9 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
     suffix = target.suffix.lower()
     meta = run.meta.to_dict()
     if backup is not None and target.exists() and suffix:
-        shutil.copy2(target, backup)
+        # Copied beside, then renamed: a kill mid-copy never leaves a torn backup.
+        with atomic_file(Path(backup), "wb") as handle, target.open("rb") as source:
+            shutil.copyfileobj(source, handle)
     if suffix == ".jsonl":
         with atomic_file(target) as handle:
             handle.write(_json_line({"run": meta}))

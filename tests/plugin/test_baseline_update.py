@@ -240,12 +240,6 @@ def test_missing_baseline_fails_every_gate_saying_how_to_create_it(
     assert pytester.runpytest().ret == pytest.ExitCode.OK
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="collection.py: GateItem.runtest calls pytest.skip(), so the skip is "
-    "reported at collection.py:64 instead of the gate's line; raise "
-    "pytest.skip.Exception(msg, _use_item_location=True) instead",
-)
 def test_skipped_gate_points_at_its_line(pytester: pytest.Pytester) -> None:
     make_repo(pytester, None, make_records())
     result = pytester.runpytest("-rs", UPDATE)

@@ -152,12 +152,6 @@ def test_waived_ids_are_left_out_of_the_test(pytester: pytest.Pytester) -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py: an expired ids waiver silently stops excluding its ids "
-    "(GatesConfig.excluded_ids skips it) and the failing gate never says that a "
-    "waiver expired; _result only checks whole-gate waivers (waiver_for)",
-)
 def test_expired_ids_waiver_says_it_expired(pytester: pytest.Pytester) -> None:
     gates = GATES.replace("margin: 0.15", "margin: 0.01")
     make_repo(
