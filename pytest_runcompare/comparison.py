@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import repeat
+from itertools import count, repeat
 from typing import Any
 
 import numpy as np
@@ -277,6 +277,8 @@ class RunComparisonResult:
             for name in self.metric_names
         }
         self._step_pairings: dict[str, _Pairing] = {}
+        self._row_groups: tuple[IndexArray, IndexArray, int] | None = None
+        self._parents: dict[int, IndexArray] = {}
         self._views: dict[
             tuple[str, str | None],
             tuple[IndexArray, IndexArray, IndexArray, IndexArray],
@@ -484,34 +486,118 @@ class RunComparisonResult:
             candidate_count=int(pc.sum() + colc.present[new_only].sum()),
         )
 
+    def values(
+        self,
+        metric: str,
+        *,
+        run: str,
+        slice: str | None = None,
+        step: str | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Finite values of ``metric`` in one run, optionally within a slice and/or step.
+
+        Every datapoint of that run that carries the metric counts, paired or not:
+        what an unpaired comparison (``pairing: none``, or runs that share no ids)
+        tests. ``run`` is ``"baseline"`` or ``"candidate"``.
+
+        Raises
+        ------
+        ComparisonError
+            For an unknown metric, run, slice or step.
+
+        """
+        if metric not in self.directions:
+            raise ComparisonError(
+                f"unknown metric {metric!r}; the runs have: {', '.join(self.metric_names)}"
+            )
+        if run not in ("baseline", "candidate"):
+            raise ComparisonError(f"run must be 'baseline' or 'candidate', got {run!r}")
+        which = self.baseline if run == "baseline" else self.candidate
+        table: Datapoints | None = which.datapoints
+        if step is not None:
+            self._step_pairing(step)  # an unknown step raises
+            table = which.steps.get(step)
+        if slice is not None and slice not in self.slice_names:
+            raise ComparisonError(
+                f"unknown slice {slice!r}; the runs have slices: "
+                f"{', '.join(self.slice_names) or '(none)'}"
+            )
+        col = None if table is None else table.metrics.get(metric)
+        if table is None or col is None:
+            return np.array([], dtype=np.float64)
+        keep = np.asarray(col.present, dtype=np.bool_)
+        if slice is not None:
+            top = np.zeros(len(which.datapoints), dtype=np.bool_)
+            positions = which.datapoints.slices.get(slice)
+            if positions is not None:
+                top[positions] = True
+            if table is not which.datapoints:  # a step: the parent's slices
+                top = top[self._parent_positions(which, table)]
+            keep = keep & top
+        out = np.asarray(col.values, dtype=np.float64)[keep]
+        return out[np.isfinite(out)]
+
+    def _parent_positions(self, run: Run, table: Datapoints) -> IndexArray:
+        """Position in ``run.datapoints`` of each row of a step table (built once)."""
+        pos = self._parents.get(id(table))
+        if pos is None:
+            index = run.datapoints.index
+            pos = np.fromiter(
+                map(index.__getitem__, table.ids), dtype=np.intp, count=len(table)
+            )
+            self._parents[id(table)] = pos
+        return pos
+
+    def _group_codes(self) -> tuple[IndexArray, IndexArray, int]:
+        """Group code of each datapoint of both runs (-1: none), and the group count.
+
+        One dict over the distinct group strings of both runs (a group the runs
+        share gets one code), applied once per table: pairing views then only
+        fancy-index these arrays.
+        """
+        if self._row_groups is None:
+            tables = (self.baseline.datapoints, self.candidate.datapoints)
+            distinct: dict[str | None, Any] = {}
+            for t in tables:
+                if t.groups is not None:
+                    distinct.update(dict.fromkeys(t.groups))
+            # codes by position among the distinct strings (C-level zip, no loop)
+            codes: dict[str | None, int] = dict(zip(distinct, count()))
+            codes[None] = codes[""] = -1  # an empty group is no group
+            per_table = [
+                np.full(len(t), -1, dtype=np.intp)
+                if t.groups is None
+                else np.fromiter(
+                    map(codes.__getitem__, t.groups), dtype=np.intp, count=len(t)
+                )
+                for t in tables
+            ]
+            # ungrouped datapoints get codes from len(codes) up: above every group
+            self._row_groups = (per_table[0], per_table[1], len(codes))
+        return self._row_groups
+
     def _clusters(
         self, pairing: _Pairing, bi: IndexArray, ci: IndexArray
     ) -> npt.NDArray[np.intp] | None:
-        """Cluster codes from the datapoints' ``group`` (replicates share one)."""
+        """Cluster codes from the datapoints' ``group`` (replicates share one).
+
+        The baseline's group, else the candidate's; a datapoint with neither is its
+        own cluster. Codes are dense, in order of first appearance.
+        """
         base, cand = self.baseline.datapoints, self.candidate.datapoints
-        groups_b, groups_c = base.groups, cand.groups
-        if groups_b is None and groups_c is None:
+        if base.groups is None and cand.groups is None:
             return None
         if pairing.base is not base:  # a step: the parent datapoint's group
-            bi = np.fromiter(
-                (base.index[k] for k in (pairing.base.ids[i] for i in bi)),
-                dtype=np.intp,
-                count=bi.size,
-            )
-            ci = np.fromiter(
-                (cand.index[k] for k in (pairing.cand.ids[i] for i in ci)),
-                dtype=np.intp,
-                count=ci.size,
-            )
-        codes: dict[str, int] = {}
-        out = np.empty(bi.size, dtype=np.intp)
-        for k, (i, j) in enumerate(zip(bi.tolist(), ci.tolist(), strict=True)):
-            group = (groups_b[i] if groups_b is not None else None) or (
-                groups_c[j] if groups_c is not None else None
-            )
-            key = f"g:{group}" if group is not None else f"id:{base.ids[i]}"
-            out[k] = codes.setdefault(key, len(codes))
-        return out
+            bi = self._parent_positions(self.baseline, pairing.base)[bi]
+            ci = self._parent_positions(self.candidate, pairing.cand)[ci]
+        codes_b, codes_c, n_groups = self._group_codes()
+        group = codes_b[bi]
+        group = np.where(group >= 0, group, codes_c[ci])
+        key = np.where(group >= 0, group, n_groups + bi)  # ungrouped: its own
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rank = np.empty(first.size, dtype=np.intp)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.intp)
+        return rank[inverse.reshape(-1)]
 
     # ------------------------------------------------------------------ deltas
     def _delta(self, metric: str, slice: str | None, step: str | None) -> MetricDelta:

@@ -472,3 +472,93 @@ def test_determinism_same_seed_same_verdict(data):
     # the stream depends on the key and the seed only (crc32, not hash())
     assert gate_rng("score", 7).random() == gate_rng("score", 7).random()
     assert gate_rng("score", 7).random() != gate_rng("score[lang:de]", 7).random()
+
+
+# ---------------------------------------------------------------- comparison views
+def _clusters_by_loop(cmp, paired_ids, step=None):
+    """The per-pair reference: baseline group, else candidate group, else own id."""
+    base, cand = cmp.baseline.datapoints, cmp.candidate.datapoints
+    codes = {}
+    out = []
+    for k in paired_ids:
+        i, j = base.index[k], cand.index[k]
+        gb = base.groups[i] if base.groups is not None else None
+        gc = cand.groups[j] if cand.groups is not None else None
+        group = gb or gc
+        key = f"g:{group}" if group is not None else f"id:{k}"
+        out.append(codes.setdefault(key, len(codes)))
+    return np.array(out, dtype=np.intp)
+
+
+def _grouped_runs(n=60, seed=11):
+    rng = np.random.default_rng(seed)
+
+    def records(side):
+        out = []
+        for i in range(n):
+            r = {
+                "id": f"q{i}",
+                "metrics": {"score": float(rng.normal())},
+                "slices": ["lang:de" if i % 3 == 0 else "lang:en"],
+                "steps": [
+                    {"name": "retrieve", "metrics": {"recall": float(rng.random())}}
+                ],
+            }
+            pick = rng.random()
+            if side == "base" and pick < 0.6:
+                r["group"] = f"ctx{i // 4}"
+            elif side == "cand" and pick < 0.3:
+                r["group"] = f"ctx{i // 5}"
+            elif pick < 0.35:
+                r["group"] = ""  # an empty group is no group
+            out.append(r)
+        return out
+
+    return compare_runs(
+        build_run(records("base"), {"name": "b"}),
+        build_run(records("cand"), {"name": "c"}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("metric", "slice_", "step"),
+    [("score", None, None), ("score", "lang:de", None), ("recall", None, "retrieve")],
+)
+def test_clusters_match_the_per_pair_rule(metric, slice_, step):
+    cmp = _grouped_runs()
+    pm = cmp.paired(metric, slice=slice_, step=step)
+    expected = _clusters_by_loop(cmp, pm.ids.tolist(), step)
+    assert pm.clusters is not None
+    np.testing.assert_array_equal(pm.clusters, expected)
+    assert 1 < np.unique(pm.clusters).size < pm.n  # replicates and singletons
+
+
+def test_clusters_none_without_groups(same):
+    assert same.paired("score").clusters is None
+
+
+def test_clusters_fast_on_a_million_grouped_datapoints():
+    import time
+
+    from pytest_runcompare.runs import Datapoints, MetricColumn, Run, RunMeta
+
+    n = 1_000_000
+    ids = [f"d{i}" for i in range(n)]
+    groups = [f"g{i // 5}" if i % 7 else None for i in range(n)]
+
+    def run(name):
+        col = MetricColumn(values=np.zeros(n), present=np.ones(n, dtype=np.bool_))
+        table = Datapoints(
+            ids=ids, outputs=[None] * n, metrics={"m": col}, groups=groups
+        )
+        return Run(meta=RunMeta(name=name), datapoints=table)
+
+    cmp = compare_runs(run("b"), run("c"))
+    t0 = time.perf_counter()
+    codes = cmp.paired("m").clusters
+    elapsed = time.perf_counter() - t0
+    assert codes is not None
+    n_ungrouped = len(range(0, n, 7))
+    assert np.unique(codes).size == len({g for g in groups if g}) + n_ungrouped
+    assert codes[0] != codes[1] and codes[1] == codes[2]  # d0 alone; d1, d2 in g0
+    assert elapsed < 2.0  # the per-pair loop took several seconds
