@@ -108,10 +108,6 @@ def pytest_collection_modifyitems(
     Under xdist with a recorded candidate, no worker sees the whole run: the workers
     hand their gates to the controller, which judges the merged run at the end.
     """
-    from pytest_runcompare.collection import GateItem
-    from pytest_runcompare.session import get_session
-    from pytest_runcompare.settings import with_marker
-
     marked = [i for i in items if i.get_closest_marker("runcompare") is not None]
     state = config.stash.get(SESSION_KEY, None)
     if (
@@ -122,6 +118,10 @@ def pytest_collection_modifyitems(
         )
     ):
         return
+    from pytest_runcompare.collection import GateItem
+    from pytest_runcompare.session import get_session
+    from pytest_runcompare.settings import with_marker
+
     state = get_session(config)
     for item in marked:
         marker = item.get_closest_marker("runcompare")
