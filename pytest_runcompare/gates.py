@@ -413,13 +413,20 @@ def _fetch(comparison: Any, gate: Gate, metric: str) -> PairedLike:
         raise _FailClosed(str(exc)) from None
 
 
-def _run_values(run: Any, metric: str) -> np.ndarray:
-    """All finite values of ``metric`` in one run (for the unpaired fallback)."""
-    col = run.metrics.get(metric)
-    if col is None:
-        return np.array([], dtype=np.float64)
-    values = np.asarray(col.values, dtype=np.float64)[np.asarray(col.present)]
-    return values[np.isfinite(values)]
+def _run_values(comparison: Any, gate: Gate, run: str) -> np.ndarray:
+    """Finite values of the gate's metric in one run, in its slice and step."""
+    try:
+        values = comparison.values(
+            gate.metric, run=run, slice=gate.slice, step=gate.step
+        )
+    except ComparisonError as exc:
+        raise _FailClosed(str(exc)) from None
+    return np.asarray(values, dtype=np.float64)
+
+
+def _zero_one(values: np.ndarray) -> bool:
+    """Non-empty and every value 0 or 1."""
+    return bool(values.size) and bool(np.all((values == 0) | (values == 1)))
 
 
 def _prepare(comparison: Any, gate: Gate) -> _Prepared:
@@ -455,13 +462,10 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
         base.size == 0 and paired.baseline_count > 0 and paired.candidate_count > 0
     )
     if unpaired:
-        if gate.slice is not None or gate.step is not None:
-            raise _FailClosed(
-                "the runs share no datapoint ids and the unpaired fallback is not "
-                "available for slices or steps"
-            )
-        base = _run_values(comparison.baseline, name)
-        cand = _run_values(comparison.candidate, name)
+        base = _run_values(comparison, gate, "baseline")
+        cand = _run_values(comparison, gate, "candidate")
+        # nothing is paired, so the pairing could not tell a 0/1 metric: the runs can
+        boolean = boolean or (_zero_one(base) and _zero_one(cand))
         if share:
             base, cand = (base != 0).astype(np.float64), (cand != 0).astype(np.float64)
         if base.size < 2 or cand.size < 2:
