@@ -1,4 +1,9 @@
-"""Aggregations of a metric over datapoints: mean, median, sum, rate and percentiles."""
+"""Aggregations of a metric over datapoints: mean, median, sum, rate and percentiles.
+
+The one place aggregate names are parsed: :func:`compare_runs` and the gates both
+validate with :func:`check_aggregate`, read quantile levels with
+:func:`quantile_of` and aggregate with :func:`aggregate`.
+"""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 import scipy
 
+from pytest_runcompare.aggregates import aggregate, check_aggregate, quantile_of
 from pytest_runcompare.errors import ComparisonError, ConfigError
 from pytest_runcompare.stats import binary, continuous, nonparametric, quantiles, ratio
 from pytest_runcompare.stats.bootstrap import paired_bootstrap
@@ -86,7 +87,6 @@ DEFAULT_MIN_COVERAGE = 0.99
 
 _D_TESTS = {"t", "bootstrap-t", "wilcoxon", "sign", "permutation"}
 _D_TESTS |= {"bootstrap-percentile", "bootstrap-bca"}
-_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 _MARGIN = re.compile(r"^\s*([+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(%?)\s*$")
 _MARGIN_SYNTAX = (
     "a non-negative number in metric units (0.01), or a percentage of the "
@@ -176,17 +176,6 @@ def parse_margin(value: object) -> Margin:
 
 
 # ---------------------------------------------------------------------- gates
-def _quantile_level(aggregate: str) -> float | None:
-    """``median``/``p50`` -> 0.5, ``p95`` -> 0.95, else None."""
-    if aggregate == "median":
-        return 0.5
-    match = _PERCENTILE.match(aggregate)
-    if match is None:
-        return None
-    q = float(match.group(1)) / 100
-    return q if 0 < q < 1 else None
-
-
 def _choice(value: object, accepted: Sequence[str], what: str) -> str:
     """Validate a closed-set string option."""
     if value not in accepted:
@@ -278,11 +267,10 @@ class Gate:
         test = str(self.test).lower().replace("_", "-")
         object.__setattr__(self, "test", test)
         agg = self.aggregate
-        if agg not in ("mean", "sum", "rate") and _quantile_level(agg) is None:
-            raise ConfigError(
-                f"gate {self.key!r}: unknown aggregate {agg!r}; accepted: mean, sum, "
-                "rate, median, or a percentile pNN (p50, p90, p95, p99)"
-            )
+        try:
+            check_aggregate(agg)
+        except ConfigError as exc:
+            raise ConfigError(f"gate {self.key!r}: {exc}") from None
         if self.denominator is not None and agg != "rate":
             raise ConfigError(
                 f"gate {self.key!r}: `denominator` needs `aggregate: rate`"
@@ -566,18 +554,12 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
 
 
 def _aggregate(values: np.ndarray, gate: Gate, den: np.ndarray | None) -> float:
-    """The gate's aggregate of one run's values."""
-    if values.size == 0:
-        return math.nan
-    if den is not None:
+    """The gate's aggregate of one run's values (NaN when there are none)."""
+    if den is not None:  # rate with a denominator: ratio of sums
         total = float(den.sum())
-        return float(values.sum()) / total if total else math.nan
-    if gate.aggregate == "sum":
-        return float(values.sum())
-    q = _quantile_level(gate.aggregate)
-    if q is not None:
-        return float(np.quantile(values, q))
-    return float(values.mean())
+        return float(values.sum()) / total if total and values.size else math.nan
+    value = aggregate(values, gate.aggregate)
+    return math.nan if value is None else value
 
 
 def _select(
@@ -585,7 +567,7 @@ def _select(
 ) -> tuple[str, str]:
     """Pick the test for ``gate``; return ``(kind, why)`` or raise ConfigError."""
     test, key = gate.test, gate.key
-    q = _quantile_level(gate.aggregate)
+    q = quantile_of(gate.aggregate)
     is_ratio = gate.denominator is not None
     n = prep.base.size
     if test in custom:
@@ -717,7 +699,7 @@ def _run_side(
     if kind == "welch":
         return continuous.welch_t(o * cand, o * w * base, **common)
     if kind == "quantile":
-        q = _quantile_level(gate.aggregate)
+        q = quantile_of(gate.aggregate)
         assert q is not None
         return quantiles.quantile_difference(
             cand, base, q=q, higher_is_better=prep.hib, baseline_weight=w, **common

@@ -253,6 +253,27 @@ def test_small_n_continuous_uses_bootstrap_t(data):
     assert v.mc_se > 0
 
 
+@pytest.mark.parametrize("bad", ["max", "p100", "p0", "P95"])
+def test_gate_aggregates_are_parsed_by_the_aggregates_module(bad):
+    from pytest_runcompare.aggregates import check_aggregate
+
+    with pytest.raises(ConfigError) as core:
+        check_aggregate(bad)
+    with pytest.raises(ConfigError) as gate:
+        Gate("score", aggregate=bad, margin=0.1)
+    assert str(gate.value) == f"gate '{bad}(score)': {core.value}"
+
+
+@pytest.mark.parametrize("agg", ["mean", "sum", "median", "p90", "p99.5"])
+def test_gate_aggregate_matches_compare_runs(same, agg):
+    from pytest_runcompare.aggregates import aggregate
+
+    v = evaluate_gate(same, Gate("score", aggregate=agg, margin=0.5, test="auto"))
+    pm = same.paired("score")
+    assert v.baseline_aggregate == pytest.approx(aggregate(pm.baseline, agg))
+    assert v.candidate_aggregate == pytest.approx(aggregate(pm.candidate, agg))
+
+
 def test_large_n_continuous_adds_skewness_corrected_t(same):
     v = evaluate_gate(same, Gate("score", margin=0.01))
     assert v.test == "paired t + skewness-corrected t (conservative)"
