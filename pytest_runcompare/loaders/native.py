@@ -36,14 +36,25 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
     fmt = options.get("format")
     if fmt not in (None, "native"):
         return None
-    path = Path(location)
-    if path.is_dir():
-        if fmt is None and not _is_run_dir(path):
-            return None
-        return read_run_dir(path)
+    path, _, selector = location.partition("::")
+    path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES and fmt is None:
+    native = (path.is_dir() and _is_run_dir(path)) or (
+        not path.is_dir() and suffix in SUFFIXES
+    )
+    if not native and fmt is None:
         return None
+    if selector and (fmt == "native" or path.suffix.lower() in (".jsonl", ".csv")):
+        raise RunFormatError(
+            f"a selector ('::{selector}') does not apply to a native run, which holds "
+            "one run",
+            path=path,
+            hint="give the path alone, or format: <reader> for another tool's file",
+        )
+    if selector:
+        return None  # another tool's multi-run file (promptfoo results.json...)
+    if path.is_dir():
+        return read_run_dir(path)
     if suffix == ".jsonl":
         return read_jsonl(path)
     if suffix == ".csv":

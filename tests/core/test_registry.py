@@ -9,7 +9,14 @@ from typing import Any
 import pluggy
 import pytest
 
-from pytest_runcompare import RunNotFoundError, build_run, hookimpl, hookspecs, load_run
+from pytest_runcompare import (
+    RunFormatError,
+    RunNotFoundError,
+    build_run,
+    hookimpl,
+    hookspecs,
+    load_run,
+)
 from pytest_runcompare.loaders.registry import (
     default_plugin_manager,
     register_builtin_readers,
@@ -96,7 +103,10 @@ def test_selector_is_passed_to_readers(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_text(LINE, encoding="utf-8")
     plugin = TakeOverJsonl()
-    with pytest.raises(RunNotFoundError):  # no reader takes a selector on a .jsonl
+    # The native reader explains that its files take no selector.
+    with pytest.raises(
+        RunFormatError, match=r"a selector \('::sel'\) does not apply to a native run"
+    ):
         load_run(f"{path}::sel", hook=manager(plugin).hook.pytest_runcompare_load_run)
     assert plugin.seen[0][0] == f"{path}::sel"
 
