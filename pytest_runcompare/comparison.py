@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import count, repeat
 from typing import Any
@@ -52,8 +52,8 @@ class MetricDelta:
     improved_count: int
     degraded_count: int
     unchanged_count: int
-    improved_ids: tuple[str, ...]
-    degraded_ids: tuple[str, ...]
+    improved_id_array: ObjectArray = field(repr=False, compare=False)
+    degraded_id_array: ObjectArray = field(repr=False, compare=False)
     n_paired: int
     n_missing_in_candidate: int = 0
     n_missing_in_baseline: int = 0
@@ -61,6 +61,16 @@ class MetricDelta:
     in_candidate: bool = True
     slice: str | None = None
     step: str | None = None
+
+    @property
+    def improved_ids(self) -> tuple[str, ...]:
+        """Ids of the datapoints that got better (built on access: there may be millions)."""
+        return tuple(self.improved_id_array.tolist())
+
+    @property
+    def degraded_ids(self) -> tuple[str, ...]:
+        """Ids of the datapoints that got worse."""
+        return tuple(self.degraded_id_array.tolist())
 
     @property
     def oriented_delta(self) -> float | None:
@@ -630,8 +640,8 @@ class RunComparisonResult:
             improved_count=int(improved.sum()),
             degraded_count=int(degraded.sum()),
             unchanged_count=int(unchanged.sum()),
-            improved_ids=tuple(paired.ids[improved].tolist()),
-            degraded_ids=tuple(paired.ids[degraded].tolist()),
+            improved_id_array=paired.ids[improved],
+            degraded_id_array=paired.ids[degraded],
             n_paired=paired.n,
             n_missing_in_candidate=int(paired.missing_in_candidate.size),
             n_missing_in_baseline=int(paired.missing_in_baseline.size),
@@ -821,12 +831,12 @@ class RunComparisonResult:
         same_metrics = True
         for name in sorted(set(mb.metric_definitions) & set(mc.metric_definitions)):
             db, dc = mb.metric_definitions[name], mc.metric_definitions[name]
-            for field in ("higher_is_better", "kind", "version"):
-                vb, vc = getattr(db, field), getattr(dc, field)
+            for key in ("higher_is_better", "kind", "version"):
+                vb, vc = getattr(db, key), getattr(dc, key)
                 if vb is not None and vc is not None and vb != vc:
                     same_metrics = False
                     problems.append(
-                        f"metric {name!r} is defined differently: {field} {vb!r} in the "
+                        f"metric {name!r} is defined differently: {key} {vb!r} in the "
                         f"baseline, {vc!r} in the candidate"
                     )
         for name in self.metric_names:
