@@ -722,36 +722,50 @@ def build_run(
     return builder.finish(meta)
 
 
-def datapoint_record(
-    id: str | int,
-    *,
-    output: Any = None,
-    metrics: Mapping[str, float | bool] | None = None,
-    input: Any = None,
-    expected: Any = None,
-    slices: Sequence[str] | Mapping[str, Any] | None = None,
-    steps: Sequence[Mapping[str, Any]] | None = None,
-    group: str | int | None = None,
-    meta: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A native record from keyword fields (``None`` fields left out, output kept)."""
-    record: dict[str, Any] = {"id": id}
-    if input is not None:
-        record["input"] = input
-    record["output"] = output
-    if expected is not None:
-        record["expected"] = expected
-    if metrics is not None:
-        record["metrics"] = dict(metrics)
-    if slices is not None:
-        record["slices"] = dict(slices) if isinstance(slices, Mapping) else list(slices)
-    if steps is not None:
-        record["steps"] = [dict(step) for step in steps]
-    if group is not None:
-        record["group"] = group
-    if meta is not None:
-        record["meta"] = dict(meta)
-    return record
+class DatapointSink:
+    """Takes datapoints one at a time as keyword fields (``RunWriter``, ``Recorder``).
+
+    Subclasses implement :meth:`add_record` for a native record mapping.
+    """
+
+    def add_record(self, record: Mapping[str, Any]) -> None:
+        """Take one datapoint given as a native record."""
+        raise NotImplementedError
+
+    def add(
+        self,
+        id: str | int,
+        *,
+        output: Any = None,
+        metrics: Mapping[str, float | bool] | None = None,
+        input: Any = None,
+        expected: Any = None,
+        slices: Sequence[str] | Mapping[str, Any] | None = None,
+        steps: Sequence[Mapping[str, Any]] | None = None,
+        group: str | int | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Take one datapoint (validated now, so a bad value fails at its source)."""
+        __tracebackhide__ = True
+        record: dict[str, Any] = {"id": id}
+        if input is not None:
+            record["input"] = input
+        record["output"] = output
+        if expected is not None:
+            record["expected"] = expected
+        if metrics is not None:
+            record["metrics"] = dict(metrics)
+        if slices is not None:
+            record["slices"] = (
+                dict(slices) if isinstance(slices, Mapping) else list(slices)
+            )
+        if steps is not None:
+            record["steps"] = [dict(step) for step in steps]
+        if group is not None:
+            record["group"] = group
+        if meta is not None:
+            record["meta"] = dict(meta)
+        self.add_record(record)
 
 
 def check_record(

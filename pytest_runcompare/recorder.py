@@ -8,17 +8,18 @@ Under xdist each worker records its share and the controller merges them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_runcompare.building import DatapointSink
 from pytest_runcompare.errors import RunFormatError
 
 if TYPE_CHECKING:
     from pytest_runcompare.runs import Run
 
 
-class Recorder:
+class Recorder(DatapointSink):
     """Collects datapoints that tests log; each is validated when it is recorded."""
 
     def __init__(
@@ -42,36 +43,8 @@ class Recorder:
     def __len__(self) -> int:
         return len(self._records)
 
-    def record(
-        self,
-        id: str | int,
-        *,
-        output: Any = None,
-        metrics: Mapping[str, float | bool] | None = None,
-        input: Any = None,
-        expected: Any = None,
-        slices: Sequence[str] | Mapping[str, Any] | None = None,
-        steps: Sequence[Mapping[str, Any]] | None = None,
-        group: str | int | None = None,
-        meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Log one datapoint of the candidate run."""
-        __tracebackhide__ = True
-        from pytest_runcompare.building import datapoint_record
-
-        self.add_record(
-            datapoint_record(
-                id,
-                output=output,
-                metrics=metrics,
-                input=input,
-                expected=expected,
-                slices=slices,
-                steps=steps,
-                group=group,
-                meta=meta,
-            )
-        )
+    #: ``runcompare_recorder.record(id, output=..., metrics=...)``: log one datapoint.
+    record = DatapointSink.add
 
     def add_record(self, record: Mapping[str, Any]) -> None:
         """Log one datapoint given as a native record."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from pytest_runcompare.building import DatapointSink
 from pytest_runcompare.errors import RunFormatError
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
     return target
 
 
-class RunWriter:
+class RunWriter(DatapointSink):
     """Stream datapoints of an evaluation to a run directory as they are produced.
 
     ::
@@ -249,36 +250,6 @@ class RunWriter:
             meta["error"] = error
         with atomic_file(self._dir / META_FILE) as handle:
             handle.write(_dump_yaml(meta))
-
-    def add(
-        self,
-        id: str | int,
-        *,
-        output: Any = None,
-        metrics: Mapping[str, float | bool] | None = None,
-        input: Any = None,
-        expected: Any = None,
-        slices: Sequence[str] | Mapping[str, Any] | None = None,
-        steps: Sequence[Mapping[str, Any]] | None = None,
-        group: str | int | None = None,
-        meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Append one datapoint (validated now, so a bad value fails at its source)."""
-        from pytest_runcompare.building import datapoint_record
-
-        self.add_record(
-            datapoint_record(
-                id,
-                output=output,
-                metrics=metrics,
-                input=input,
-                expected=expected,
-                slices=slices,
-                steps=steps,
-                group=group,
-                meta=meta,
-            )
-        )
 
     def add_record(self, record: Mapping[str, Any]) -> None:
         """Append one datapoint given as a native record mapping."""
