@@ -263,7 +263,6 @@ class RunCompareSession:
                 nodeid=report.nodeid,
                 outcome=outcome,
                 message=message,
-                duration=round(float(report.duration), 6),
             )
 
     @pytest.hookimpl(optionalhook=True)

@@ -31,8 +31,9 @@ class TestRecord:
     """One test of the pytest session, as the report shows it.
 
     ``outcome`` is pytest's word (``passed``, ``failed``, ``skipped``, ``error``,
-    ``xfailed``, ``xpassed``); ``message`` the short failure or skip reason;
-    ``duration`` seconds.
+    ``xfailed``, ``xpassed``); ``message`` the short failure or skip reason.
+    No duration: the same runs must render the same report bytes, and timings
+    are in pytest's own output and JUnit XML.
     """
 
     __test__ = False  # not a pytest test class
@@ -40,7 +41,6 @@ class TestRecord:
     nodeid: str
     outcome: str
     message: str = ""
-    duration: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for the JSON report."""
@@ -48,7 +48,6 @@ class TestRecord:
             "nodeid": self.nodeid,
             "outcome": self.outcome,
             "message": self.message,
-            "duration": _finite(self.duration),
         }
 
 

@@ -51,3 +51,17 @@ def test_sklearn_classifier_regenerates_its_runs(pytester: pytest.Pytester) -> N
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] >= 2
     result.stdout.fnmatch_lines(["*correct: 0.963 -> 0.*FAIL*"])
+
+
+def test_same_runs_render_the_same_report_bytes(pytester: pytest.Pytester) -> None:
+    pytester.copy_example("sklearn_classifier")
+    outputs = []
+    for _ in range(2):
+        pytester.runpytest("-q", "-p", "no:cacheprovider").assert_outcomes(passed=9)
+        outputs.append(
+            {
+                name: (pytester.path / "report" / name).read_bytes()
+                for name in ("runcompare.html", "runcompare.json", "runcompare.md")
+            }
+        )
+    assert outputs[0] == outputs[1]

@@ -49,9 +49,9 @@ def browser():
 def report_file(tmp_path_factory, comparison, verdicts) -> Path:
     tests = (
         TestRecord(
-            "tests/test_gates.py::test_accuracy", "failed", "accuracy regressed", 0.3
+            "tests/test_gates.py::test_accuracy", "failed", "accuracy regressed"
         ),
-        TestRecord("tests/test_gates.py::test_latency", "passed", "", 0.1),
+        TestRecord("tests/test_gates.py::test_latency", "passed", ""),
     )
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(render_html(comparison, verdicts, tests=tests), encoding="utf-8")

@@ -20,8 +20,8 @@ from pytest_runcompare.report.html import csp_hash, embed_json, render_html
 from pytest_runcompare.report.model import TestRecord
 
 TESTS = (
-    TestRecord("tests/test_gates.py::test_accuracy", "failed", "<b>boom</b>", 0.25),
-    TestRecord("tests/test_gates.py::test_latency", "passed", "", 0.1),
+    TestRecord("tests/test_gates.py::test_accuracy", "failed", "<b>boom</b>"),
+    TestRecord("tests/test_gates.py::test_latency", "passed", ""),
 )
 
 
