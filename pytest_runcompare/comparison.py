@@ -503,12 +503,16 @@ class RunComparisonResult:
         run: str,
         slice: str | None = None,
         step: str | None = None,
+        finite_only: bool = True,
     ) -> npt.NDArray[np.float64]:
-        """Finite values of ``metric`` in one run, optionally within a slice and/or step.
+        """Values of ``metric`` in one run, optionally within a slice and/or step.
 
         Every datapoint of that run that carries the metric counts, paired or not:
-        what an unpaired comparison (``pairing: none``, or runs that share no ids)
-        tests. ``run`` is ``"baseline"`` or ``"candidate"``.
+        what an unpaired comparison (``pairing: none``) tests. ``run`` is
+        ``"baseline"`` or ``"candidate"``. With ``finite_only`` (the default) NaN
+        and infinite values are left out; ``finite_only=False`` keeps them, so that
+        a caller (a gate) can count them and fail closed instead of testing fewer
+        values than the run holds.
 
         Raises
         ------
@@ -545,7 +549,7 @@ class RunComparisonResult:
                 top = top[self._parent_positions(which, table)]
             keep = keep & top
         out = np.asarray(col.values, dtype=np.float64)[keep]
-        return out[np.isfinite(out)]
+        return out[np.isfinite(out)] if finite_only else out
 
     def _parent_positions(self, run: Run, table: Datapoints) -> IndexArray:
         """Position in ``run.datapoints`` of each row of a step table (built once)."""
