@@ -211,18 +211,21 @@ class Gate:
     alpha : float
         One-sided level; the interval shown is two-sided at ``1 − 2α``.
     missing : str
-        Baseline datapoints missing from the candidate: ``fail`` (default: the
-        gate fails closed when coverage is below ``min_coverage``; the rest
-        count as failures for binary metrics and are dropped otherwise),
-        ``worst`` (binary: count as failures; continuous: the worst value
-        seen in either run) or ``drop``.
+        What happens to baseline datapoints missing from the candidate once
+        coverage is at least ``min_coverage``: ``fail`` (default: they count as
+        failures for binary metrics and are dropped otherwise), ``worst``
+        (binary: count as failures; continuous: the worst value seen in either
+        run) or ``drop``.
     min_coverage : float
-        Minimum share of the baseline's datapoints paired in the candidate.
+        Minimum share of the baseline's datapoints paired in the candidate;
+        below it the gate fails closed under every ``missing`` policy.
     inconclusive : str, optional
         ``fail`` or ``pass``; None: fail in non-inferiority and equivalence,
         pass with a warning in regression detection.
     pairing : str
-        ``paired`` or ``none`` (unpaired Welch/score tests, loudly warned).
+        ``paired`` or ``none`` (unpaired Welch/score tests, loudly warned). Runs
+        that share no datapoint ids fail a paired gate closed: only an explicit
+        ``pairing: none`` compares them unpaired.
     correction : str
         Multiplicity correction of the regression-detection family
         (``holm``, ``bh``, ``bonferroni``, ``none``).
@@ -402,14 +405,62 @@ def _fetch(comparison: Any, gate: Gate, metric: str) -> PairedLike:
 
 
 def _run_values(comparison: Any, gate: Gate, run: str) -> np.ndarray:
-    """Finite values of the gate's metric in one run, in its slice and step."""
+    """All values (NaN and infinite ones too) of the gate's metric in one run."""
     try:
         values = comparison.values(
-            gate.metric, run=run, slice=gate.slice, step=gate.step
+            gate.metric, run=run, slice=gate.slice, step=gate.step, finite_only=False
         )
     except ComparisonError as exc:
         raise _FailClosed(str(exc)) from None
     return np.asarray(values, dtype=np.float64)
+
+
+def _pct(share: float) -> str:
+    """``99%``, ``99.5%``: a configured share, never rounded up to a limit."""
+    return f"{share * 100:g}%"
+
+
+def _coverage_text(coverage: float, limit: float) -> str:
+    """``98.0%``, with more digits when one decimal would round up to ``limit``."""
+    text = f"{coverage:.1%}"
+    if coverage < limit and round(coverage * 100, 1) >= limit * 100:
+        text = f"{coverage:.3%}"
+    return text
+
+
+def _aggregate_only(run: Any, metric: str) -> bool:
+    """``metric`` is in the run's metadata ``metrics`` but on no datapoint or step."""
+    meta = getattr(run, "meta", None)
+    if metric not in (getattr(meta, "metrics", None) or {}):
+        return False
+    tables = [getattr(run, "datapoints", None)]
+    tables += list((getattr(run, "steps", None) or {}).values())
+    return not any(metric in getattr(t, "metrics", {}) for t in tables)
+
+
+def _absent_reason(comparison: Any, paired: PairedLike, name: str) -> str | None:
+    """Why the metric cannot be paired at all, or None when both runs carry it."""
+    if paired.in_baseline and paired.in_candidate:
+        return None
+    only = [
+        role
+        for role in ("baseline", "candidate")
+        if _aggregate_only(getattr(comparison, role, None), name)
+    ]
+    if only:
+        where = (
+            "the run metadata" if len(only) == 2 else f"the {only[0]} run's metadata"
+        )
+        return (
+            f"{name!r} exists only as an aggregate in {where} (no per-datapoint "
+            "values), so it cannot be tested; log it per datapoint to gate it"
+        )
+    if not paired.in_baseline:
+        return f"the baseline run has no metric {name!r} to compare with"
+    return (
+        f"the candidate run has no metric {name!r} "
+        f"({paired.baseline_count} baseline datapoints carry it)"
+    )
 
 
 def _zero_one(values: np.ndarray) -> bool:
@@ -421,12 +472,16 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
     """Pair, orient-check and apply the missing-data policy; raise _FailClosed."""
     paired = _fetch(comparison, gate, gate.metric)
     name = gate.metric
-    if not paired.in_baseline:
-        raise _FailClosed(f"the baseline run has no metric {name!r} to compare with")
-    if not paired.in_candidate:
+    absent = _absent_reason(comparison, paired, name)
+    if absent is not None:
+        raise _FailClosed(absent)
+    n_common = getattr(comparison, "n_common", None)
+    if gate.pairing != "none" and n_common == 0:
         raise _FailClosed(
-            f"the candidate run has no metric {name!r} "
-            f"({paired.baseline_count} baseline datapoints carry it)"
+            "the runs share no datapoint ids, so nothing can be paired "
+            f"(coverage 0% < min_coverage {_pct(gate.min_coverage)}); "
+            "`pairing: none` compares them unpaired (far less power, and only "
+            "valid if both runs sample the same population)"
         )
     if paired.nan_ids.size:
         raise _FailClosed(
@@ -446,29 +501,44 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
     base = np.asarray(paired.baseline, dtype=np.float64)
     cand = np.asarray(paired.candidate, dtype=np.float64)
     n_base_only = int(paired.missing_in_baseline.size)
-    unpaired = gate.pairing == "none" or (
-        base.size == 0 and paired.baseline_count > 0 and paired.candidate_count > 0
-    )
-    if unpaired:
+    if gate.pairing == "none":
         base = _run_values(comparison, gate, "baseline")
         cand = _run_values(comparison, gate, "candidate")
+        bad = [
+            f"{int(k)} of {x.size} {role} values"
+            for role, x in (("baseline", base), ("candidate", cand))
+            if (k := np.count_nonzero(~np.isfinite(x)))
+        ]
+        if bad:
+            raise _FailClosed(
+                f"{' and '.join(bad)} of {name!r} are NaN or infinite; an unpaired "
+                "comparison does not drop them"
+            )
         # nothing is paired, so the pairing could not tell a 0/1 metric: the runs can
         boolean = boolean or (_zero_one(base) and _zero_one(cand))
         if share:
             base, cand = (base != 0).astype(np.float64), (cand != 0).astype(np.float64)
         if base.size < 2 or cand.size < 2:
             raise _FailClosed(f"too few values of {name!r} for an unpaired comparison")
-        why = "pairing: none" if gate.pairing == "none" else "the runs share no ids"
+        shared = (
+            f"; the runs share {n_common} datapoint ids a paired test could use"
+            if n_common
+            else ""
+        )
         warnings.append(
-            f"UNPAIRED comparison ({why}): far less power than a paired one, and "
-            "only valid if both runs sample the same population"
+            "UNPAIRED comparison (pairing: none): datapoints are not matched by "
+            "id, so it has far less power than a paired one and is only valid if "
+            f"both runs sample the same population{shared}"
         )
         return _Prepared(base, cand, hib, boolean, unpaired=True, warnings=warnings)
     if share:
         base, cand = (base != 0).astype(np.float64), (cand != 0).astype(np.float64)
     clusters = None if paired.clusters is None else np.asarray(paired.clusters)
     n_missing = int(paired.missing_in_candidate.size)
-    coverage = base.size / paired.baseline_count if paired.baseline_count else math.nan
+    # NaN pairs failed closed above, so these are the baseline's carriers (also
+    # in a view that leaves waived ids out of both)
+    n_baseline = base.size + n_missing
+    coverage = base.size / n_baseline if n_baseline else math.nan
     prep = _Prepared(
         base,
         cand,
@@ -487,13 +557,19 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
         )
     if n_missing:
         what = (
-            f"{n_missing} of {paired.baseline_count} baseline datapoints are missing "
-            f"{name!r} in the candidate ({_preview(paired.missing_in_candidate)})"
+            f"{name!r} is missing from the candidate on {n_missing} of {n_baseline} "
+            f"baseline datapoints ({_preview(paired.missing_in_candidate)})"
         )
-        if gate.missing == "fail" and coverage < gate.min_coverage:
+        if not coverage >= gate.min_coverage:
+            if base.size == 0 and paired.candidate_count:
+                what += (
+                    f"; the {paired.candidate_count} candidate datapoints that "
+                    "carry it have no baseline value to pair with"
+                )
             raise _FailClosed(
-                f"coverage {coverage:.1%} is below min_coverage "
-                f"{gate.min_coverage:.0%}: {what}"
+                f"coverage {_coverage_text(coverage, gate.min_coverage)} is below "
+                f"min_coverage {_pct(gate.min_coverage)} (enforced under every "
+                f"missing policy, here missing: {gate.missing}): {what}"
             )
         impute = gate.denominator is None and (
             gate.missing == "worst" or (gate.missing == "fail" and boolean)
@@ -536,8 +612,19 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
             )
             keep = pos >= 0
             if not keep.all():
+                lost = int((~keep).sum())
+                kept = base.size - lost
+                if n_baseline and not kept / n_baseline >= gate.min_coverage:
+                    raise _FailClosed(
+                        f"coverage {_coverage_text(kept / n_baseline, gate.min_coverage)}"
+                        f" is below min_coverage {_pct(gate.min_coverage)}: "
+                        f"{lost} paired datapoints lack the denominator "
+                        f"{gate.denominator!r}"
+                        + (f" and {n_missing} lack {name!r}" if n_missing else "")
+                    )
+                prep.coverage = kept / n_baseline if n_baseline else math.nan
                 warnings.append(
-                    f"{int((~keep).sum())} datapoints lack the denominator "
+                    f"{lost} datapoints lack the denominator "
                     f"{gate.denominator!r}: dropped"
                 )
             prep.base, prep.cand = prep.base[keep], prep.cand[keep]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -388,9 +389,18 @@ def test_coverage_and_missing_policies(data):
     v = evaluate_gate(cmp, Gate("accuracy", margin=0.05, min_coverage=0.95))
     assert v.n_paired == 1500
     assert any("counted as the worst score (0)" in w for w in v.warnings)
-    v = evaluate_gate(cmp, Gate("score", margin=0.01, missing="worst"))
+    # min_coverage holds under every policy; within it the policy decides
+    for missing in ("worst", "drop"):
+        v = evaluate_gate(cmp, Gate("score", margin=0.01, missing=missing))
+        assert not v.passed
+        assert "coverage 98.0% is below min_coverage 99%" in v.reason
+    v = evaluate_gate(
+        cmp, Gate("score", margin=0.01, missing="worst", min_coverage=0.95)
+    )
     assert v.n_paired == 1500
-    v = evaluate_gate(cmp, Gate("score", margin=0.01, missing="drop"))
+    v = evaluate_gate(
+        cmp, Gate("score", margin=0.01, missing="drop", min_coverage=0.95)
+    )
     assert v.n_paired == 1470
 
 
@@ -403,7 +413,7 @@ def test_nan_fails_closed(data):
     assert "NaN" in v.reason
 
 
-def test_unpaired_fallback_warns_loudly(data):
+def test_unpaired_comparison_warns_loudly(data):
     rng = np.random.default_rng(1)
     n = 300
     b = [
@@ -415,7 +425,10 @@ def test_unpaired_fallback_warns_loudly(data):
         for i in range(n)
     ]
     cmp = compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c"}))
-    v = evaluate_gate(cmp, Gate("score", margin=0.05))
+    v = evaluate_gate(cmp, Gate("score", margin=0.05))  # no fallback: fail closed
+    assert not v.passed
+    assert "share no datapoint ids" in v.reason
+    v = evaluate_gate(cmp, Gate("score", margin=0.05, pairing="none"))
     assert v.test == "Welch t (unpaired)"
     assert any(w.startswith("UNPAIRED comparison") for w in v.warnings)
 
@@ -490,19 +503,13 @@ def test_values_per_run_slice_and_step():
         (Gate("score", slice="lang:en", margin=0.05), "score", "en", False),
         (Gate("mrr", step="rank", margin=0.05), "mrr", None, True),
         (Gate("mrr", step="rank", slice="lang:en", margin=0.05), "mrr", "en", True),
-        (
-            Gate("score", slice="lang:de", margin=0.05, pairing="none"),
-            "score",
-            "de",
-            False,
-        ),
     ],
 )
-def test_unpaired_fallback_in_slices_and_steps(gate, metric, lang, step):
+def test_unpaired_comparison_in_slices_and_steps(gate, metric, lang, step):
     from scipy import stats as st
 
     cmp, b, c = _disjoint_runs()
-    v = evaluate_gate(cmp, gate)
+    v = evaluate_gate(cmp, replace(gate, pairing="none"))
     assert v.reason is None
     assert v.test == "Welch t (unpaired)"
     assert any(w.startswith("UNPAIRED comparison") for w in v.warnings)
@@ -519,7 +526,7 @@ def test_unpaired_fallback_in_slices_and_steps(gate, metric, lang, step):
 
 def test_unpaired_binary_slice_uses_the_score_test():
     cmp, b, c = _disjoint_runs()
-    v = evaluate_gate(cmp, Gate("ok", slice="lang:de", margin=0.1))
+    v = evaluate_gate(cmp, Gate("ok", slice="lang:de", margin=0.1, pairing="none"))
     assert v.reason is None
     assert "score" in v.test.lower()
     xb, xc = _expected(b, "ok", lang="de"), _expected(c, "ok", lang="de")
@@ -700,3 +707,186 @@ def test_clusters_fast_on_a_million_grouped_datapoints():
     assert codes[0] != codes[1]  # d0 has no group: its own cluster
     assert codes[1] == codes[2]  # d1 and d2 share g0
     assert elapsed < 0.5  # ~0.1 s; the per-pair loop took ~0.8 s for every view
+
+
+# ---------------------------------------------------------------- fail-open repros
+def _shared_ids_metric_moved(n=1000, new=60, seed=5):
+    """Same ids in both runs, but the candidate carries ``acc`` only on new ids."""
+    rng = np.random.default_rng(seed)
+    b = [
+        {"id": f"q{i}", "metrics": {"acc": bool(rng.random() < 0.8), "x": 1.0}}
+        for i in range(n)
+    ]
+    c = [{"id": f"q{i}", "metrics": {"x": 1.0}} for i in range(n)]
+    c += [{"id": f"new{i}", "metrics": {"acc": True, "x": 1.0}} for i in range(new)]
+    return compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c"}))
+
+
+@pytest.mark.parametrize("missing", ["fail", "worst", "drop"])
+def test_metric_absent_from_shared_candidate_datapoints_fails_closed(missing):
+    cmp = _shared_ids_metric_moved()
+    assert cmp.n_common == 1000
+    v = evaluate_gate(cmp, Gate("acc", margin=0.05, missing=missing))
+    assert not v.passed
+    assert v.outcome is Outcome.FAIL
+    assert "missing from the candidate" in v.reason
+    assert "coverage 0.0% is below min_coverage 99%" in v.reason
+    assert not any("UNPAIRED" in w for w in v.warnings)
+    assert v.test != "Welch t (unpaired)"
+
+
+def _disjoint_score_runs(n=400, seed=1):
+    rng = np.random.default_rng(seed)
+    b = [
+        {"id": f"a{i}", "metrics": {"score": float(rng.normal(0.5, 0.1))}}
+        for i in range(n)
+    ]
+    c = [
+        {"id": f"b{i}", "metrics": {"score": float(rng.normal(0.5, 0.1))}}
+        for i in range(n)
+    ]
+    return compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c"}))
+
+
+@pytest.mark.parametrize("min_coverage", [0.99, 0.0])
+def test_disjoint_runs_fail_closed_unless_pairing_none(min_coverage):
+    cmp = _disjoint_score_runs()
+    assert cmp.n_common == 0
+    v = evaluate_gate(cmp, Gate("score", margin=0.05, min_coverage=min_coverage))
+    assert not v.passed
+    assert v.outcome is Outcome.FAIL
+    assert "the runs share no datapoint ids" in v.reason
+    assert "pairing: none" in v.reason
+    # asked for explicitly: unpaired, loudly warned
+    v = evaluate_gate(cmp, Gate("score", margin=0.05, pairing="none"))
+    assert v.reason is None
+    assert v.passed
+    assert v.test == "Welch t (unpaired)"
+    assert any(w.startswith("UNPAIRED comparison (pairing: none)") for w in v.warnings)
+
+
+def test_disjoint_slice_and_step_gates_fail_closed_without_pairing_none():
+    cmp, _, _ = _disjoint_runs()
+    for gate in (
+        Gate("score", slice="lang:en", margin=0.05),
+        Gate("mrr", step="rank", margin=0.05),
+        Gate("ok", slice="lang:de", margin=0.1),
+    ):
+        v = evaluate_gate(cmp, gate)
+        assert not v.passed, gate.key
+        assert "share no datapoint ids" in v.reason
+
+
+def test_unpaired_nan_values_fail_closed():
+    rng = np.random.default_rng(3)
+    n = 300
+    b = [
+        {"id": f"a{i}", "metrics": {"score": float(rng.normal(0.5, 0.1))}}
+        for i in range(n)
+    ]
+    c = [
+        {
+            "id": f"b{i}",
+            "metrics": {
+                "score": float("nan") if i % 2 else float(rng.normal(0.5, 0.1))
+            },
+        }
+        for i in range(n)
+    ]
+    meta = {"metric_definitions": {"score": {"allow_nan": True}}}
+    cmp = compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c", **meta}))
+    v = evaluate_gate(cmp, Gate("score", margin=0.05, pairing="none"))
+    assert not v.passed
+    assert v.outcome is Outcome.FAIL
+    assert "150 of 300 candidate" in v.reason
+    assert "NaN or infinite" in v.reason
+
+
+def test_values_can_keep_non_finite_values():
+    rng = np.random.default_rng(3)
+    b = [{"id": f"a{i}", "metrics": {"s": float(rng.random())}} for i in range(10)]
+    c = [
+        {"id": f"a{i}", "metrics": {"s": math.inf if i < 3 else 0.5}} for i in range(10)
+    ]
+    meta = {"metric_definitions": {"s": {"allow_nan": True}}}
+    cmp = compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c", **meta}))
+    assert cmp.values("s", run="candidate").size == 7
+    raw = cmp.values("s", run="candidate", finite_only=False)
+    assert raw.size == 10
+    assert int(np.count_nonzero(~np.isfinite(raw))) == 3
+
+
+@pytest.mark.parametrize("missing", ["fail", "worst", "drop"])
+def test_min_coverage_is_enforced_under_every_missing_policy(data, missing):
+    keep = set(range(0, 1500, 10))  # 150 of 1500: 10% coverage
+    drop = [i for i in range(1500) if i not in keep]
+    cmp = _runs(data["base"], data["same"], drop=drop)
+    for metric in ("score", "accuracy"):
+        v = evaluate_gate(cmp, Gate(metric, margin=0.05, missing=missing))
+        assert not v.passed, (metric, missing)
+        assert "coverage 10.0% is below min_coverage 99%" in v.reason
+        assert f"missing: {missing}" in v.reason
+    # within tolerance the policy decides what happens to the missing rows
+    v = evaluate_gate(
+        cmp, Gate("score", margin=0.05, missing=missing, min_coverage=0.1)
+    )
+    assert v.reason is None
+    assert v.n_paired == (1500 if missing == "worst" else 150)
+
+
+def test_aggregate_only_metric_says_so():
+    rng = np.random.default_rng(4)
+    recs = [{"id": f"q{i}", "metrics": {"x": float(rng.random())}} for i in range(50)]
+    cmp = compare_runs(
+        build_run(recs, {"name": "b", "metrics": {"accuracy": 0.8}}),
+        build_run(recs, {"name": "c", "metrics": {"accuracy": 0.7}}),
+    )
+    v = evaluate_gate(cmp, Gate("accuracy", margin=0.05))
+    assert not v.passed
+    assert v.reason == (
+        "'accuracy' exists only as an aggregate in the run metadata (no "
+        "per-datapoint values), so it cannot be tested; log it per datapoint "
+        "to gate it"
+    )
+
+
+def test_rows_without_the_denominator_count_against_coverage():
+    rng = np.random.default_rng(6)
+    n = 500
+    b = [
+        {"id": f"q{i}", "metrics": {"hits": int(rng.integers(0, 5)), "tokens": 5}}
+        for i in range(n)
+    ]
+    c = [
+        {
+            "id": f"q{i}",
+            "metrics": {"hits": int(rng.integers(0, 5))}
+            | ({} if i % 5 == 0 else {"tokens": 5}),
+        }
+        for i in range(n)
+    ]
+    cmp = compare_runs(build_run(b, {"name": "b"}), build_run(c, {"name": "c"}))
+    gate = Gate("hits", aggregate="rate", denominator="tokens", margin=0.1)
+    v = evaluate_gate(cmp, gate)
+    assert not v.passed
+    assert "coverage 80.0% is below min_coverage 99%" in v.reason
+    assert "lack the denominator 'tokens'" in v.reason
+    v = evaluate_gate(cmp, replace(gate, min_coverage=0.75))
+    assert v.reason is None
+    assert v.coverage == pytest.approx(0.8)
+    assert any("lack the denominator" in w for w in v.warnings)
+
+
+def test_pairing_none_on_shared_ids_says_what_it_gives_up(same):
+    v = evaluate_gate(same, Gate("score", margin=0.05, pairing="none"))
+    assert v.reason is None
+    (w,) = [w for w in v.warnings if w.startswith("UNPAIRED")]
+    assert "the runs share 1500 datapoint ids a paired test could use" in w
+    assert "share no ids" not in w
+
+
+def test_coverage_text_never_rounds_up_to_the_limit(data):
+    cmp = _runs(data["base"], data["same"], drop=range(8))  # 1492 / 1500 = 99.467%
+    v = evaluate_gate(cmp, Gate("score", margin=0.05, min_coverage=0.995))
+    assert not v.passed
+    assert "coverage 99.467% is below min_coverage 99.5%" in v.reason
