@@ -411,7 +411,8 @@ def welch_t(
 ) -> TestResult:
     """Unpaired Welch t-test of ``mean(candidate) − mean(baseline)`` against ``null``.
 
-    The fallback when the runs share no datapoint ids (STATISTICS.md §2.9).
+    What a gate with ``pairing: none`` runs (STATISTICS.md §2.9); runs that share
+    no datapoint ids fail a paired gate closed rather than fall back to it.
     Wraps ``scipy.stats.ttest_ind(candidate − null, baseline, equal_var=False)``
     (Welch 1947; statsmodels ``ttest_ind(..., usevar="unequal", value=null)``).
     Both samples must already be oriented (negate lower-is-better values).
