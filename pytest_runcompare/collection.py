@@ -68,6 +68,10 @@ class GateItem(pytest.Item):
                 )
             raise GateFailed(state.missing_baseline_message(source))
         result = state.gate_result(key)
+        if not state.warned_session:
+            state.warned_session = True
+            for warning in state.judgement().warnings:
+                state.warn(warning)
         verdict = result.verdict
         for name, value in _properties(verdict, str(result.status)):
             self.user_properties.append((name, value))

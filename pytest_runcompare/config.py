@@ -31,7 +31,7 @@ is accepted. Example::
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ DEFAULT_KEYS = (
     "missing",
     "min_coverage",
     "compatibility",
+    "incomplete_runs",
     "inconclusive",
     "aggregate",
     "test",
@@ -114,6 +115,8 @@ class Waiver:
             return ()
         if self.slice is not None and self.slice != gate.slice:
             return ()
+        if self.step is not None and self.step != gate.step:
+            return ()
         return self.ids
 
     def describe(self) -> str:
@@ -163,6 +166,7 @@ class GatesConfig:
     directions: Mapping[str, bool] = field(default_factory=dict)
     aggregates: Mapping[str, str] = field(default_factory=dict)
     compatibility: str = "fail"
+    incomplete_runs: str = "fail"
     report_slices: bool = True
     defaults: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
@@ -364,15 +368,28 @@ def parse_gates(
         raise where.error(
             "defaults.compatibility", f"invalid value {compatibility!r}", "fail, warn"
         )
+    incomplete_runs = defaults.pop("incomplete_runs", "fail")
+    if incomplete_runs not in COMPATIBILITY:
+        raise where.error(
+            "defaults.incomplete_runs",
+            f"invalid value {incomplete_runs!r}",
+            "fail, warn",
+        )
     default_slices = _tags(where, "defaults.slices", defaults.pop("slices", None))
     report = dict(_mapping(where, "report", data.get("report")))
     _check_keys(where, "report", report, REPORT_KEYS)
     for key in ("html", "markdown", "json"):
         if report.get(key) is not None:
-            report[key] = resolve_location(str(report[key]), base)
+            if not isinstance(report[key], str) or not report[key].strip():
+                raise where.error(
+                    f"report.{key}", f"must be a file path, got {report[key]!r}"
+                )
+            report[key] = resolve_location(report[key], base)
     seed = data.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise where.error("seed", f"must be an integer, got {seed!r}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or seed < 0
+    ):
+        raise where.error("seed", f"must be a non-negative integer, got {seed!r}")
 
     metrics = _mapping(where, "metrics", data.get("metrics"))
     specs: list[GateSpec] = []
@@ -422,6 +439,7 @@ def parse_gates(
                 restrict = {"slice": name_} if expand == "slices" else {"step": name_}
                 gate = _make_gate(where, f"{key}.{expand}", **restrict, **gate_kwargs)
                 specs.append(GateSpec(gate, line))
+    _check_family(where, specs)
     waivers = _waivers(where, data.get("waivers"))
     return GatesConfig(
         path=path,
@@ -432,6 +450,7 @@ def parse_gates(
         directions=directions,
         aggregates=aggregates,
         compatibility=str(compatibility),
+        incomplete_runs=str(incomplete_runs),
         defaults=defaults,
         report=report,
         seed=seed,
@@ -489,3 +508,41 @@ def _waivers(where: _Where, raw: Any) -> tuple[Waiver, ...]:
             )
         )
     return tuple(out)
+
+
+def _check_family(where: _Where, specs: Sequence[GateSpec]) -> None:
+    """Regression-detection gates form one family: one correction for all of them."""
+    from pytest_runcompare.verdict import Mode
+
+    family = {
+        s.gate.correction: s.gate
+        for s in specs
+        if s.gate.mode is Mode.REGRESSION_DETECTION and s.gate.declared
+    }
+    if len(family) > 1:
+        gate = next(iter(family.values()))
+        raise where.error(
+            f"metrics.{gate.metric}.correction",
+            "regression_detection gates form one family and share one correction; "
+            f"found {', '.join(sorted(family))}",
+            "set it once under defaults",
+        )
+
+
+def check_tests(config: GatesConfig, extra: Iterable[str] = ()) -> None:
+    """Raise :class:`ConfigError` for a ``test:`` that is neither built in nor added.
+
+    ``extra`` names the tests added through ``pytest_runcompare_register_tests``.
+    """
+    from pytest_runcompare.gates import TESTS
+
+    known = [*TESTS, *extra]
+    for spec in config.gates:
+        if spec.gate.test not in known:
+            where = str(config.path) if config.path is not None else "gates"
+            if spec.line is not None:
+                where += f":{spec.line}"
+            raise ConfigError(
+                f"{where}: metrics.{spec.gate.metric}.test: unknown test "
+                f"{spec.gate.test!r} (accepted: {', '.join(known)})"
+            )

@@ -15,6 +15,7 @@ import pytest
 from pytest_runcompare.errors import RunCompareError
 
 if TYPE_CHECKING:
+    from pytest_runcompare.config import RunSource
     from pytest_runcompare.pipeline import Judgement
     from pytest_runcompare.session import RunCompareSession
 
@@ -85,6 +86,8 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
                 "chance that every non-inferiority gate passes if nothing changed: "
                 f"{judgement.all_pass_probability:.0%}"
             )
+        for warning in judgement.warnings:
+            tr.write_line(f"warning: {warning}", yellow=True)
         compat = judgement.compatibility
         for problem in compat.problems:
             tr.write_line(
@@ -193,6 +196,30 @@ def _github(state: RunCompareSession, judgement: Judgement | None) -> None:
         _emit(state, commands)
 
 
+def _not_native(source: RunSource) -> list[str]:
+    """Why a baseline location cannot be rewritten in the native format, if it cannot."""
+    from pytest_runcompare.loaders.registry import is_uri
+
+    options = {k: v for k, v in source.options.items() if k != "format"}
+    if is_uri(source.location):
+        return ["the baseline is a tracking-server run; point the baseline at a file"]
+    if (
+        "::" in source.location
+        or options
+        or source.options.get("format")
+        not in (
+            None,
+            "native",
+        )
+    ):
+        return [
+            "the baseline is read from another tool's file (a selector, a format or "
+            "reader options); writing it back would replace that file: point the "
+            "baseline at a native run path to keep baselines this way"
+        ]
+    return []
+
+
 def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
     from pytest_runcompare.baseline import (
         BaselineUpdateRefused,
@@ -212,7 +239,14 @@ def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
         problems: list[str] = []
         if state.other_failures:
             problems.append(f"{state.other_failures} test(s) failed in this session")
-        if not state.baseline_missing():
+        problems.extend(_not_native(settings.baseline))
+        if not state.baseline_missing() and not problems:
+            if state.baseline_run().meta.format != "native":
+                problems.append(
+                    f"the baseline was read by the {state.baseline_run().meta.format} "
+                    "reader; writing it back in our format would replace that tool's "
+                    "file"
+                )
             compat = state.comparison().compatibility
             problems.extend(f"incompatible runs: {p}" for p in compat.problems)
         check_promotable(candidate, problems)

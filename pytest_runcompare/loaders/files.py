@@ -6,6 +6,7 @@ Every failure becomes a :class:`RunFormatError` naming the file and the line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 from collections.abc import Iterator
@@ -72,13 +73,31 @@ def parse_json(text: str, path: Path) -> Any:
         raise RunFormatError("JSON nested too deeply", path=path) from None
 
 
+@functools.cache
+def _loader() -> Any:
+    """``safe_load``'s loader, with dates and times left as text.
+
+    A date is validated where it is used (a waiver's ``expires``), with the file,
+    the line and the key in the message; YAML's own timestamp constructor would
+    raise a bare ``ValueError`` for ``2026-02-30``.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", base.construct_yaml_str)
+    return Loader
+
+
 def parse_yaml(text: str, path: Path) -> Any:
     """Parse YAML with ``safe_load`` semantics: tags that construct objects are refused."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=_loader())
     except yaml.constructor.ConstructorError as error:
         mark = error.problem_mark
         raise RunFormatError(

@@ -100,7 +100,9 @@ def render_markdown(
         f"baseline), {len(comparison.new_only_datapoints)} new, "
         f"{len(comparison.old_only_datapoints)} dropped.",
     ]
-    problems = comparison.compatibility.problems
+    from pytest_runcompare.summary import run_notes
+
+    problems = [*comparison.compatibility.problems, *run_notes(comparison)]
     for p in problems:
         lines.append(f"> ⚠️ {md_escape(p, 200)}")
     if rows:

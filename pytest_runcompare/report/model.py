@@ -631,6 +631,8 @@ def view_model(
     if default_metric is None and data["metrics"]:
         default_metric = data["metrics"][0]["name"]
     data["default_metric"] = default_metric
+    from pytest_runcompare.summary import run_notes
+
     compat = comparison.compatibility
     lineage = lineage_rows(comparison)
     steps = {
@@ -658,7 +660,7 @@ def view_model(
         "compatibility": {
             "compatible": compat.compatible,
             "problems": list(compat.problems),
-            "notes": list(compat.notes),
+            "notes": list(compat.notes) + run_notes(comparison),
         },
         "tests": [t.to_dict() for t in tests],
         "distributions": [distribution(comparison, m["name"]) for m in data["metrics"]],

@@ -151,3 +151,96 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "gate" in done.stdout
+
+
+def test_alpha_applies_to_default_gates_and_is_validated(
+    tmp_path: Path, capsys
+) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(200), "base")
+    assert (
+        main(
+            [
+                "compare",
+                str(base),
+                str(base),
+                "--alpha",
+                "0.2",
+                "--json",
+                str(tmp_path / "a.json"),
+            ]
+        )
+        == 0
+    )
+    verdicts = json.loads((tmp_path / "a.json").read_text())["verdicts"]
+    assert {v["gate"]["alpha"] for v in verdicts} == {0.2}
+    assert main(["compare", str(base), str(base), "--alpha", "0.7"]) == 2
+    assert "--alpha: 0.7 is out of range" in capsys.readouterr().err
+
+
+def test_margin_with_a_gates_file_is_refused(tmp_path: Path, capsys) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(20), "base")
+    gates = tmp_path / "g.yaml"
+    gates.write_text("metrics:\n  ok:\n    margin: 0.1\n")
+    assert (
+        main(
+            ["compare", str(base), str(base), "--config", str(gates), "--margin", "1%"]
+        )
+        == 2
+    )
+    assert "--margin applies without a gates file" in capsys.readouterr().err
+
+
+def test_negative_seed_is_refused(tmp_path: Path, capsys) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(20), "base")
+    assert main(["compare", str(base), str(base), "--seed", "-1"]) == 2
+    assert "--seed: expected a non-negative integer, got -1" in capsys.readouterr().err
+
+
+def test_unwritable_report_path_exits_2(tmp_path: Path, capsys) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(20), "base")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = main(["compare", str(base), str(base), "--html", str(blocker / "r.html")])
+    assert code == 2
+    assert "runcompare: error:" in capsys.readouterr().err
+
+
+def test_warnings_and_aggregate_only_metrics_are_printed(
+    tmp_path: Path, capsys
+) -> None:
+    records = _records(100)
+    base = tmp_path / "b.jsonl"
+    base.write_text(
+        "\n".join(
+            [json.dumps({"run": {"name": "b", "metrics": {"accuracy": 0.9}}})]
+            + [json.dumps(r) for r in records]
+        )
+        + "\n"
+    )
+    cand = tmp_path / "c.jsonl"
+    cand.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "run": {
+                            "name": "c",
+                            "complete": False,
+                            "metrics": {"accuracy": 0.5},
+                        }
+                    }
+                )
+            ]
+            + [json.dumps(r) for r in records]
+        )
+        + "\n"
+    )
+    code = main(["compare", str(base), str(cand)])
+    captured = capsys.readouterr()
+    assert code == 1  # an incomplete candidate fails its gates by default
+    assert "the candidate run is marked incomplete" in captured.out
+    assert "warning: candidate:" in captured.err
+    assert (
+        "aggregate-only metrics, not gated (no per-datapoint values): accuracy"
+        in captured.err
+    )

@@ -145,12 +145,25 @@ def test_refuses_an_incomplete_candidate(pytester: pytest.Pytester) -> None:
         repo,
         "the candidate run is marked incomplete (its writer did not finish)",
     )
-    # The gates themselves passed: the refusal alone fails the session.
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert outcomes_by_nodeid(pytester.runpytest("-rA")) == {
+    # Gates judged on an incomplete candidate fail closed by default...
+    again = pytester.runpytest("-rA")
+    assert outcomes_by_nodeid(again) == {
+        "runcompare.yaml::score": "FAILED",
+        "runcompare.yaml::score[lang:de]": "FAILED",
+    }
+    again.stdout.fnmatch_lines(
+        ["*the candidate run is marked incomplete*defaults.incomplete_runs: warn*"]
+    )
+    # ...and pass with a warning when the gates file says so.
+    gates = repo / "runcompare.yaml"
+    gates.write_text(gates.read_text() + "\ndefaults:\n  incomplete_runs: warn\n")
+    warned = pytester.runpytest("-rA")
+    assert outcomes_by_nodeid(warned) == {
         "runcompare.yaml::score": "PASSED",
         "runcompare.yaml::score[lang:de]": "PASSED",
     }
+    warned.stdout.fnmatch_lines(["*warning: candidate: *marked incomplete*"])
 
 
 def test_refuses_an_incompatible_candidate(pytester: pytest.Pytester) -> None:

@@ -158,7 +158,7 @@ def test_bad_option_values_are_usage_errors(model_repo) -> None:
     result.stderr.fnmatch_lines(["*--runcompare-alpha: 0.7 is out of range*"])
     result = pytester.runpytest("--runcompare-seed", "abc")
     result.stderr.fnmatch_lines(
-        ["*--runcompare-seed: invalid value 'abc' (expected an integer)*"]
+        ["*--runcompare-seed: invalid value 'abc' (expected a non-negative integer)*"]
     )
     result = pytester.runpytest("--runcompare-config", "nope.yaml")
     result.stderr.fnmatch_lines(

@@ -142,15 +142,31 @@ def test_bad_gates_file_is_a_usage_error(model_repo, gates: str, message: str) -
     result.stderr.fnmatch_lines([message])
 
 
-def test_unknown_test_fails_the_gate_with_the_accepted_names(model_repo) -> None:
+def test_unknown_test_is_a_usage_error_naming_line_and_accepted(model_repo) -> None:
     pytester = model_repo(
         gates="baseline: runs/baseline.jsonl\ncandidate: runs/candidate.jsonl\n"
         "metrics:\n  score:\n    margin: 0.1\n    test: magic\n"
     )
     result = pytester.runpytest("-q")
-    assert result.ret != 0
-    result.stdout.fnmatch_lines(["*magic*"])
-    assert "wilcoxon" in result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*runcompare.yaml:4: metrics.score.test: unknown test 'magic' (accepted: auto, t, *wilcoxon*"
+        ]
+    )
+
+
+def test_one_gates_mistake_fails_only_that_gate(model_repo) -> None:
+    pytester = model_repo(
+        gates="baseline: runs/baseline.jsonl\ncandidate: runs/candidate.jsonl\n"
+        "metrics:\n  exact_match:\n    margin: 0.1\n"
+        "  score:\n    margin: 0.1\n    test: tango\n"
+    )
+    result = pytester.runpytest("-q")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*score: configuration error: *runcompare.yaml:6: *tango*binary*"]
+    )
 
 
 def test_margin_missing_in_non_inferiority_shows_the_mde(model_repo) -> None:

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from report_data import HOSTILE_ID, HOSTILE_OUTPUTS
 
-from conftest import HOSTILE_ID, HOSTILE_OUTPUTS
 from pytest_runcompare.report.html import render_html
 from pytest_runcompare.report.model import TestRecord
 

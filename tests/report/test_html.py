@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import (
+from report_data import (
     HOSTILE_ID,
     HOSTILE_METRIC,
     HOSTILE_OUTPUTS,
@@ -16,6 +15,7 @@ from conftest import (
     make_comparison,
     make_verdicts,
 )
+
 from pytest_runcompare.report.html import csp_hash, embed_json, render_html
 from pytest_runcompare.report.model import TestRecord
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from report_data import HOSTILE_METRIC, HOSTILE_SLICE
 
-from conftest import HOSTILE_METRIC, HOSTILE_SLICE
 from pytest_runcompare.report.extras import verdict_extras_html
 from pytest_runcompare.report.json_report import SCHEMA_VERSION, render_json
 from pytest_runcompare.report.markdown import md_escape, render_markdown
