@@ -53,6 +53,13 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
         )
     if selector:
         return None  # another tool's multi-run file (promptfoo results.json...)
+    extra = sorted(k for k in options if k != "format")
+    if extra and (fmt == "native" or suffix in (".jsonl", ".csv") or path.is_dir()):
+        raise RunFormatError(
+            f"reader option(s) {extra} do not apply to a native run",
+            path=path,
+            hint="remove them, or set format: to the tool that wrote the file",
+        )
     if path.is_dir():
         return read_run_dir(path)
     if suffix == ".jsonl":

@@ -99,6 +99,13 @@ def load_run(
         raise RunNotFoundError(
             f"{location}: could not be read ({type(error).__name__}: {error})"
         ) from error
+    fmt = (options or {}).get("format")
+    if run is None and fmt is not None:
+        raise RunNotFoundError(
+            f"{location}: no reader for format {fmt!r} (built in: "
+            "native, lm_eval, inspect_ai, promptfoo, mlflow; others come from plugins "
+            "or conftest readers) or the file is not in that format"
+        )
     if run is None:
         raise RunNotFoundError(
             f"{location}: no reader recognises this run; known formats: native "

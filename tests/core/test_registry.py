@@ -152,3 +152,22 @@ def test_default_manager_is_shared_and_has_the_native_reader() -> None:
     pm = default_plugin_manager()
     assert pm is default_plugin_manager()
     assert pm.get_plugin("pytest_runcompare.loaders.native") is not None
+
+
+def test_unknown_format_name_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(LINE, encoding="utf-8")
+    with pytest.raises(
+        RunNotFoundError, match=r"no reader for format 'nosuch' \(built in: native"
+    ):
+        load_run(path, options={"format": "nosuch"})
+
+
+def test_reader_options_on_a_native_run_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(LINE, encoding="utf-8")
+    with pytest.raises(
+        RunFormatError,
+        match=r"reader option\(s\) \['provider'\] do not apply to a native run",
+    ):
+        load_run(path, options={"provider": "openai:gpt-4o"})
