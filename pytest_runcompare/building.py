@@ -442,7 +442,11 @@ class _TableBuilder:
         ids: list[str],
         start: int,
     ) -> None:
-        dicts = [r.get("metrics") for r in records]
+        dicts = (
+            list(map(dict.get, records, repeat("metrics")))
+            if type(records) is list and set(map(type, records)) == {dict}
+            else [r.get("metrics") for r in records]
+        )
         dict_kinds = set(map(type, dicts))
         if not dict_kinds <= {dict, type(None)}:
             for i, value in enumerate(dicts):
@@ -458,76 +462,107 @@ class _TableBuilder:
         if type(None) in dict_kinds:
             dicts = [_EMPTY if d is None else d for d in dicts]
         plain = dict_kinds <= {dict, type(None)}
-        for name in sorted(set(chain.from_iterable(dicts)), key=str):
-            field_name = f"{self.field_prefix}metrics.{name}"
-            if type(name) is not str or not name:
-                i = next(i for i, d in enumerate(dicts) if name in d)
-                raise self.error(
-                    f"metric names must be non-empty strings, got {name!r}",
-                    lines[i],
-                    index=start + i,
-                    datapoint=ids[i],
-                    field=f"{self.field_prefix}metrics",
-                )
-            values = (
-                list(map(dict.get, dicts, repeat(name)))
-                if plain
-                else [d.get(name) for d in dicts]
+        # Runs usually log the same metrics on every datapoint. When every mapping has
+        # as many keys as the first, and none of the first's keys is missing anywhere
+        # (no None below), they all have the same keys: no key-by-key union needed.
+        first = dicts[0] if dicts else _EMPTY
+        same_size = bool(first) and plain and set(map(len, dicts)) == {len(first)}
+        names = (
+            sorted(first, key=str)
+            if same_size
+            else sorted(set(chain.from_iterable(dicts)), key=str)
+        )
+        done: set[Any] = set()
+        while names:
+            saw_none = any(
+                [self._metric(name, dicts, plain, lines, ids, start) for name in names]
             )
-            kinds = set(map(type, values))
-            if not kinds <= _NUMBER_TYPES:
-                for i, value in enumerate(values):
-                    if type(value) not in _NUMBER_TYPES:
-                        raise self.error(
-                            "metric value must be a number or a boolean, got "
-                            f"{type(value).__name__} {short(value)}",
-                            lines[i],
-                            index=start + i,
-                            datapoint=ids[i],
-                            field=field_name,
-                        )
-            n = len(values)
-            if type(None) in kinds:
-                present = np.fromiter(
-                    (v is not None for v in values), np.bool_, count=n
-                )
-                values = [0.0 if v is None else v for v in values]
-            else:
-                present = np.ones(n, dtype=np.bool_)
-            try:
-                column = np.array(values, dtype=np.float64)
-            except OverflowError:
-                i = next(i for i, v in enumerate(values) if abs(v) > 1.7e308)
-                raise self.error(
-                    "metric value is too large for a 64-bit float",
-                    lines[i],
-                    index=start + i,
-                    datapoint=ids[i],
-                    field=field_name,
-                ) from None
-            bad = present & ~np.isfinite(column)
-            definition = self.definitions.get(name)
-            if bad.any() and not (definition is not None and definition.allow_nan):
-                i = int(np.argmax(bad))
-                raise self.error(
-                    f"metric value is {values[i]!r}, which is allowed only for metrics "
-                    "declared with allow_nan",
-                    lines[i],
-                    index=start + i,
-                    datapoint=ids[i],
-                    field=field_name,
-                    hint=f"declare it in the run's metadata (metric_definitions: "
-                    f"{{{name}: {{allow_nan: true}}}}) or fix the value",
-                )
-            column[~present] = np.nan
-            parts = self.metrics.setdefault(name, _MetricParts())
-            parts.offsets.append(start)
-            parts.values.append(column)
-            parts.present.append(present)
-            present_kinds = kinds - {type(None)}
-            if present_kinds:
-                parts.any_value = True
-                parts.boolean = parts.boolean and present_kinds == {bool}
+            done.update(names)
+            names = (
+                sorted(set(chain.from_iterable(dicts)) - done, key=str)
+                if same_size and saw_none
+                else []
+            )
+            same_size = False
+
+    def _metric(
+        self,
+        name: Any,
+        dicts: list[Any],
+        plain: bool,
+        lines: Sequence[int | None],
+        ids: list[str],
+        start: int,
+    ) -> bool:
+        """Validate and store one metric column of a chunk; True if a value was missing."""
+        field_name = f"{self.field_prefix}metrics.{name}"
+        if type(name) is not str or not name:
+            i = next(i for i, d in enumerate(dicts) if name in d)
+            raise self.error(
+                f"metric names must be non-empty strings, got {name!r}",
+                lines[i],
+                index=start + i,
+                datapoint=ids[i],
+                field=f"{self.field_prefix}metrics",
+            )
+        values = (
+            list(map(dict.get, dicts, repeat(name)))
+            if plain
+            else [d.get(name) for d in dicts]
+        )
+        kinds = set(map(type, values))
+        if not kinds <= _NUMBER_TYPES:
+            for i, value in enumerate(values):
+                if type(value) not in _NUMBER_TYPES:
+                    raise self.error(
+                        "metric value must be a number or a boolean, got "
+                        f"{type(value).__name__} {short(value)}",
+                        lines[i],
+                        index=start + i,
+                        datapoint=ids[i],
+                        field=field_name,
+                    )
+        n = len(values)
+        if type(None) in kinds:
+            present = np.fromiter((v is not None for v in values), np.bool_, count=n)
+            values = [0.0 if v is None else v for v in values]
+        else:
+            present = np.ones(n, dtype=np.bool_)
+        try:
+            column = np.array(values, dtype=np.float64)
+        except OverflowError:
+            i = next(i for i, v in enumerate(values) if abs(v) > 1.7e308)
+            raise self.error(
+                "metric value is too large for a 64-bit float",
+                lines[i],
+                index=start + i,
+                datapoint=ids[i],
+                field=field_name,
+            ) from None
+        bad = present & ~np.isfinite(column)
+        definition = self.definitions.get(name)
+        if bad.any() and not (definition is not None and definition.allow_nan):
+            i = int(np.argmax(bad))
+            raise self.error(
+                f"metric value is {values[i]!r}, which is allowed only for metrics "
+                "declared with allow_nan",
+                lines[i],
+                index=start + i,
+                datapoint=ids[i],
+                field=field_name,
+                hint=f"declare it in the run's metadata (metric_definitions: "
+                f"{{{name}: {{allow_nan: true}}}}) or fix the value",
+            )
+        column[~present] = np.nan
+        parts = self.metrics.setdefault(name, _MetricParts())
+        parts.offsets.append(start)
+        parts.values.append(column)
+        parts.present.append(present)
+        present_kinds = kinds - {type(None)}
+        if present_kinds:
+            parts.any_value = True
+            parts.boolean = parts.boolean and present_kinds == {bool}
+        return type(None) in kinds
 
     # finishing ---------------------------------------------------------------------
     def _check_unique(self) -> None:

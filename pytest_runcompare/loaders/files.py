@@ -137,7 +137,9 @@ def iter_jsonl(
                 return
             numbers = list(range(line_no + 1, line_no + 1 + len(raw)))
             line_no += len(raw)
-            if not all(map(bytes.strip, raw)):  # blank lines: skipped, numbers kept
+            # Blank lines are skipped (numbers kept). Empty ones are found cheaply
+            # here; a line of spaces fails the joined parse and is skipped below.
+            if b"\n" in raw or b"\r\n" in raw or b"" in raw:
                 kept = [(n, r) for n, r in zip(numbers, raw, strict=True) if r.strip()]
                 numbers = [n for n, _ in kept]
                 raw = [r for _, r in kept]
@@ -164,13 +166,17 @@ def _parse_chunk(
     except (ValueError, RecursionError):
         pass
     records = []
+    kept: list[int] = []
     for k, (line, number) in enumerate(zip(raw, numbers, strict=True)):
+        if not line.strip():
+            continue
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as error:
             raise _utf8_error(path, line, error, number) from None
         try:
             records.append(json.loads(text))
+            kept.append(number)
         except json.JSONDecodeError as error:
             last = k == len(raw) - 1 and not line.endswith(b"\n")
             if last and tolerate_truncated_tail:
@@ -190,5 +196,5 @@ def _parse_chunk(
             raise RunFormatError(
                 "JSON nested too deeply", path=path, line=number
             ) from None
-    del numbers[len(records) :]
+    numbers[:] = kept
     return records

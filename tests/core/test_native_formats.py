@@ -250,3 +250,18 @@ def test_utf8_bom_accepted(tmp_path: Path) -> None:
         b'\xef\xbb\xbf{"id": "a", "output": "\xc3\xa9", "metrics": {"m": 1}}\n'
     )
     assert load_run(path).outputs == ["é"]
+
+
+def test_metrics_with_the_same_count_but_different_names(tmp_path) -> None:
+    """A datapoint may swap one metric for another: both columns are kept."""
+    from pytest_runcompare.building import build_run
+
+    records = [
+        {"id": i, "output": "", "metrics": {"a": 1.0, "b": 2.0}} for i in range(5)
+    ]
+    records[3]["metrics"] = {"a": 1.0, "c": 3.0}
+    run = build_run(records, {})
+    assert sorted(run.metrics) == ["a", "b", "c"]
+    assert run.metrics["b"].present.tolist() == [True, True, True, False, True]
+    assert run.metrics["c"].present.tolist() == [False, False, False, True, False]
+    assert run.metrics["c"].values[3] == 3.0
