@@ -52,8 +52,9 @@ class MetricDelta:
     improved_count: int
     degraded_count: int
     unchanged_count: int
-    improved_id_array: ObjectArray = field(repr=False, compare=False)
-    degraded_id_array: ObjectArray = field(repr=False, compare=False)
+    id_source: ObjectArray = field(repr=False, compare=False)
+    improved_positions: IndexArray = field(repr=False, compare=False)
+    degraded_positions: IndexArray = field(repr=False, compare=False)
     n_paired: int
     n_missing_in_candidate: int = 0
     n_missing_in_baseline: int = 0
@@ -64,13 +65,17 @@ class MetricDelta:
 
     @property
     def improved_ids(self) -> tuple[str, ...]:
-        """Ids of the datapoints that got better (built on access: there may be millions)."""
-        return tuple(self.improved_id_array.tolist())
+        """Ids of the datapoints that got better.
+
+        Built on access: there may be millions, and gathering string objects from all
+        over memory costs more than the rest of a comparison.
+        """
+        return tuple(self.id_source[self.improved_positions].tolist())
 
     @property
     def degraded_ids(self) -> tuple[str, ...]:
         """Ids of the datapoints that got worse."""
-        return tuple(self.degraded_id_array.tolist())
+        return tuple(self.id_source[self.degraded_positions].tolist())
 
     @property
     def oriented_delta(self) -> float | None:
@@ -102,7 +107,8 @@ class PairedMetric:
     metric: str
     slice: str | None
     step: str | None
-    ids: ObjectArray
+    id_source: ObjectArray
+    id_positions: IndexArray | None
     baseline: npt.NDArray[np.float64]
     candidate: npt.NDArray[np.float64]
     higher_is_better: bool
@@ -117,6 +123,19 @@ class PairedMetric:
     in_candidate: bool
     baseline_count: int
     candidate_count: int
+
+    @property
+    def ids(self) -> ObjectArray:
+        """Ids of the pairs (``id_source`` at ``id_positions``; gathered on access)."""
+        if self.id_positions is None:
+            return self.id_source
+        return self.id_source[self.id_positions]
+
+    def id_at(self, i: int) -> str:
+        """The id of pair ``i``, without gathering every id."""
+        if self.id_positions is None:
+            return str(self.id_source[i])
+        return str(self.id_source[self.id_positions[i]])
 
     @property
     def n(self) -> int:
@@ -441,7 +460,8 @@ class RunComparisonResult:
                 metric=metric,
                 slice=slice,
                 step=step,
-                ids=_EMPTY_IDS,
+                id_source=_EMPTY_IDS,
+                id_positions=None,
                 baseline=empty,
                 candidate=empty,
                 higher_is_better=self.directions[metric],
@@ -477,7 +497,8 @@ class RunComparisonResult:
             metric=metric,
             slice=slice,
             step=step,
-            ids=base_ids[bi[finite]],
+            id_source=base_ids,
+            id_positions=bi[finite],
             baseline=b,
             candidate=c,
             higher_is_better=self.directions[metric],
@@ -644,8 +665,9 @@ class RunComparisonResult:
             improved_count=int(improved.sum()),
             degraded_count=int(degraded.sum()),
             unchanged_count=int(unchanged.sum()),
-            improved_id_array=paired.ids[improved],
-            degraded_id_array=paired.ids[degraded],
+            id_source=paired.id_source,
+            improved_positions=_positions(paired, improved),
+            degraded_positions=_positions(paired, degraded),
             n_paired=paired.n,
             n_missing_in_candidate=int(paired.missing_in_candidate.size),
             n_missing_in_baseline=int(paired.missing_in_baseline.size),
@@ -884,6 +906,13 @@ def _content(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
     return value
+
+
+def _positions(paired: PairedMetric, mask: npt.NDArray[np.bool_]) -> IndexArray:
+    """Positions in ``paired.id_source`` of the pairs selected by ``mask``."""
+    if paired.id_positions is None:
+        return np.flatnonzero(mask)
+    return paired.id_positions[mask]
 
 
 def _is_binary(values: npt.NDArray[np.float64]) -> bool:

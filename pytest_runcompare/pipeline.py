@@ -158,9 +158,14 @@ class _WithoutIds:
 
         k = keep(paired.ids)
         m = keep(paired.missing_in_candidate)
+        positions = (
+            np.arange(paired.id_source.size)
+            if paired.id_positions is None
+            else paired.id_positions
+        )
         return replace(
             paired,
-            ids=paired.ids[k],
+            id_positions=positions[k],
             baseline=paired.baseline[k],
             candidate=paired.candidate[k],
             clusters=None if paired.clusters is None else paired.clusters[k],

@@ -127,7 +127,7 @@ def worst_regressions(
     for i in order.tolist():
         if d[i] >= 0:
             break
-        key = paired.ids[i]
+        key = paired.id_at(i)
         old = base_table.outputs[base_table.index[key]]
         new = cand_table.outputs[cand_table.index[key]]
         lines.append(
