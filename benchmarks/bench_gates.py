@@ -10,6 +10,7 @@ Run: /work/venv/bin/python benchmarks/bench_gates.py
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from pytest_runcompare.comparison import PairedMetric
 from pytest_runcompare.gates import Gate, judge
 
-N = 1_000_000
+N = 1_000_000  # --n changes it (the test suite runs this script small)
 EMPTY = np.array([], dtype=object)
 
 
@@ -73,7 +74,11 @@ def make_data(rng: np.random.Generator) -> tuple[PairedData, list[Gate]]:
     return PairedData(columns), gates
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    global N
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=N, help="paired datapoints")
+    N = parser.parse_args(argv).n
     data, gates = make_data(np.random.default_rng(0))
     judge(data, gates[:2])  # warm-up: imports, scipy distribution objects
     best = float("inf")

@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data"
+# RUNCOMPARE_BENCH_DATA points at other runs (the test suite runs this script small).
+DATA = Path(os.environ.get("RUNCOMPARE_BENCH_DATA", Path(__file__).parent / "data"))
 FILES = (DATA / "baseline.jsonl", DATA / "candidate.jsonl")
 
 
