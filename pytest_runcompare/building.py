@@ -224,11 +224,18 @@ class _TableBuilder:
         self.outputs: list[Any] = []
         self.inputs: list[Any] = []
         self.expected: list[Any] = []
+        self.metas: list[Any] = []
         self.slice_tags: list[tuple[str, ...]] = []
         self.groups: list[str | None] = []
         self.metrics: dict[str, _MetricParts] = {}
         self._tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self.has = {"input": False, "expected": False, "slices": False, "group": False}
+        self.has = {
+            "input": False,
+            "expected": False,
+            "slices": False,
+            "group": False,
+            "meta": False,
+        }
 
     # error helpers -----------------------------------------------------------------
     def error(
@@ -302,6 +309,7 @@ class _TableBuilder:
             ("expected", self.expected, None),
             ("slices", self.slice_tags, _NO_TAGS),
             ("group", self.groups, None),
+            ("meta", self.metas, None),
         ):
             if key in keys:
                 if not self.has[key]:
@@ -311,6 +319,8 @@ class _TableBuilder:
                     values.extend(self._slices(column(key), lines, ids, start))
                 elif key == "group":
                     values.extend(self._groups(column(key), lines, ids, start))
+                elif key == "meta":
+                    values.extend(self._metas(column(key), lines, ids, start))
                 else:
                     values.extend(column(key))
             elif self.has[key]:
@@ -434,6 +444,24 @@ class _TableBuilder:
                     field="group",
                 )
         return out
+
+    def _metas(
+        self,
+        raw: list[Any],
+        lines: Sequence[int | None],
+        ids: list[str],
+        start: int,
+    ) -> list[Any]:
+        if set(map(type, raw)) <= {dict, type(None)}:
+            return raw
+        i = next(i for i, v in enumerate(raw) if v is not None and type(v) is not dict)
+        raise self.error(
+            f"meta must be a mapping of your own fields, got {short(raw[i])}",
+            lines[i],
+            index=start + i,
+            datapoint=ids[i],
+            field="meta",
+        )
 
     def _metrics(
         self,
@@ -624,6 +652,7 @@ class _TableBuilder:
             expected=self.expected if self.has["expected"] else None,
             slice_tags=self.slice_tags if self.has["slices"] else None,
             groups=self.groups if self.has["group"] else None,
+            metas=self.metas if self.has["meta"] else None,
             _index=index,
         )
 

@@ -126,6 +126,7 @@ class Datapoint:
     slices: tuple[str, ...] = ()
     group: str | None = None
     steps: tuple[Step, ...] = ()
+    meta: Mapping[str, Any] | None = None
 
 
 def _tag_positions(slice_tags: list[tuple[str, ...]]) -> dict[str, IndexArray]:
@@ -173,6 +174,7 @@ class Datapoints:
     expected: list[Any] | None = None
     slice_tags: list[tuple[str, ...]] | None = None
     groups: list[str | None] | None = None
+    metas: list[Any] | None = None
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _slices: dict[str, IndexArray] = field(default_factory=dict, repr=False)
 
@@ -211,6 +213,8 @@ class Datapoints:
             record["slices"] = list(self.slice_tags[i])
         if self.groups is not None and self.groups[i] is not None:
             record["group"] = self.groups[i]
+        if self.metas is not None and self.metas[i] is not None:
+            record["meta"] = self.metas[i]
         return record
 
     def metric_values(self, i: int) -> dict[str, float]:
@@ -284,6 +288,7 @@ class Run:
             slices=() if table.slice_tags is None else table.slice_tags[i],
             group=None if table.groups is None else table.groups[i],
             steps=steps,
+            meta=None if table.metas is None else table.metas[i],
         )
 
     def records(self) -> Iterable[dict[str, Any]]:

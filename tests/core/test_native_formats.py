@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -265,3 +266,32 @@ def test_metrics_with_the_same_count_but_different_names(tmp_path) -> None:
     assert run.metrics["b"].present.tolist() == [True, True, True, False, True]
     assert run.metrics["c"].present.tolist() == [False, False, False, True, False]
     assert run.metrics["c"].values[3] == 3.0
+
+
+def test_datapoint_meta_is_kept_and_saved(tmp_path) -> None:
+    from pytest_runcompare import load_run, save_run
+    from pytest_runcompare.building import build_run
+
+    records = [
+        {"id": "a", "output": "x", "metrics": {"m": 1}, "meta": {"doc": {"q": 1}}},
+        {"id": "b", "output": "y", "metrics": {"m": 0}},
+    ]
+    run = build_run(records, {})
+    assert run.datapoint("a").meta == {"doc": {"q": 1}}
+    assert run.datapoint("b").meta is None
+    again = load_run(save_run(run, tmp_path / "r.jsonl"))
+    assert again.datapoint("a").meta == {"doc": {"q": 1}}
+
+
+def test_datapoint_meta_must_be_a_mapping() -> None:
+    from pytest_runcompare.building import build_run
+    from pytest_runcompare.errors import RunFormatError
+
+    with pytest.raises(
+        RunFormatError,
+        match=re.escape(
+            "datapoint 'a': field 'datapoints[0].meta': meta must be a mapping of "
+            "your own fields, got [1, 2]"
+        ),
+    ):
+        build_run([{"id": "a", "output": "", "meta": [1, 2]}], {})
