@@ -224,8 +224,8 @@ class Gate:
         pass with a warning in regression detection.
     pairing : str
         ``paired`` or ``none`` (unpaired Welch/score tests, loudly warned). Runs
-        that share no datapoint ids fail a paired gate closed: only an explicit
-        ``pairing: none`` compares them unpaired.
+        that share no datapoint ids are compared unpaired (loudly warned) when
+        ``min_coverage`` is 0; otherwise their 0% coverage fails the gate closed.
     correction : str
         Multiplicity correction of the regression-detection family
         (``holm``, ``bh``, ``bonferroni``, ``none``).
@@ -476,7 +476,10 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
     if absent is not None:
         raise _FailClosed(absent)
     n_common = getattr(comparison, "n_common", None)
-    if gate.pairing != "none" and n_common == 0:
+    # Runs that share no ids: compared unpaired when asked (pairing: none) or when
+    # the gate accepts zero coverage; otherwise the coverage check fails them.
+    unpaired = gate.pairing == "none" or (n_common == 0 and gate.min_coverage == 0)
+    if not unpaired and n_common == 0:
         raise _FailClosed(
             "the runs share no datapoint ids, so nothing can be paired "
             f"(coverage 0% < min_coverage {_pct(gate.min_coverage)}); "
@@ -501,7 +504,7 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
     base = np.asarray(paired.baseline, dtype=np.float64)
     cand = np.asarray(paired.candidate, dtype=np.float64)
     n_base_only = int(paired.missing_in_baseline.size)
-    if gate.pairing == "none":
+    if unpaired:
         base = _run_values(comparison, gate, "baseline")
         cand = _run_values(comparison, gate, "candidate")
         bad = [
@@ -525,8 +528,13 @@ def _prepare(comparison: Any, gate: Gate) -> _Prepared:
             if n_common
             else ""
         )
+        why = (
+            "pairing: none"
+            if gate.pairing == "none"
+            else "the runs share no datapoint ids and min_coverage is 0"
+        )
         warnings.append(
-            "UNPAIRED comparison (pairing: none): datapoints are not matched by "
+            f"UNPAIRED comparison ({why}): datapoints are not matched by "
             "id, so it has far less power than a paired one and is only valid if "
             f"both runs sample the same population{shared}"
         )

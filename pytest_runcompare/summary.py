@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from pytest_runcompare.pipeline import GateResult, Judgement
     from pytest_runcompare.verdict import Verdict
 
-HEADER = ("gate", "old", "new", "change", "interval", "p (adj)", "outcome")
+#: ``change`` and ``interval`` are the verdict's: oriented so that + means better.
+HEADER = ("gate", "old", "new", "change (+ = better)", "interval", "p (adj)", "outcome")
 
 
 def run_notes(comparison: RunComparisonResult) -> list[str]:
@@ -137,6 +138,41 @@ def worst_regressions(
     return lines
 
 
+def settle_text(verdict: Verdict) -> str | None:
+    """How many paired datapoints would settle an INCONCLUSIVE gate at the observed change.
+
+    The interval must clear the margin: at the observed change δ̂ and standard error
+    ``se`` (from the interval), n ≈ n_now · ((z_{1−α} + z_{0.8}) · se / |δ̂ + m|)²,
+    toward PASS when δ̂ > −m and toward FAIL when δ̂ < −m.
+    """
+    from statistics import NormalDist
+
+    if str(verdict.outcome) != "inconclusive" or verdict.margin is None:
+        return None
+    if verdict.inconclusive_reason:
+        return verdict.inconclusive_reason
+    n = verdict.n_paired or verdict.n_units
+    if not (n and math.isfinite(verdict.ci_low) and math.isfinite(verdict.ci_high)):
+        return None
+    normal = NormalDist()
+    z = normal.inv_cdf(1 - verdict.gate.alpha)
+    se = (verdict.ci_high - verdict.ci_low) / (2 * z)
+    gap = verdict.estimate + verdict.margin
+    if se <= 0 or not math.isfinite(gap) or gap == 0:
+        return "the observed change sits on the margin: more datapoints would not settle it"
+    need = math.ceil(n * ((z + normal.inv_cdf(0.8)) * se / abs(gap)) ** 2)
+    toward = "pass" if gap > 0 else "fail"
+    if need <= n:
+        return (
+            "the observed change is close to the margin; more paired datapoints "
+            f"would likely make it {toward}"
+        )
+    return (
+        f"about {need:,} paired datapoints (now {n:,}) would likely settle it "
+        f"({toward}) if the change stays at {verdict.estimate:+.4g}"
+    )
+
+
 def failure_message(
     result: GateResult,
     comparison: RunComparisonResult | None,
@@ -158,11 +194,10 @@ def failure_message(
             f"test: {verdict.test} ({verdict.tests_what}), mode {verdict.mode}, "
             f"margin {verdict.margin_text or '-'}, {p}"
         )
-        if str(verdict.outcome) == "inconclusive" and verdict.n_required:
-            lines.append(
-                f"inconclusive: about {verdict.n_required} paired datapoints would settle it "
-                f"(now {verdict.n_paired})"
-            )
+        settle = settle_text(verdict)
+        if settle:
+            lines.append(f"inconclusive: {settle}")
+
     if comparison is not None:
         worst = worst_regressions(comparison, verdict)
         if worst:

@@ -42,7 +42,7 @@ def verdict_extras_html(verdicts: Sequence[Verdict]) -> str:
             "gate",
             "baseline",
             "candidate",
-            "change",
+            "change (+ = better)",
             "CI",
             "margin",
             "p (adj.)",

@@ -114,7 +114,7 @@ def render_markdown(
         shown = [r for r in rows if id(r) in shown_keys]  # keep the gates' order
         lines += [
             "",
-            "| | gate | baseline | candidate | change | CI | margin | p (adj.) | n |",
+            "| | gate | baseline | candidate | change (+ = better) | CI | margin | p (adj.) | n |",
             "|:-:|---|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for r in shown:

@@ -70,8 +70,13 @@ def test_inconclusive_says_how_many_datapoints_would_settle_it(model_repo) -> No
     result = pytester.runpytest("-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*INCONCLUSIVE*", "*about * paired datapoints would settle it (now 40)*"]
+        [
+            "*INCONCLUSIVE*",
+            "inconclusive: about * paired datapoints (now 40) would likely settle it*",
+        ]
     )
+    line = next(x for x in result.stdout.lines if x.startswith("inconclusive: about "))
+    assert int(line.split()[2].replace(",", "")) > 40  # more than it already has
 
 
 def test_gates_run_after_other_tests(model_repo) -> None:
