@@ -7,6 +7,7 @@ raises; a refused baseline update turns the exit status into a failure.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,13 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
         return
     tr.write_sep("=", "runcompare")
     if judgement is not None and state.gates_ran:
-        rows = gate_rows(judgement, warn_only=True)
+        # Only the gates this session ran (not those deselected with -k); the family
+        # correction still spans every gate of the gates file.
+        ran = replace(
+            judgement,
+            results=tuple(r for r in judgement.results if r.key in state.ran_gate_keys),
+        )
+        rows = gate_rows(ran, warn_only=True)
         lines = format_table(rows)
         tr.write_line(lines[0], bold=True)
         for row, line in zip(rows, lines[1:], strict=True):

@@ -134,6 +134,7 @@ def pytest_collection_modifyitems(
     state.recording = any(
         "runcompare_recorder" in getattr(i, "fixturenames", ()) for i in items
     )
+    _check_candidate_exists(state, bool(gates))
     state.gate_nodeids = {i.spec.gate.key: i.nodeid for i in gates}
     if gates and state.is_worker and state.recording:
         items[:] = [i for i in items if not isinstance(i, GateItem)]
@@ -141,6 +142,25 @@ def pytest_collection_modifyitems(
         return
     if gates:
         items[:] = [i for i in items if not isinstance(i, GateItem)] + gates
+
+
+def _check_candidate_exists(state: Any, has_gates: bool) -> None:
+    """A configured candidate that is not there is a usage error, not N failed gates.
+
+    (A missing *baseline* is different: the gates say how to create one.)
+    """
+    from pytest_runcompare.loaders.registry import is_uri, split_location
+
+    source = state.settings.candidate
+    if not has_gates or state.recording or source is None or is_uri(source.location):
+        return
+    path = split_location(source.location)[0]
+    if not path.exists():
+        origin = state.settings.origins.get("candidate", "candidate")
+        raise pytest.UsageError(
+            f"{origin}: the candidate run {path} does not exist (give the path of a "
+            "run file or folder, or record the candidate with runcompare_recorder)"
+        )
 
 
 # ---------------------------------------------------------------------- fixtures

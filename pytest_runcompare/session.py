@@ -76,6 +76,7 @@ class RunCompareSession:
         self.deferred_gates: dict[str, str] = {}
         self.other_failures = 0
         self.gates_ran = False
+        self.ran_gate_keys: set[str] = set()
         self.warned_session = False
         self.written: dict[str, Path] = {}
         self.notes: list[str] = []
@@ -233,8 +234,10 @@ class RunCompareSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        is_gate = any(k == "runcompare_gate" for k, _ in report.user_properties)
+        keys = [v for k, v in report.user_properties if k == "runcompare_gate"]
+        is_gate = bool(keys)
         self.gates_ran = self.gates_ran or is_gate
+        self.ran_gate_keys.update(keys)
         uses = report.nodeid in self.comparison_users or any(
             k == "runcompare_fixture" for k, _ in report.user_properties
         )

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,8 @@ class Settings:
     update_baseline: bool
     reason: str | None
     max_outputs: int
+    #: where the baseline and candidate locations came from, for error messages
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -146,11 +149,20 @@ def settings_from_config(config: pytest.Config) -> Settings:
         except ConfigError as error:
             raise pytest.UsageError(str(error)) from None
 
+    origins: dict[str, str] = {}
+
     def source(name: str) -> RunSource | None:
         value = _value(config, name)
         from_file = getattr(gates, name)
         if value is None:
+            if from_file is not None:
+                origins[name] = f"{gates.path}: {name}"
             return from_file
+        origins[name] = (
+            f"--runcompare-{name}"
+            if config.getoption(f"runcompare_{name}") is not None
+            else f"ini key {OPTIONS[name][0]}"
+        )
         base = Path(config.invocation_params.dir)
         if config.getoption(f"runcompare_{name}") is None:
             base = rootdir  # an ini value is relative to the rootdir
@@ -219,6 +231,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
         update_baseline=bool(config.getoption("runcompare_update_baseline")),
         reason=config.getoption("runcompare_reason"),
         max_outputs=max_outputs,
+        origins=origins,
     )
 
 

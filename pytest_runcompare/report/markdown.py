@@ -121,8 +121,13 @@ def render_markdown(
             p = fmt_p(r["p_value"])
             if r["p_adjusted"] is not None:
                 p += f" ({fmt_p(r['p_adjusted'])})"
+            # Warn-only slices never fail the run: they get a warning mark at most.
+            mark = MARKS.get(r["outcome"], "")
+            if not r["declared"] and r["outcome"] != "pass":
+                mark = "⚠️"
             lines.append(
-                f"| {MARKS.get(r['outcome'], '')} | {md_escape(r['key'])} "
+                f"| {mark} | {md_escape(r['key'])}"
+                f"{'' if r['declared'] else ' (warn-only)'} "
                 f"| {fmt_num(r['baseline'])} | {fmt_num(r['candidate'])} "
                 f"| {fmt_signed(r['estimate'])} | {fmt_ci(r['ci_low'], r['ci_high'])} "
                 f"| {md_escape(r['margin_text'])} | {p} | {r['n_paired']} |"

@@ -247,7 +247,6 @@ def test_log_without_samples_gives_aggregates_only(real: Path, tmp_path: Path) -
     assert any("holds no samples" in w for w in run.warnings)
 
 
-@pytest.mark.usefixtures("dispatch")
 def test_load_run_dispatches_inspect_logs(real: Path) -> None:
     assert (
         load_run(real / "inspect_ai" / "log_formats.eval").meta.format == "inspect_ai"

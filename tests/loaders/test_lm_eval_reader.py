@@ -377,7 +377,6 @@ def test_malformed_results_file_names_the_file(tmp_path: Path) -> None:
         read(path)
 
 
-@pytest.mark.usefixtures("dispatch")
 def test_load_run_dispatches_lm_eval_files(real: Path) -> None:
     path = real / MASAKHANER / f"samples_masakhaner_luo_prompt_3_{ZERO_SHOT}.jsonl"
     assert load_run(path).meta.format == "lm_eval"

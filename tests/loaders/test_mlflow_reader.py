@@ -116,7 +116,6 @@ def test_folder_that_is_not_a_run_is_not_claimed(real: Path, data: Path) -> None
     assert reader.pytest_runcompare_load_run(str(real / "inspect_ai"), {}) is None
 
 
-@pytest.mark.usefixtures("dispatch")
 def test_load_run_dispatches_mlflow(data: Path) -> None:
     assert load_run(data / RUN).meta.format == "mlflow"
 

@@ -225,7 +225,6 @@ def test_not_a_promptfoo_file(real: Path, tmp_path: Path) -> None:
         read(path)
 
 
-@pytest.mark.usefixtures("dispatch")
 def test_load_run_dispatches_promptfoo(results: Path) -> None:
     run = load_run(f"{results}::column=0")
     assert run.meta.format == "promptfoo"

@@ -8,8 +8,6 @@ import pytest
 
 QWEN = "lm-eval_negotiationtom_qwen3-8b_rerun"
 RUN = Path(__file__).parent / "data" / "mlruns" / "271828" / "0a1b2c3d4e5f"
-# format: mlflow because the native reader is asked first for .json files for now
-# (registry order); a bare path works once that is fixed.
 TABLE = RUN / "artifacts" / "eval_results_table.json"
 
 
@@ -87,7 +85,7 @@ def test_mlflow_run_folder_against_its_table(pytester: pytest.Pytester) -> None:
         pytester,
         f"""\
 baseline: {{path: {RUN}, id_column: inputs}}
-candidate: {{path: {TABLE}, format: mlflow, id_column: inputs}}
+candidate: {{path: {TABLE}, id_column: inputs}}
 metrics:
   exact_match: {{margin: 0.6}}
 """,

@@ -174,3 +174,39 @@ def test_alpha_option_changes_every_gate(model_repo) -> None:
     result.assert_outcomes(passed=3)
     xml = (pytester.path / "out.xml").read_text()
     assert 'name="runcompare_ci_low"' in xml
+
+
+def test_report_lists_gates_and_tests_that_used_the_comparison(model_repo) -> None:
+    import json
+
+    pytester = model_repo()
+    pytester.makepyfile(
+        test_hand="""
+        def test_uses_comparison(run_comparison):
+            assert run_comparison.n_common == 400
+
+        def test_uses_helpers(runcompare):
+            runcompare.assert_coverage(1.0)
+
+        def test_unrelated():
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        "-q", "--runcompare-json", "r.json", "--runcompare-report", "r.html"
+    )
+    result.assert_outcomes(passed=6)
+    tests = {
+        t["nodeid"]: t["outcome"]
+        for t in json.loads((pytester.path / "r.json").read_text())["tests"]
+    }
+    assert tests == {
+        "runcompare.yaml::exact_match": "passed",
+        "runcompare.yaml::exact_match[lang:de]": "passed",
+        "runcompare.yaml::score": "passed",
+        "test_hand.py::test_uses_comparison": "passed",
+        "test_hand.py::test_uses_helpers": "passed",
+    }
+    html = (pytester.path / "r.html").read_text()
+    assert "test_hand.py::test_uses_helpers" in html
+    assert "test_unrelated" not in html

@@ -87,13 +87,21 @@ def test_gates_run_after_other_tests(model_repo) -> None:
     assert "test_zz.py::test_last_collected" in lines[0]
 
 
-def test_missing_run_is_a_clear_failure(model_repo) -> None:
+def test_missing_candidate_is_a_usage_error_naming_its_origin(model_repo) -> None:
     pytester = model_repo()
     (pytester.path / "runs" / "candidate.jsonl").unlink()
     result = pytester.runpytest("-q")
-    result.assert_outcomes(failed=3)
-    result.stdout.fnmatch_lines(["*candidate.jsonl: no such file or directory*"])
-    assert "Traceback" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*runcompare.yaml: candidate: the candidate run *candidate.jsonl does not exist*"
+        ]
+    )
+    result = pytester.runpytest("-q", "--runcompare-candidate", "nope.jsonl")
+    result.stderr.fnmatch_lines(
+        ["*--runcompare-candidate: the candidate run *nope.jsonl does not exist*"]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_malformed_run_names_file_line_and_field(model_repo) -> None:
