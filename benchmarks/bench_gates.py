@@ -28,7 +28,6 @@ from pytest_runcompare.runs import (
 )
 
 N = 1_000_000  # --n changes it (the test suite runs this script small)
-EMPTY = np.array([], dtype=object)
 
 
 class PairedData:
@@ -40,26 +39,8 @@ class PairedData:
 
     def paired(self, metric, *, slice=None, step=None):
         base, cand, boolean, hib = self.columns[metric]
-        return PairedMetric(
-            metric=metric,
-            slice=slice,
-            step=step,
-            id_source=self.ids,
-            id_positions=None,
-            baseline=base,
-            candidate=cand,
-            higher_is_better=hib,
-            direction_assumed=False,
-            boolean=boolean,
-            clusters=None,
-            missing_in_candidate=EMPTY,
-            missing_in_candidate_values=np.array([]),
-            missing_in_baseline=EMPTY,
-            nan_ids=EMPTY,
-            in_baseline=True,
-            in_candidate=True,
-            baseline_count=N,
-            candidate_count=N,
+        return PairedMetric.from_arrays(
+            metric, base, cand, higher_is_better=hib, boolean=boolean, ids=self.ids
         )
 
 

@@ -124,6 +124,46 @@ class PairedMetric:
     baseline_count: int
     candidate_count: int
 
+    @classmethod
+    def from_arrays(
+        cls,
+        metric: str,
+        baseline: npt.NDArray[np.float64],
+        candidate: npt.NDArray[np.float64],
+        *,
+        higher_is_better: bool = True,
+        boolean: bool = False,
+        ids: ObjectArray | None = None,
+        clusters: npt.NDArray[np.intp] | None = None,
+    ) -> PairedMetric:
+        """Complete pairs from two aligned arrays: nothing missing, nothing NaN.
+
+        For scripts, simulations and custom tests that have paired values in hand.
+        """
+        empty = np.array([], dtype=object)
+        n = int(np.asarray(baseline).size)
+        return cls(
+            metric=metric,
+            slice=None,
+            step=None,
+            id_source=empty if ids is None else ids,
+            id_positions=None,
+            baseline=np.asarray(baseline, dtype=np.float64),
+            candidate=np.asarray(candidate, dtype=np.float64),
+            higher_is_better=higher_is_better,
+            direction_assumed=False,
+            boolean=boolean,
+            clusters=clusters,
+            missing_in_candidate=empty,
+            missing_in_candidate_values=np.array([], dtype=np.float64),
+            missing_in_baseline=empty,
+            nan_ids=empty,
+            in_baseline=True,
+            in_candidate=True,
+            baseline_count=n,
+            candidate_count=n,
+        )
+
     @property
     def ids(self) -> ObjectArray:
         """Ids of the pairs (``id_source`` at ``id_positions``; gathered on access)."""

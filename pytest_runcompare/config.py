@@ -167,7 +167,6 @@ class GatesConfig:
     aggregates: Mapping[str, str] = field(default_factory=dict)
     compatibility: str = "fail"
     incomplete_runs: str = "fail"
-    report_slices: bool = True
     defaults: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None

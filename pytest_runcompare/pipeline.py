@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +100,6 @@ class Outputs:
     json: Path | None = None
     max_outputs: int = 2000
     generated: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- load
@@ -248,7 +247,7 @@ def judge(
     from pytest_runcompare.gates import evaluate_gate, summarise
 
     specs = expand_gates(config, comparison)
-    warn_gates = _warn_only_gates(specs, comparison) if config.report_slices else []
+    warn_gates = _warn_only_gates(specs, comparison)
     views: dict[tuple[str, ...], Any] = {(): comparison}
     raw = []
     for gate in [s.gate for s in specs] + warn_gates:

@@ -12,7 +12,6 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -338,7 +337,3 @@ class RunCompareSession:
         if self._judgement is None:
             return {}
         return {r.key: str(r.status) for r in self._judgement.results}
-
-    def with_settings(self, **changes: Any) -> Settings:
-        """A copy of the settings with some values replaced."""
-        return replace(self.settings, **changes)

@@ -531,3 +531,25 @@ def test_missing_values_are_reported() -> None:
     delta = compare_runs(base, cand).metric_deltas["m"]
     assert delta.n_paired == 2
     assert delta.n_missing_in_candidate == 2
+
+
+def test_paired_metric_from_arrays_matches_compare_runs() -> None:
+    """The shortcut for paired arrays gives what the comparison gives for the same data."""
+    import numpy as np
+
+    from pytest_runcompare.building import build_run
+    from pytest_runcompare.comparison import PairedMetric, compare_runs
+
+    base = [0.2, 0.5, 0.9]
+    cand = [0.3, 0.5, 0.7]
+    runs = [
+        build_run([{"id": i, "metrics": {"m": v}} for i, v in enumerate(vals)], {})
+        for vals in (base, cand)
+    ]
+    real = compare_runs(*runs).paired("m")
+    made = PairedMetric.from_arrays(
+        "m", np.array(base), np.array(cand), ids=np.array(["0", "1", "2"], dtype=object)
+    )
+    for field in ("baseline", "candidate", "ids", "missing_in_candidate", "nan_ids"):
+        np.testing.assert_array_equal(getattr(made, field), getattr(real, field))
+    assert (made.n, made.baseline_count, made.candidate_count) == (3, 3, 3)

@@ -19,34 +19,13 @@ from pytest_runcompare.verdict import Outcome
 SIMS = 1000
 ALPHA = 0.05
 SLACK = ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / SIMS)  # ≈ 0.071
-EMPTY = np.array([], dtype=object)
 
 
 class FakeComparison:
     """Just enough of RunComparisonResult for ``evaluate_gate``."""
 
     def __init__(self, base, cand, *, boolean=False):
-        self.pm = PairedMetric(
-            metric="m",
-            slice=None,
-            step=None,
-            id_source=EMPTY,
-            id_positions=None,
-            baseline=base,
-            candidate=cand,
-            higher_is_better=True,
-            direction_assumed=False,
-            boolean=boolean,
-            clusters=None,
-            missing_in_candidate=EMPTY,
-            missing_in_candidate_values=np.array([]),
-            missing_in_baseline=EMPTY,
-            nan_ids=EMPTY,
-            in_baseline=True,
-            in_candidate=True,
-            baseline_count=base.size,
-            candidate_count=cand.size,
-        )
+        self.pm = PairedMetric.from_arrays("m", base, cand, boolean=boolean)
 
     def paired(self, metric, *, slice=None, step=None):
         return self.pm
