@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from repo import datapoints
+from helpers import datapoints
 
 
 def test_each_gate_is_an_item(model_repo) -> None:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from repo import datapoints, write_jsonl
+from helpers import datapoints, write_jsonl
 
 SHARED = Path(__file__).parents[2].parent / "shared" / "fixtures" / "real"
 
