@@ -49,5 +49,6 @@ def aggregate(values: npt.NDArray[np.float64], name: str) -> float | None:
         return float(np.count_nonzero(values) / values.size)
     q = quantile_of(name)
     if q is None:
-        check_aggregate(name)
+        # mean, sum, rate and median are handled above: anything else is unknown.
+        raise ConfigError(f"unknown aggregate {name!r}; accepted: {ACCEPTED}")
     return float(np.quantile(values, q))

@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -304,13 +304,14 @@ class _TableBuilder:
         self._add_lines(lines)
         self.outputs.extend(column("output"))
         # Optional columns exist only once some datapoint carries the field.
-        for key, values, blank in (
+        optional: tuple[tuple[str, list[Any], object], ...] = (
             ("input", self.inputs, None),
             ("expected", self.expected, None),
             ("slices", self.slice_tags, _NO_TAGS),
             ("group", self.groups, None),
             ("meta", self.metas, None),
-        ):
+        )
+        for key, values, blank in optional:
             if key in keys:
                 if not self.has[key]:
                     self.has[key] = True
@@ -332,7 +333,9 @@ class _TableBuilder:
     def _add_lines(self, lines: Sequence[int | None]) -> None:
         size = len(self.lines)
         try:
-            self.lines.extend(lines)
+            # Fast path: every record has a line. A None makes ``array.extend`` raise
+            # TypeError, and the slow path below maps it to -1.
+            self.lines.extend(cast("Sequence[int]", lines))
         except TypeError:  # some records have no line
             del self.lines[size:]
             self.lines.extend([-1 if n is None else n for n in lines])
@@ -369,7 +372,7 @@ class _TableBuilder:
                     field="id",
                 )
         if kinds == {str}:
-            return raw  # type: ignore[return-value]
+            return raw
         return [v if type(v) is str else str(v) for v in raw]
 
     def _slices(
@@ -388,7 +391,7 @@ class _TableBuilder:
             except TypeError:  # an unhashable tag: reported below
                 found = [None]
             if None not in found:
-                return found  # type: ignore[return-value]
+                return cast("list[tuple[str, ...]]", found)
         out: list[tuple[str, ...]] = []
         for i, value in enumerate(raw):
             if value is None:
@@ -470,14 +473,14 @@ class _TableBuilder:
         ids: list[str],
         start: int,
     ) -> None:
-        dicts = (
+        raw: list[object] = (
             list(map(dict.get, records, repeat("metrics")))
             if type(records) is list and set(map(type, records)) == {dict}
             else [r.get("metrics") for r in records]
         )
-        dict_kinds = set(map(type, dicts))
+        dict_kinds = set(map(type, raw))
         if not dict_kinds <= {dict, type(None)}:
-            for i, value in enumerate(dicts):
+            for i, value in enumerate(raw):
                 if value is not None and not isinstance(value, Mapping):
                     raise self.error(
                         f"must be a mapping of metric name to value, got "
@@ -488,7 +491,9 @@ class _TableBuilder:
                         field=f"{self.field_prefix}metrics",
                     )
         if type(None) in dict_kinds:
-            dicts = [_EMPTY if d is None else d for d in dicts]
+            raw = [_EMPTY if d is None else d for d in raw]
+        # Checked above: every value is a mapping now, the missing ones the empty one.
+        dicts = cast("list[Mapping[Any, Any]]", raw)
         plain = dict_kinds <= {dict, type(None)}
         # Runs usually log the same metrics on every datapoint. When every mapping has
         # as many keys as the first, and none of the first's keys is missing anywhere
@@ -559,7 +564,9 @@ class _TableBuilder:
         try:
             column = np.array(values, dtype=np.float64)
         except OverflowError:
-            i = next(i for i, v in enumerate(values) if abs(v) > 1.7e308)
+            i = next(
+                i for i, v in enumerate(values) if v is not None and abs(v) > 1.7e308
+            )
             raise self.error(
                 "metric value is too large for a 64-bit float",
                 lines[i],

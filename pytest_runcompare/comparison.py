@@ -812,12 +812,12 @@ class RunComparisonResult:
             ):
                 raise ComparisonError(f"unknown metric {sort_by!r} to sort by")
             sign = 1.0 if self.directions[sort_by] else -1.0
-            change = {
+            signed = {
                 k: (c.delta if c.delta is not None else 0.0) * sign
                 for k in positions
                 if (c := self._change(sort_by, k)) is not None
             }
-            positions.sort(key=lambda k: change.get(k, 0.0))
+            positions.sort(key=lambda k: signed.get(k, 0.0))
         if limit is not None:
             positions = positions[:limit]
         base, cand = p.base, p.cand

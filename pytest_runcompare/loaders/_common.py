@@ -32,7 +32,7 @@ def json_starts_with_key(head: bytes, *keys: str) -> bool:
     """Whether a JSON document's first key is one of ``keys`` (a cheap format sniff)."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     match = re.match(rb'\{\s*"([^"\\]{1,64})"\s*:', text)
-    return bool(match) and match.group(1).decode("utf-8", "replace") in keys
+    return match is not None and match.group(1).decode("utf-8", "replace") in keys
 
 
 def stable_hash(value: Any, length: int = 12) -> str:
@@ -111,6 +111,18 @@ def load_json(path: Path) -> Any:
     if not text.strip():
         raise RunFormatError("the file is empty", path=path)
     return parse_json(text, path)
+
+
+def object_field(mapping: Mapping[Any, Any], key: object) -> dict[Any, Any]:
+    """``mapping[key]`` if it is a JSON object (a dict), else an empty dict."""
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def array_field(mapping: Mapping[Any, Any], key: object) -> list[Any]:
+    """``mapping[key]`` if it is a JSON array (a list), else an empty list."""
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
 
 
 def require_mapping(value: Any, *, path: Path, field: str, what: str) -> dict[str, Any]:

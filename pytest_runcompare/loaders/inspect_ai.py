@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 from pytest_runcompare.errors import RunFormatError
 from pytest_runcompare.hookspecs import hookimpl
 from pytest_runcompare.loaders._common import (
+    array_field,
     json_starts_with_key,
+    object_field,
     read_head,
 )
 
@@ -422,16 +424,16 @@ def _meta(
     from pytest_runcompare.building import parse_meta
 
     ev = header["eval"]
-    plan = header.get("plan") if isinstance(header.get("plan"), dict) else {}
-    config = ev.get("config") if isinstance(ev.get("config"), dict) else {}
-    dataset = ev.get("dataset") if isinstance(ev.get("dataset"), dict) else {}
-    revision = ev.get("revision") if isinstance(ev.get("revision"), dict) else {}
+    plan = object_field(header, "plan")
+    config = object_field(ev, "config")
+    dataset = object_field(ev, "dataset")
+    revision = object_field(ev, "revision")
     sample_ids = dataset.get("sample_ids")
     if sample_ids is None:
         # older logs do not list them: the samples present are the ones evaluated
         seen = {s.get("id") for _, s in samples if isinstance(s, dict)}
         sample_ids = sorted((i for i in seen if i is not None), key=_id_key) or None
-    steps = plan.get("steps") if isinstance(plan.get("steps"), list) else []
+    steps = array_field(plan, "steps")
     generate = plan.get("config") or ev.get("model_generate_config") or None
     params = {
         "task": ev.get("task"),

@@ -32,6 +32,7 @@ from pytest_runcompare.hookspecs import hookimpl
 from pytest_runcompare.loaders._common import (
     json_starts_with_key,
     merged_options,
+    object_field,
     parse_selector,
     read_head,
     scalar,
@@ -157,7 +158,9 @@ def _results_beside(folder: Path, date: str) -> Path | None:
         if (m := _RESULTS_RE.match(p.name)) and m["date"] == date
     )
     preferred = [p for p in found if p.name.startswith("results_")]
-    return (preferred or found or [None])[0]
+    if preferred:
+        return preferred[0]
+    return found[0] if found else None
 
 
 def _samples_beside(folder: Path, date: str) -> dict[str, Path]:
@@ -645,7 +648,7 @@ def _meta(
             path=str(plan.source),
             format=FORMAT,
         )
-    config = results.get("config") if isinstance(results.get("config"), dict) else {}
+    config = object_field(results, "config")
     model_args = config.get("model_args")
     model_name = results.get("model_name")
     if model_name is None and isinstance(model_args, dict):
@@ -686,9 +689,7 @@ def _meta(
         data_version = stable_hash(hashes, 64)
     else:
         data_version = None
-    versions = (
-        results.get("versions") if isinstance(results.get("versions"), dict) else {}
-    )
+    versions = object_field(results, "versions")
     version = _per_task({t: str(v) for t, v in versions.items()}, names)
     if isinstance(version, dict):
         version = ",".join(f"{t}={v}" for t, v in sorted(version.items()))
@@ -697,7 +698,7 @@ def _meta(
     metrics = _aggregates(results, names, multi_filter)
     definitions: dict[str, dict[str, Any]] = {}
     for t in names:
-        directions = hib_table.get(t) if isinstance(hib_table.get(t), dict) else {}
+        directions = object_field(hib_table, t)
         filters = {
             _split_key(k)[1]
             for k in ((results.get("results") or {}).get(t) or {})

@@ -36,8 +36,8 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
     fmt = options.get("format")
     if fmt not in (None, "native"):
         return None
-    path, _, selector = location.partition("::")
-    path = Path(path)
+    name, _, selector = location.partition("::")
+    path = Path(name)
     suffix = path.suffix.lower()
     native = (path.is_dir() and _is_run_dir(path)) or (
         not path.is_dir() and suffix in SUFFIXES

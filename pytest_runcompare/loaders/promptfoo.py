@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any
 from pytest_runcompare.errors import RunFormatError
 from pytest_runcompare.hookspecs import hookimpl
 from pytest_runcompare.loaders._common import (
+    array_field,
     as_text,
     json_starts_with_key,
     merged_options,
+    object_field,
     parse_selector,
     read_head,
     scalar,
@@ -143,7 +145,7 @@ def columns_of(rows: list[dict[str, Any]]) -> dict[Any, Column]:
         counts[key] = counts.get(key, 0) + 1
         if key in found:
             continue
-        prompt = row.get("prompt") if isinstance(row.get("prompt"), dict) else {}
+        prompt = object_field(row, "prompt")
         pid, plabel = _provider(row)
         found[key] = Column(
             index=key if isinstance(key, int) else len(found),
@@ -264,9 +266,7 @@ def read_promptfoo(
     columns = columns_of(rows)
     key = select_column(columns, path, provider=provider, prompt=prompt, column=column)
     picked = [r for r in rows if _column_key(r) == key]
-    picked.sort(
-        key=lambda r: r.get("testIdx") if isinstance(r.get("testIdx"), int) else 0
-    )
+    picked.sort(key=_test_index)
     ids, groups = _ids(picked, path, id_var)
     records = []
     errors: list[str] = []
@@ -351,19 +351,25 @@ def _ids(
     return ids, groups
 
 
+def _test_index(row: dict[str, Any]) -> int:
+    """Sort key of a result row: its ``testIdx`` (0 when it has none)."""
+    index = row.get("testIdx")
+    return index if isinstance(index, int) else 0
+
+
 def _is_error(row: dict[str, Any]) -> bool:
     reason = row.get("failureReason")
     if isinstance(reason, int) and not isinstance(reason, bool):
         return reason == _FAILURE_ERROR
     # before failureReason: an error with no grading result is a failed call
-    response = row.get("response") if isinstance(row.get("response"), dict) else {}
+    response = object_field(row, "response")
     return bool(row.get("error") or response.get("error")) and not row.get(
         "gradingResult"
     )
 
 
 def _record(row: dict[str, Any], key: str) -> dict[str, Any]:
-    response = row.get("response") if isinstance(row.get("response"), dict) else {}
+    response = object_field(row, "response")
     error = _is_error(row)
     metrics: dict[str, Any] = {"error": error}
     if not error:
@@ -395,9 +401,9 @@ def _meta(
 ) -> RunMeta:
     from pytest_runcompare.building import parse_meta
 
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-    prompts = holder.get("prompts") if isinstance(holder.get("prompts"), list) else []
+    metadata = object_field(doc, "metadata")
+    config = object_field(doc, "config")
+    prompts = array_field(holder, "prompts")
     summary = prompts[column.index] if 0 <= column.index < len(prompts) else None
     summary = summary if isinstance(summary, dict) else {}
     environment = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
-from pytest_runcompare.stats.result import ALTERNATIVES
+from pytest_runcompare.stats.result import ALTERNATIVES, Alternative
 
 
 def as_1d(x: object, name: str, *, min_size: int = 1) -> np.ndarray:
@@ -26,14 +27,14 @@ def as_1d(x: object, name: str, *, min_size: int = 1) -> np.ndarray:
     return arr
 
 
-def check_alternative(alternative: object) -> str:
+def check_alternative(alternative: object) -> Alternative:
     """Validate the ``alternative`` keyword."""
     if alternative not in ALTERNATIVES:
         raise ValueError(
             f"`alternative` must be one of {', '.join(map(repr, ALTERNATIVES))}; "
             f"got {alternative!r}."
         )
-    return str(alternative)
+    return cast(Alternative, str(alternative))
 
 
 def check_level(confidence_level: object) -> float:
@@ -53,7 +54,7 @@ def check_number(value: object, name: str) -> float:
     """Validate a finite real number."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         raise TypeError(f"`{name}` must be a real number, got {value!r}.")
-    out = float(value)  # type: ignore[arg-type]
+    out = float(value)
     if not math.isfinite(out):
         raise ValueError(f"`{name}` must be finite, got {value!r}.")
     return out

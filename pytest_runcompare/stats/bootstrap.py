@@ -90,6 +90,8 @@ def paired_bootstrap(
     dist = np.asarray(res.bootstrap_distribution)
     below = (np.count_nonzero(dist <= null) + 0.5) / (b + 1)
     above = (np.count_nonzero(dist >= null) + 0.5) / (b + 1)
+    greater: float
+    less: float
     if method == "percentile":
         greater, less = below, above
     else:

@@ -22,14 +22,14 @@ from pytest_runcompare.stats._validation import (
     check_rng,
 )
 from pytest_runcompare.stats.clusters import cluster_robust_se
-from pytest_runcompare.stats.result import TestResult
+from pytest_runcompare.stats.result import Alternative, TestResult
 
 MEAN_OF_D = "mean of paired differences"
 
 
 def _paired_t_iv(
     d: object, null: object, alternative: object, confidence_level: object
-) -> tuple[np.ndarray, float, str, float]:
+) -> tuple[np.ndarray, float, Alternative, float]:
     """Validate the arguments of :func:`paired_t`."""
     return (
         as_1d(d, "d", min_size=2),

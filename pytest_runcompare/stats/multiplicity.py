@@ -39,7 +39,8 @@ def holm(pvalues: object) -> np.ndarray:
 def bonferroni(pvalues: object) -> np.ndarray:
     """Bonferroni-adjusted p-values ``min(1, k·p)``."""
     p = _pvalues_iv(pvalues)
-    return np.minimum(1.0, p * p.size)
+    out: np.ndarray = np.minimum(1.0, p * p.size)
+    return out
 
 
 def benjamini_hochberg(pvalues: object) -> np.ndarray:

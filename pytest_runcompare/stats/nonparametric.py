@@ -6,6 +6,7 @@ None of them tests the *mean*: each result says what it does test.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 from scipy import stats as st
@@ -20,7 +21,8 @@ from pytest_runcompare.stats._validation import (
 )
 from pytest_runcompare.stats.result import TestResult
 
-ZERO_METHODS = ("pratt", "zsplit", "wilcox")
+ZeroMethod = Literal["pratt", "zsplit", "wilcox"]
+ZERO_METHODS: tuple[ZeroMethod, ...] = ("pratt", "zsplit", "wilcox")
 _WALSH_MAX_N = 2000
 
 
@@ -104,7 +106,9 @@ def wilcoxon_test(
             warnings=("every difference equals the null value",),
         )
     ties = np.unique(np.abs(x[x != 0])).size < x.size - zeros
-    method = "exact" if x.size <= 50 and zeros == 0 and not ties else "approx"
+    method: Literal["exact", "approx"] = (
+        "exact" if x.size <= 50 and zeros == 0 and not ties else "approx"
+    )
     res = st.wilcoxon(
         x, zero_method=zero_method, alternative=alternative, method=method
     )
@@ -210,7 +214,8 @@ def permutation_test(
     b = check_resamples(n_resamples)
 
     def mean(v: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.mean(v, axis=axis)
+        out: np.ndarray = np.mean(v, axis=axis)
+        return out
 
     res = st.permutation_test(
         (x,),

@@ -27,11 +27,12 @@ def hall_sheather_bandwidth(n: int, q: float, *, alpha: float = 0.05) -> float:
     """
     x = float(st.norm.ppf(q))
     z = float(st.norm.ppf(1 - alpha / 2))
-    return (
+    h: float = (
         n ** (-1 / 3)
         * z ** (2 / 3)
         * (1.5 * st.norm.pdf(x) ** 2 / (2 * x * x + 1)) ** (1 / 3)
     )
+    return h
 
 
 def _quantile_and_sparsity(x: np.ndarray, q: float, h: float) -> tuple[float, float]:

@@ -78,7 +78,7 @@ class TestResult:
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-safe plain values (NaN becomes None)."""
         out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             if name == "__test__":
                 continue
             out[name] = _plain(getattr(self, name))

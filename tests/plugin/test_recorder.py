@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import datapoints, write_jsonl
+from repo import datapoints, write_jsonl
 
 GATES = """\
 baseline: baseline.jsonl
