@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from repo import GATES, datapoints, write_jsonl
+from helpers import JSONL_GATES, datapoints, write_jsonl
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def model_repo(pytester: pytest.Pytester) -> Callable[..., pytest.Pytester]:
         *,
         baseline: Sequence[dict[str, Any]] | None = None,
         candidate: Sequence[dict[str, Any]] | None = None,
-        gates: str = GATES,
+        gates: str = JSONL_GATES,
         n: int = 400,
     ) -> pytest.Pytester:
         base = baseline if baseline is not None else datapoints(n)

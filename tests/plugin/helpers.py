@@ -1,9 +1,15 @@
 """Shared workflows of the plugin's integration tests: small model repositories.
 
-A repository here is what a user has: ``runs/baseline``, ``runs/candidate`` (native
-run directories written by the real writer) and a gates file ``runcompare.yaml``,
-inside a :class:`pytest.Pytester` directory. The records are deterministic, so the
-verdicts are too.
+A repository here is what a user has: a baseline run, a candidate run and a gates
+file ``runcompare.yaml``, inside a :class:`pytest.Pytester` directory. The records
+are deterministic, so the verdicts are too. Two kinds are built:
+
+* run directories written by the real writer: :func:`make_records` and
+  :func:`make_repo` (``runs/baseline``, ``runs/candidate``, :data:`DEFAULT_GATES`);
+* native ``.jsonl`` files written line by line, so a test can edit a line:
+  :func:`datapoints` and :func:`write_jsonl` (``runs/baseline.jsonl``,
+  ``runs/candidate.jsonl``, :data:`JSONL_GATES`; the ``model_repo`` fixture of
+  ``conftest.py`` writes them).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import json
 import random
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +196,49 @@ def summary_section(result: pytest.RunResult) -> list[str]:
 def read_json(path: Path) -> Any:
     """A JSON file's content."""
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------- native .jsonl runs written by hand
+
+JSONL_GATES = """\
+baseline: runs/baseline.jsonl
+candidate: runs/candidate.jsonl
+metrics:
+  exact_match:
+    margin: 0.05
+    slices: [lang:de]
+  score:
+    margin: 2%
+"""
+
+
+def datapoints(
+    n: int,
+    *,
+    correct: Callable[[int], bool] = lambda i: i % 5 != 0,
+    score: Callable[[int], float] = lambda i: 0.5 + (i % 7) / 20,
+    output: Callable[[int], str] = lambda i: f"answer {i}",
+    slices: Callable[[int], list[str]] = lambda i: [f"lang:{'de' if i % 2 else 'en'}"],
+) -> list[dict[str, Any]]:
+    """Native records: a binary metric, a continuous one, an output and a slice tag."""
+    return [
+        {
+            "id": f"q{i}",
+            "input": f"question {i}",
+            "output": output(i),
+            "metrics": {"exact_match": correct(i), "score": score(i)},
+            "slices": slices(i),
+        }
+        for i in range(n)
+    ]
+
+
+def write_jsonl(
+    path: Path, records: Sequence[dict[str, Any]], meta: dict[str, Any] | None = None
+) -> Path:
+    """A native ``.jsonl`` run with a ``{"run": ...}`` header line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"run": meta or {"name": path.stem}})]
+    lines += [json.dumps(r) for r in records]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

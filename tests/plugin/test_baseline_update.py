@@ -31,6 +31,8 @@ from pytest_runcompare.writer import save_run
 
 REGRESSED = {("score", "lang:de"): -0.2}
 UPDATE = "--runcompare-update-baseline"
+#: Real runs of other tools, beside this repository (absent: those tests skip).
+SHARED = Path(__file__).parents[2].parent / "shared" / "fixtures" / "real"
 
 
 def fingerprint(path: Path) -> dict[str, str]:
@@ -210,6 +212,30 @@ def test_refuses_a_candidate_that_does_not_load(pytester: pytest.Pytester) -> No
     assert "'score'" in text or "metrics.score" in text
     assert fingerprint(repo / "runs" / "baseline") == old
     assert not (repo / "runs" / "baseline.provenance.json").exists()
+
+
+def test_refuses_to_rewrite_another_tools_file(
+    pytester: pytest.Pytester,
+) -> None:
+    source = SHARED / "promptfoo_nicheIQ" / "results.json"
+    if not source.exists():
+        pytest.skip("../shared is absent")
+    shutil.copy(source, pytester.path / "results.json")
+    before = (pytester.path / "results.json").read_bytes()
+    (pytester.path / "runcompare.yaml").write_text(
+        "baseline: {path: results.json, format: promptfoo, column: 0}\n"
+        "candidate: {path: results.json, format: promptfoo, column: 1}\n"
+        "defaults: {mode: regression_detection, compatibility: warn}\n"
+        "metrics:\n  score: {}\n"
+    )
+    result = pytester.runpytest("-q", "--runcompare-update-baseline")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*refusing to update the baseline: the baseline is read from another tool's file*"
+        ]
+    )
+    assert (pytester.path / "results.json").read_bytes() == before
 
 
 def test_missing_baseline_fails_every_gate_saying_how_to_create_it(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from repo import datapoints, write_jsonl
+from helpers import datapoints, write_jsonl
 
 
 def test_run_fixtures_and_comparison(model_repo) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from repo import datapoints
+from helpers import datapoints, write_jsonl
 
 
 def test_each_gate_is_an_item(model_repo) -> None:
@@ -155,6 +155,20 @@ def test_bad_gates_file_is_a_usage_error(model_repo, gates: str, message: str) -
     result.stderr.fnmatch_lines([message])
 
 
+def test_negative_seed_is_a_usage_error_naming_the_line(
+    pytester: pytest.Pytester,
+) -> None:
+    write_jsonl(pytester.path / "b.jsonl", datapoints(20))
+    (pytester.path / "runcompare.yaml").write_text(
+        "baseline: b.jsonl\ncandidate: b.jsonl\nseed: -1\nmetrics:\n  score: {margin: 0.1}\n"
+    )
+    result = pytester.runpytest("-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*runcompare.yaml:3: seed: must be a non-negative integer, got -1*"]
+    )
+
+
 def test_unknown_test_is_a_usage_error_naming_line_and_accepted(model_repo) -> None:
     pytester = model_repo(
         gates="baseline: runs/baseline.jsonl\ncandidate: runs/candidate.jsonl\n"
@@ -189,3 +203,20 @@ def test_margin_missing_in_non_inferiority_shows_the_mde(model_repo) -> None:
     result = pytester.runpytest("-q")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*minimum detectable effect*"])
+
+
+def test_slices_all_on_runs_without_slices_makes_no_slice_gate_and_says_so(
+    pytester: pytest.Pytester,
+) -> None:
+    records = datapoints(50, slices=lambda i: [])
+    for r in records:
+        del r["slices"]
+    write_jsonl(pytester.path / "b.jsonl", records)
+    (pytester.path / "runcompare.yaml").write_text(
+        "baseline: b.jsonl\ncandidate: b.jsonl\nmetrics:\n  score: {margin: 0.1, slices: all}\n"
+    )
+    result = pytester.runpytest("-q")
+    assert result.parseoutcomes()["passed"] == 1
+    result.stdout.fnmatch_lines(
+        ["*score: `slices: all`, but the runs have no slice: no slice gate was made*"]
+    )

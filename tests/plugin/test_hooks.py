@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from repo import datapoints, write_jsonl
+from helpers import datapoints, write_jsonl
 
 READER_CONFTEST = """
 from pytest_runcompare import build_run, hookimpl

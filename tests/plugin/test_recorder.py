@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from repo import datapoints, write_jsonl
+from helpers import datapoints, write_jsonl
 
 GATES = """\
 baseline: baseline.jsonl

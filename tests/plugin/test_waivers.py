@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from helpers import make_records, make_repo, outcomes_by_nodeid, summary_section
+from helpers import (
+    datapoints,
+    make_records,
+    make_repo,
+    outcomes_by_nodeid,
+    summary_section,
+    write_jsonl,
+)
 
 # score: line 4; the slice lang:de is gated too. Overall -0.1 passes the 0.15 margin,
 # lang:de (-0.2) fails it.
@@ -164,3 +171,32 @@ def test_expired_ids_waiver_says_it_expired(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-rA", "-vv")
     assert outcomes_by_nodeid(result)["runcompare.yaml::score"] == "FAILED"
     assert "expired on 2020-01-31: relabelled gold" in result.stdout.str()
+
+
+def test_invalid_expiry_date_is_a_usage_error_naming_the_line_and_key(
+    pytester: pytest.Pytester,
+) -> None:
+    write_jsonl(pytester.path / "b.jsonl", datapoints(20))
+    (pytester.path / "runcompare.yaml").write_text(
+        "baseline: b.jsonl\ncandidate: b.jsonl\nmetrics:\n  score: {margin: 0.1}\n"
+        "waivers:\n  - metric: score\n    reason: x\n    expires: 2026-02-30\n"
+    )
+    result = pytester.runpytest("-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*runcompare.yaml:8: waivers[[]0[]].expires: invalid date '2026-02-30' (accepted: YYYY-MM-DD)*"
+        ]
+    )
+
+
+def test_ids_waiver_scoped_to_a_step_excludes_ids_only_from_that_steps_gates() -> None:
+    from pytest_runcompare.config import Waiver
+    from pytest_runcompare.gates import Gate
+
+    waiver = Waiver(reason="r", step="retrieve", ids=("q1",))
+    assert waiver.excludes_from(Gate(metric="m", step="retrieve", margin=0.1)) == (
+        "q1",
+    )
+    assert waiver.excludes_from(Gate(metric="m", margin=0.1)) == ()
+    assert waiver.excludes_from(Gate(metric="m", step="answer", margin=0.1)) == ()
