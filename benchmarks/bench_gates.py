@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from pytest_runcompare.comparison import PairedMetric, compare_runs
-from pytest_runcompare.gates import Gate, judge
+from pytest_runcompare.judge import Gate, judge_gates
 from pytest_runcompare.runs import (
     Datapoints,
     MetricColumn,
@@ -36,6 +36,7 @@ class PairedData:
     def __init__(self, columns: dict[str, tuple[np.ndarray, np.ndarray, bool, bool]]):
         self.columns = columns
         self.ids = np.array([f"dp{i}" for i in range(N)], dtype=object)
+        self.n_common = N
 
     def paired(self, metric, *, slice=None, step=None):
         base, cand, boolean, hib = self.columns[metric]
@@ -70,11 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=N, help="paired datapoints")
     N = parser.parse_args(argv).n
     data, gates = make_data(np.random.default_rng(0))
-    judge(data, gates[:2])  # warm-up: imports, scipy distribution objects
+    judge_gates(data, gates[:2])  # warm-up: imports, scipy distribution objects
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
-        summary = judge(data, gates)
+        summary = judge_gates(data, gates)
         best = min(best, time.perf_counter() - t0)
     kinds = sorted({v.test for v in summary.verdicts})
     print(
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     baseline, candidate = as_runs(data)
     t0 = time.perf_counter()
     real = compare_runs(baseline, candidate)
-    summary_real = judge(real, gates)
+    summary_real = judge_gates(real, gates)
     elapsed = time.perf_counter() - t0
     print(
         f"through compare_runs on two runs of {N:,} datapoints (join + pairing + "

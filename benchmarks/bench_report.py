@@ -98,40 +98,22 @@ def records(n: int, *, candidate: bool) -> list[dict]:
     return out
 
 
-def fake_verdicts(comparison):
-    """Verdicts with realistic figures (the gate engine is not part of this benchmark)."""
-    from pytest_runcompare.gates import Gate
-    from pytest_runcompare.verdict import Outcome, Verdict
+def judgement_of(comparison):
+    """The real pipeline's judgement of three gates on the benchmark's runs."""
+    from pytest_runcompare.config import parse_gates
+    from pytest_runcompare.pipeline import build_request, judge
 
-    out = []
-    for metric, margin in (("accuracy", 0.01), ("f1", 0.02), ("latency_s", 0.05)):
-        d = comparison.metric_deltas[metric]
-        est = d.oriented_delta or 0.0
-        outcome = Outcome.PASS if est > -margin else Outcome.FAIL
-        gate = Gate(metric=metric, margin=margin)
-        out.append(
-            Verdict(
-                gate=gate,
-                key=gate.key,
-                outcome=outcome,
-                passed=outcome is Outcome.PASS,
-                improved=est > 0,
-                text=f"{metric} changed by {est:+.4f} (margin {margin})",
-                baseline_aggregate=d.old_aggregate,
-                candidate_aggregate=d.new_aggregate,
-                estimate=est,
-                ci_low=est - 0.003,
-                ci_high=est + 0.003,
-                margin=margin,
-                margin_text=str(margin),
-                p_value=0.01,
-                n_paired=d.n_paired,
-                improved_count=d.improved_count,
-                degraded_count=d.degraded_count,
-                unchanged_count=d.unchanged_count,
-            )
-        )
-    return out
+    config = parse_gates(
+        {
+            "defaults": {"compatibility": "warn"},
+            "metrics": {
+                "accuracy": {"margin": 0.01},
+                "f1": {"margin": 0.02},
+                "latency_s": {"margin": "5%", "direction": "lower"},
+            },
+        }
+    )
+    return judge(comparison, build_request(config))
 
 
 def first_paint(path: Path) -> dict[str, float]:
@@ -185,15 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from pytest_runcompare.report.html import render_html
-    from pytest_runcompare.report.json_report import render_json
-    from pytest_runcompare.report.markdown import render_markdown
+    from pytest_runcompare.render.html import render_html
+    from pytest_runcompare.render.json_report import render_json
+    from pytest_runcompare.render.markdown import render_markdown
 
     t = time.perf_counter()
     base = build_run(records(args.n, candidate=False), {"name": "baseline"})
     cand = build_run(records(args.n, candidate=True), {"name": "candidate"})
     comparison = compare_runs(base, cand, directions={"latency_s": "lower"})
-    verdicts = fake_verdicts(comparison)
+    judgement = judgement_of(comparison)
     _ = (
         comparison.metric_deltas,
         comparison.slice_deltas,
@@ -204,14 +186,14 @@ def main(argv: list[str] | None = None) -> int:
 
     t = time.perf_counter()
     html = render_html(
-        comparison, verdicts, max_outputs=args.max_outputs, generated="bench"
+        comparison, judgement, max_outputs=args.max_outputs, generated="bench"
     )
     print(f"render_html           {time.perf_counter() - t:8.2f} s")
     t = time.perf_counter()
-    md = render_markdown(comparison, verdicts)
+    md = render_markdown(comparison, judgement)
     print(f"render_markdown       {time.perf_counter() - t:8.2f} s ({len(md)} chars)")
     t = time.perf_counter()
-    js = render_json(comparison, verdicts)
+    js = render_json(comparison, judgement)
     print(
         f"render_json           {time.perf_counter() - t:8.2f} s ({len(js.encode()) / 1e6:.1f} MB)"
     )

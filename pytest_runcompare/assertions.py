@@ -1,20 +1,21 @@
 """Assertion helpers for hand-written tests (the ``runcompare`` fixture).
 
-Each helper judges with the same gates as the gates file and raises ``AssertionError``
-with the verdict's text; ``__tracebackhide__`` keeps their frames out of pytest's
-tracebacks.
+``assert_no_regression`` is judged by the pipeline with the session's request: the
+same waivers, run policies, alpha and custom tests as the gates file. An assertion
+whose gate equals a declared gate gets that gate's result; any other is a family of
+one (docs/statistics.md §5). ``__tracebackhide__`` keeps the helpers' frames out of
+pytest's tracebacks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
-
-from pytest_runcompare.config import GatesConfig
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
-    from pytest_runcompare.verdict import Verdict
+    from pytest_runcompare.judge import Verdict
+    from pytest_runcompare.pipeline import GateResult, Judgement, Request
 
 
 class RunCompareAssertions:
@@ -23,31 +24,41 @@ class RunCompareAssertions:
     def __init__(
         self,
         comparison: RunComparisonResult,
+        request: Request,
         *,
-        gates: GatesConfig | None = None,
-        seed: int = 0,
-        custom_tests: Mapping[str, Callable[..., Any]] | None = None,
+        session: Callable[[], Judgement | None] | None = None,
+        record: Callable[[GateResult], None] | None = None,
         report: str | None = None,
     ) -> None:
         self.comparison = comparison
-        self.gates = gates or GatesConfig()
-        self.seed = seed
-        self.custom_tests = dict(custom_tests or {})
+        self.request = request
+        self._session = session
+        self._record = record
         self.report = report
 
-    def _defaults(self, metric: str) -> dict[str, Any]:
-        """The gates file's settings for ``metric`` (top-level gate), if it has one."""
-        from dataclasses import fields
+    def result(
+        self,
+        metric: str,
+        *,
+        slice: str | None = None,
+        step: str | None = None,
+        **gate: Any,
+    ) -> GateResult:
+        """Judge one assertion without asserting: its final status and verdict.
 
-        for spec in self.gates.gates:
-            gate = spec.gate
-            if gate.metric == metric and gate.slice is None and gate.step is None:
-                return {f.name: getattr(gate, f.name) for f in fields(gate)}
-        out: dict[str, Any] = {"metric": metric}
-        out.update(
-            {k: v for k, v in self.gates.defaults.items() if k not in ("slices",)}
+        Keyword arguments are :class:`~pytest_runcompare.judge.Gate` fields over the
+        gates file's settings for ``metric``.
+        """
+        from pytest_runcompare.pipeline import assertion_spec, judge_assertion
+
+        spec = assertion_spec(
+            self.request.config, metric, slice=slice, step=step, **gate
         )
-        return out
+        session = None if self._session is None else self._session()
+        result = judge_assertion(self.comparison, self.request, spec, session=session)
+        if self._record is not None:
+            self._record(result)
+        return result
 
     def verdict(
         self,
@@ -57,19 +68,8 @@ class RunCompareAssertions:
         step: str | None = None,
         **gate: Any,
     ) -> Verdict:
-        """Judge one gate without asserting (keyword arguments are :class:`Gate` fields)."""
-        from pytest_runcompare.gates import Gate, evaluate_gate
-
-        settings = {**self._defaults(metric), **gate, "metric": metric}
-        settings["slice"] = slice
-        settings["step"] = step
-        settings.setdefault("higher_is_better", None)
-        return evaluate_gate(
-            self.comparison,
-            Gate(**settings),
-            seed=self.seed,
-            custom_tests=self.custom_tests,
-        )
+        """The verdict of :meth:`result` (its numbers and sentence)."""
+        return self.result(metric, slice=slice, step=step, **gate).verdict
 
     def assert_no_regression(
         self,
@@ -83,24 +83,20 @@ class RunCompareAssertions:
         """Assert the gate on ``metric`` passes; returns the verdict.
 
         ``margin`` is absolute (``0.01``) or relative (``"2%"``); other keywords
-        (``mode``, ``test``, ``alpha``, ``aggregate``...) are gate settings.
+        (``mode``, ``test``, ``alpha``, ``aggregate``...) are gate settings. The
+        assertion fails exactly when the same gate would fail the session.
         """
         __tracebackhide__ = True
-        from pytest_runcompare.config import GateSpec
-        from pytest_runcompare.pipeline import GateResult, Status
-        from pytest_runcompare.summary import failure_message
+        from pytest_runcompare.render.terminal import failure_message
 
         if margin is not None:
             gate["margin"] = margin
-        verdict = self.verdict(metric, slice=slice, step=step, **gate)
-        if not verdict.passed:
-            result = GateResult(
-                GateSpec(verdict.gate), verdict, Status.FAILED, verdict.text
-            )
+        result = self.result(metric, slice=slice, step=step, **gate)
+        if result.fails_session:
             raise AssertionError(
                 failure_message(result, self.comparison, report=self.report)
             )
-        return verdict
+        return result.verdict
 
     def assert_outputs_unchanged(
         self, ids: Iterable[str | int] | None = None, *, limit: int = 5

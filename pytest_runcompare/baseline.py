@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,12 +54,14 @@ def promote(
     *,
     outcomes: Mapping[str, str],
     reason: str | None = None,
+    accepted_failures: Sequence[str] = (),
     now: _dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Write ``candidate`` as the baseline at ``baseline_path``; returns the provenance.
 
     ``outcomes`` maps gate keys to their outcome in this session; the provenance lists
-    those that differ from the previous promotion's.
+    those that differ from the previous promotion's. ``accepted_failures`` names the
+    gates that failed and were accepted explicitly (with ``reason``).
     """
     from pytest_runcompare.writer import atomic_file, save_run
 
@@ -90,6 +92,7 @@ def promote(
         "backup": str(backup_path(path)) if backup_path(path).exists() else None,
         "gate_outcomes": dict(sorted(outcomes.items())),
         "changed_outcomes": changed,
+        "accepted_failures": list(accepted_failures),
     }
     with atomic_file(record_path) as handle:
         json.dump(provenance, handle, indent=2, sort_keys=False)

@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         "--alpha", type=float, default=None, help="one-sided level of every gate"
     )
     compare.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE and register its pytest_runcompare_* hooks (readers, "
+        "tests); installed plugins of the 'runcompare' entry point load by themselves",
+    )
+    compare.add_argument(
         "--margin",
         default=None,
         help="without a gates file: gate every metric with this margin (e.g. 0.01 or 2%%)",
@@ -48,66 +56,69 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_gates(comparison: Any, margin: str | None) -> tuple[Any, ...]:
-    """Without a gates file: one gate per per-datapoint metric of the baseline.
+def _plugin_manager(modules: Sequence[str]) -> Any:
+    """Our plugin manager (readers, installed plugins) with the ``--plugin`` modules."""
+    import importlib
 
-    With ``--margin`` they are non-inferiority gates; without, regression detection.
-    """
-    from pytest_runcompare.config import GateSpec
-    from pytest_runcompare.gates import Gate
+    from pytest_runcompare.errors import ConfigError
+    from pytest_runcompare.loaders.registry import default_plugin_manager
 
-    specs = []
-    for name in comparison.baseline.metrics:
-        if margin is None:
-            gate = Gate(metric=name, mode="regression_detection")
-        else:
-            gate = Gate(metric=name, margin=margin)
-        specs.append(GateSpec(gate))
-    return tuple(specs)
+    pm = default_plugin_manager()
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as error:
+            raise ConfigError(f"--plugin {name}: cannot import it ({error})") from None
+        if pm.get_plugin(name) is None:
+            pm.register(module, name=name)
+    return pm
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    """Load, compare, judge, render; print the gate table; return the exit code."""
+    """Build the request, load, compare, judge, render; return the exit code."""
     from pytest_runcompare import pipeline
-    from pytest_runcompare.config import (
-        GatesConfig,
-        RunSource,
-        check_tests,
-        load_gates_file,
-    )
+    from pytest_runcompare.config import GatesConfig, RunSource, load_gates_file
     from pytest_runcompare.errors import ConfigError
-    from pytest_runcompare.summary import format_table, gate_rows
+    from pytest_runcompare.render.terminal import (
+        failure_message,
+        gate_table,
+        session_lines,
+    )
+    from pytest_runcompare.render.write import write_reports
 
-    if args.seed is not None and args.seed < 0:
-        raise ConfigError(f"--seed: expected a non-negative integer, got {args.seed}")
-    if args.alpha is not None and not 0 < args.alpha < 0.5:
-        raise ConfigError(
-            f"--alpha: {args.alpha} is out of range (a one-sided level in (0, 0.5))"
-        )
     config = GatesConfig() if args.config is None else load_gates_file(args.config)
-    check_tests(config)
-    base_options = {} if config.baseline is None else dict(config.baseline.options)
-    cand_options = {} if config.candidate is None else dict(config.candidate.options)
-    baseline = pipeline.load(RunSource(args.baseline, base_options))
-    candidate = pipeline.load(RunSource(args.candidate, cand_options))
-    comparison = pipeline.compare(baseline, candidate, config)
+    pm = _plugin_manager(args.plugin)
+    request = pipeline.build_request(
+        config,
+        baseline=RunSource(args.baseline),
+        candidate=RunSource(args.candidate),
+        seed=args.seed,
+        alpha=args.alpha,
+        html=args.html,
+        markdown=args.markdown,
+        json=args.json,
+        custom_tests=pipeline.registered_tests(
+            pm.hook.pytest_runcompare_register_tests()
+        ),
+    )
+    assert request.baseline is not None
+    assert request.candidate is not None
+    hook = pm.hook.pytest_runcompare_load_run
+    baseline = pipeline.load(request.baseline, hook=hook)
+    candidate = pipeline.load(request.candidate, hook=hook)
+    comparison = pipeline.compare(baseline, candidate, request.config)
     if not config.gates:
-        config = replace(config, gates=_default_gates(comparison, args.margin))
+        request = replace(
+            request,
+            config=replace(
+                request.config,
+                gates=pipeline.default_gates(comparison, args.margin, args.alpha),
+            ),
+        )
     elif args.margin is not None:
         raise ConfigError("--margin applies without a gates file; set margins in it")
-    if args.alpha is not None:
-        config = config.with_alpha(args.alpha)
-    seed = args.seed if args.seed is not None else (config.seed or 0)
-    judgement = pipeline.judge(comparison, config, seed=seed)
-    report = config.report
-    outputs = pipeline.Outputs(
-        html=args.html or (Path(report["html"]) if report.get("html") else None),
-        markdown=args.markdown
-        or (Path(report["markdown"]) if report.get("markdown") else None),
-        json=args.json or (Path(report["json"]) if report.get("json") else None),
-        max_outputs=int(report.get("max_outputs", 2000)),
-    )
-    written = pipeline.write_reports(comparison, judgement, outputs)
+    judgement = pipeline.judge(comparison, request)
+    written = write_reports(comparison, judgement, request.outputs)
     print(f"baseline:  {baseline.name} ({len(baseline)} datapoints)")
     print(f"candidate: {candidate.name} ({len(candidate)} datapoints)")
     print(
@@ -115,30 +126,19 @@ def run_compare(args: argparse.Namespace) -> int:
         f"{len(comparison.old_only_datapoints)}, only in candidate: "
         f"{len(comparison.new_only_datapoints)}"
     )
-    for line in format_table(gate_rows(judgement, warn_only=True)):
-        print(line)
-    for result in judgement.results:
-        if str(result.status) == "failed":
-            print(f"\nFAILED {result.key}: {result.message}")
+    for line in gate_table(judgement):
+        print(line.text)
+    for result in judgement.failed:
+        print(f"\nFAILED {result.key}: {failure_message(result, comparison)}")
+    gated = {r.verdict.gate.metric for r in judgement.results}
+    ungated = sorted(
+        {m for m in (*baseline.meta.metrics, *candidate.meta.metrics) if m not in gated}
+    )
+    for line in session_lines(judgement, ungated=ungated):
+        print(line.text, file=sys.stderr if line.tone != "white" else sys.stdout)
+    for result in judgement.blocking:
         for warning in result.verdict.warnings:
             print(f"warning: {result.key}: {warning}", file=sys.stderr)
-    for warning in judgement.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for problem in judgement.compatibility.problems:
-        print(f"compatibility: {problem}")
-    for note in judgement.compatibility.notes:
-        print(f"note: {note}", file=sys.stderr)
-    ungated = [
-        m
-        for m in (*baseline.meta.metrics, *candidate.meta.metrics)
-        if m not in {r.verdict.gate.metric for r in judgement.results}
-    ]
-    if ungated:
-        print(
-            "aggregate-only metrics, not gated (no per-datapoint values): "
-            + ", ".join(sorted(set(ungated))),
-            file=sys.stderr,
-        )
     for kind, path in sorted(written.items()):
         print(f"{kind} report: {path}")
     return EXIT_PASSED if judgement.passed else EXIT_FAILED

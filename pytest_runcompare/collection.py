@@ -6,14 +6,15 @@ work on gates as on any test.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from pytest_runcompare.config import GateSpec
 from pytest_runcompare.errors import RunCompareError
-from pytest_runcompare.session import get_session
+from pytest_runcompare.pipeline import Status
+from pytest_runcompare.session import RunCompareSession, get_session
 
 
 class GateFailed(Exception):
@@ -43,6 +44,53 @@ class GatesFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What a gate item reports: pytest's outcome word, its message and properties.
+
+    The one function that turns a gate's result into a test outcome, shared by
+    :meth:`GateItem.runtest` and the gates judged at the end of an xdist session.
+    """
+
+    outcome: str  # passed, failed, skipped or xfailed
+    message: str = ""
+    properties: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
+    """The outcome of the gate ``key``: a pure rendering of the session's judgement."""
+    from pytest_runcompare.render.junit import properties
+    from pytest_runcompare.render.terminal import failure_message
+
+    gate = (("runcompare_gate", key),)
+    if state.baseline_missing():
+        source = state.baseline_source()
+        if state.settings.update_baseline:
+            return ItemOutcome(
+                "skipped",
+                f"no baseline yet: this session writes {source.location} from the "
+                "candidate (--runcompare-update-baseline)",
+                gate,
+            )
+        return ItemOutcome("failed", state.missing_baseline_message(source), gate)
+    try:
+        result = state.gate_result(key)
+    except RunCompareError as error:
+        return ItemOutcome("failed", str(error), gate)
+    props = gate + tuple(properties(result))
+    warnings = tuple(f"{key}: {w}" for w in result.verdict.warnings)
+    if result.status is Status.WAIVED:
+        return ItemOutcome("xfailed", result.message, props, warnings)
+    if result.fails_session:
+        report = state.settings.html
+        message = failure_message(
+            result, state.comparison(), report=None if report is None else str(report)
+        )
+        return ItemOutcome("failed", message, props, warnings)
+    return ItemOutcome("passed", "", props, warnings)
+
+
 class GateItem(pytest.Item):
     """One gate; running it judges it (all gates are judged once, as one family)."""
 
@@ -53,41 +101,19 @@ class GateItem(pytest.Item):
         self.user_properties.append(("runcompare_gate", spec.gate.key))
 
     def runtest(self) -> None:
-        from pytest_runcompare.pipeline import Status
-        from pytest_runcompare.summary import failure_message
-
         state = get_session(self.config)
-        key = self.spec.gate.key
-        if state.baseline_missing():
-            source = state.baseline_source()
-            if state.settings.update_baseline:
-                raise pytest.skip.Exception(
-                    f"no baseline yet: this session writes {source.location} from the "
-                    "candidate (--runcompare-update-baseline)",
-                    _use_item_location=True,
-                )
-            raise GateFailed(state.missing_baseline_message(source))
-        result = state.gate_result(key)
-        if not state.warned_session:
-            state.warned_session = True
-            for warning in state.judgement().warnings:
-                state.warn(warning)
-        verdict = result.verdict
-        for name, value in _properties(verdict, str(result.status)):
+        result = gate_outcome(state, self.spec.gate.key)
+        for name, value in result.properties[1:]:
             self.user_properties.append((name, value))
-        for warning in verdict.warnings:
-            state.warn(f"{key}: {warning}")
-        if result.status is Status.WAIVED:
+        state.warn_session_once()
+        for warning in result.warnings:
+            state.warn(warning)
+        if result.outcome == "skipped":
+            raise pytest.skip.Exception(result.message, _use_item_location=True)
+        if result.outcome == "xfailed":
             pytest.xfail(result.message)
-        if result.status is Status.FAILED:
-            report = state.settings.html
-            raise GateFailed(
-                failure_message(
-                    result,
-                    state.comparison(),
-                    report=None if report is None else str(report),
-                )
-            )
+        if result.outcome == "failed":
+            raise GateFailed(result.message)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, GateFailed | RunCompareError):
@@ -101,36 +127,3 @@ class GateItem(pytest.Item):
             None if line is None else line - 1,
             f"runcompare gate {self.name}",
         )
-
-
-def _properties(verdict: Any, status: str) -> list[tuple[str, str]]:
-    """The verdict's figures as JUnit XML properties."""
-    out = [("runcompare_status", status), ("runcompare_outcome", str(verdict.outcome))]
-    for name in (
-        "baseline_aggregate",
-        "candidate_aggregate",
-        "estimate",
-        "bound",
-        "ci_low",
-        "ci_high",
-        "margin",
-        "p_value",
-        "p_adjusted",
-        "n_paired",
-        "mde",
-        "n_required",
-        "improved_count",
-        "degraded_count",
-    ):
-        value = getattr(verdict, name)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        out.append(
-            (
-                f"runcompare_{name}",
-                f"{value:.6g}" if isinstance(value, float) else str(value),
-            )
-        )
-    out.append(("runcompare_test", verdict.test))
-    out.append(("runcompare_mode", str(verdict.mode)))
-    return out

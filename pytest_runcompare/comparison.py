@@ -2,13 +2,13 @@
 
 Pairing happens once (two index arrays into the runs' columns); metric deltas, slices,
 steps, changed outputs, lineage and the compatibility check are all views over it.
-The statistical judgement of those changes lives in :mod:`pytest_runcompare.gates`.
+The statistical judgement of those changes lives in :mod:`pytest_runcompare.judge`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import count, repeat
@@ -565,6 +565,7 @@ class RunComparisonResult:
         slice: str | None = None,
         step: str | None = None,
         finite_only: bool = True,
+        exclude: Collection[str] = (),
     ) -> npt.NDArray[np.float64]:
         """Values of ``metric`` in one run, optionally within a slice and/or step.
 
@@ -573,7 +574,8 @@ class RunComparisonResult:
         ``"baseline"`` or ``"candidate"``. With ``finite_only`` (the default) NaN
         and infinite values are left out; ``finite_only=False`` keeps them, so that
         a caller (a gate) can count them and fail closed instead of testing fewer
-        values than the run holds.
+        values than the run holds. ``exclude`` names datapoint ids to leave out
+        (a waiver's ids; in a step, the steps of those datapoints).
 
         Raises
         ------
@@ -601,12 +603,21 @@ class RunComparisonResult:
         if table is None or col is None:
             return np.array([], dtype=np.float64)
         keep = np.asarray(col.present, dtype=np.bool_)
-        if slice is not None:
-            top = np.zeros(len(which.datapoints), dtype=np.bool_)
-            positions = which.datapoints.slices.get(slice)
-            if positions is not None:
-                top[positions] = True
-            if table is not which.datapoints:  # a step: the parent's slices
+        if slice is not None or exclude:
+            top = np.ones(len(which.datapoints), dtype=np.bool_)
+            if slice is not None:
+                top[:] = False
+                positions = which.datapoints.slices.get(slice)
+                if positions is not None:
+                    top[positions] = True
+            if exclude:
+                left_out = frozenset(exclude)
+                top &= np.fromiter(
+                    (i not in left_out for i in which.datapoints.ids),
+                    dtype=np.bool_,
+                    count=len(which.datapoints),
+                )
+            if table is not which.datapoints:  # a step: the parent's datapoints
                 top = top[self._parent_positions(which, table)]
             keep = keep & top
         out = np.asarray(col.values, dtype=np.float64)[keep]

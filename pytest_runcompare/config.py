@@ -34,12 +34,17 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pytest_runcompare.errors import ConfigError
-
-if TYPE_CHECKING:
-    from pytest_runcompare.gates import Gate
+from pytest_runcompare.judge.spec import (
+    BUILTIN_TESTS,
+    Correction,
+    Gate,
+    Mode,
+    RunPolicy,
+    parse_choice,
+)
 
 TOP_KEYS = ("baseline", "candidate", "defaults", "metrics", "waivers", "report", "seed")
 DEFAULT_KEYS = (
@@ -77,7 +82,6 @@ METRIC_KEYS = (
 )
 WAIVER_KEYS = ("metric", "slice", "step", "ids", "reason", "expires")
 REPORT_KEYS = ("html", "markdown", "json", "max_outputs")
-COMPATIBILITY = ("fail", "warn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +169,8 @@ class GatesConfig:
     waivers: tuple[Waiver, ...] = ()
     directions: Mapping[str, bool] = field(default_factory=dict)
     aggregates: Mapping[str, str] = field(default_factory=dict)
-    compatibility: str = "fail"
-    incomplete_runs: str = "fail"
+    compatibility: RunPolicy = RunPolicy.FAIL
+    incomplete_runs: RunPolicy = RunPolicy.FAIL
     defaults: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
@@ -178,6 +182,7 @@ class GatesConfig:
             gates=tuple(
                 replace(s, gate=replace(s.gate, alpha=alpha)) for s in self.gates
             ),
+            defaults={**self.defaults, "alpha": alpha},
         )
 
     def waiver_for(self, gate: Gate) -> Waiver | None:
@@ -325,8 +330,6 @@ def _tags(where: _Where, key: str, value: Any) -> tuple[str, ...] | str:
 
 
 def _make_gate(where: _Where, key: str, **kwargs: Any) -> Gate:
-    from pytest_runcompare.gates import Gate
-
     try:
         return Gate(**kwargs)
     except ConfigError as error:
@@ -349,8 +352,6 @@ def parse_gates(
     data: Any, *, path: Path | None = None, lines: Mapping[str, int] | None = None
 ) -> GatesConfig:
     """Validate the parsed gates file ``data`` (see the module docstring)."""
-    from pytest_runcompare.gates import Mode
-
     where = _Where(path, lines or {})
     if data is None:
         data = {}
@@ -362,18 +363,15 @@ def parse_gates(
     base = None if path is None else path.parent
     defaults = dict(_mapping(where, "defaults", data.get("defaults")))
     _check_keys(where, "defaults", defaults, DEFAULT_KEYS)
-    compatibility = defaults.pop("compatibility", "fail")
-    if compatibility not in COMPATIBILITY:
-        raise where.error(
-            "defaults.compatibility", f"invalid value {compatibility!r}", "fail, warn"
-        )
-    incomplete_runs = defaults.pop("incomplete_runs", "fail")
-    if incomplete_runs not in COMPATIBILITY:
-        raise where.error(
-            "defaults.incomplete_runs",
-            f"invalid value {incomplete_runs!r}",
-            "fail, warn",
-        )
+    policies: dict[str, RunPolicy] = {}
+    for name in ("compatibility", "incomplete_runs"):
+        value = defaults.pop(name, "fail")
+        try:
+            policies[name] = parse_choice(RunPolicy, value, "value")
+        except ConfigError:
+            raise where.error(
+                f"defaults.{name}", f"invalid value {value!r}", "fail, warn"
+            ) from None
     default_slices = _tags(where, "defaults.slices", defaults.pop("slices", None))
     report = dict(_mapping(where, "report", data.get("report")))
     _check_keys(where, "report", report, REPORT_KEYS)
@@ -384,6 +382,16 @@ def parse_gates(
                     f"report.{key}", f"must be a file path, got {report[key]!r}"
                 )
             report[key] = resolve_location(report[key], base)
+    max_outputs = report.get("max_outputs", 2000)
+    if (
+        isinstance(max_outputs, bool)
+        or not isinstance(max_outputs, int)
+        or max_outputs < 0
+    ):
+        raise where.error(
+            "report.max_outputs",
+            f"must be a non-negative integer, got {max_outputs!r}",
+        )
     seed = data.get("seed")
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or seed < 0
@@ -448,8 +456,8 @@ def parse_gates(
         waivers=waivers,
         directions=directions,
         aggregates=aggregates,
-        compatibility=str(compatibility),
-        incomplete_runs=str(incomplete_runs),
+        compatibility=policies["compatibility"],
+        incomplete_runs=policies["incomplete_runs"],
         defaults=defaults,
         report=report,
         seed=seed,
@@ -511,9 +519,7 @@ def _waivers(where: _Where, raw: Any) -> tuple[Waiver, ...]:
 
 def _check_family(where: _Where, specs: Sequence[GateSpec]) -> None:
     """Regression-detection gates form one family: one correction for all of them."""
-    from pytest_runcompare.verdict import Mode
-
-    family = {
+    family: dict[Correction, Gate] = {
         s.gate.correction: s.gate
         for s in specs
         if s.gate.mode is Mode.REGRESSION_DETECTION and s.gate.declared
@@ -533,9 +539,7 @@ def check_tests(config: GatesConfig, extra: Iterable[str] = ()) -> None:
 
     ``extra`` names the tests added through ``pytest_runcompare_register_tests``.
     """
-    from pytest_runcompare.gates import TESTS
-
-    known = [*TESTS, *extra]
+    known = [*BUILTIN_TESTS, *extra]
     for spec in config.gates:
         if spec.gate.test not in known:
             where = str(config.path) if config.path is not None else "gates"

@@ -1,13 +1,15 @@
 """The end of a pytest session: terminal summary, reports, GitHub outputs, baseline update.
 
-Runs on the controller (or the only process), never on xdist workers. Reporting never
-raises; a refused baseline update turns the exit status into a failure.
+Runs on the controller (or the only process), never on xdist workers. Everything here
+renders the session's final :class:`~pytest_runcompare.pipeline.Judgement`; the
+baseline update asks it whether the session passed. Reporting never raises; a report
+that cannot be written or a refused baseline update turns the exit status into a
+failure.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,36 +18,53 @@ import pytest
 from pytest_runcompare.errors import RunCompareError
 
 if TYPE_CHECKING:
+    from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import RunSource
     from pytest_runcompare.pipeline import Judgement
     from pytest_runcompare.session import RunCompareSession
 
-_STATUS_COLOUR = {
-    "passed": "green",
-    "failed": "red",
-    "waived": "yellow",
-    "warning": "yellow",
-}
-
+Final = tuple["RunComparisonResult", "Judgement"]
 
 #: The judgement the session ended with, kept for the terminal summary: after a
 #: baseline update the baseline on disk is the candidate, so judging again would
 #: compare the candidate with itself.
-_FINAL = pytest.StashKey["Judgement | None"]()
+_FINAL = pytest.StashKey["Final | None"]()
 
 
-def _judgement(state: RunCompareSession) -> Judgement | None:
-    if _FINAL in state.config.stash:
-        return state.config.stash[_FINAL]
-    if not state.settings.gates.gates or state.baseline_missing():
-        return None
-    if not (state.gates_ran or state.comparison_users):
-        return None  # collection only, or every gate deselected
-    try:
-        return state.judgement()
-    except RunCompareError as error:
-        state.note(f"could not judge the gates: {error}")
-        return None
+def _judge(state: RunCompareSession) -> Final | None:
+    """The comparison and judgement of the session, or None when nothing was compared."""
+    from pytest_runcompare.pipeline import empty_judgement
+
+    settings = state.settings
+    used = state.gates_ran or bool(state.comparison_users) or bool(state.deferred_gates)
+    if settings.gates.gates and used and not state.baseline_missing():
+        comparison = state.comparison()
+        judgement = state.judgement()
+    else:
+        comparison = state.compared()
+        if (
+            comparison is None
+            and state.comparison_users
+            and not state.baseline_missing()
+        ):
+            comparison = state.comparison()  # an xdist controller: the workers compared
+        if comparison is None:
+            return None
+        judgement = empty_judgement(comparison, state.request)
+    gates = {id(r) for r in judgement.results}
+    assertions = [r for r in state.assertions.values() if id(r) not in gates]
+    return comparison, judgement.with_assertions(assertions)
+
+
+def final(state: RunCompareSession) -> Final | None:
+    """The session's final comparison and judgement, computed once."""
+    if _FINAL not in state.config.stash:
+        try:
+            state.config.stash[_FINAL] = _judge(state)
+        except RunCompareError as error:
+            state.note(f"could not judge the gates: {error}")
+            state.config.stash[_FINAL] = None
+    return state.config.stash[_FINAL]
 
 
 def _where(state: RunCompareSession, line: int | None) -> str:
@@ -60,83 +79,33 @@ def _where(state: RunCompareSession, line: int | None) -> str:
     return f"{name}:{line}: " if line else f"{name}: "
 
 
+def _write(tr: Any, line: Any) -> None:
+    colour = {} if line.tone == "white" else {str(line.tone): True}
+    tr.write_line(line.text, bold=line.bold, **colour)
+
+
 def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> None:
     """One table of every gate, coloured like pytest's own output, then the report paths."""
-    from pytest_runcompare.summary import format_table, gate_rows
+    from pytest_runcompare.render.terminal import gate_table, session_lines
 
     tr = terminalreporter
-    judgement = _judgement(state)
-    if judgement is None and not state.notes and not state.written:
+    done = final(state)
+    if done is None and not state.notes and not state.written:
         return
     tr.write_sep("=", "runcompare")
-    if judgement is not None and state.gates_ran:
+    if done is not None:
+        judgement = done[1]
         # Only the gates this session ran (not those deselected with -k); the family
         # correction still spans every gate of the gates file.
-        ran = replace(
-            judgement,
-            results=tuple(r for r in judgement.results if r.key in state.ran_gate_keys),
-        )
-        rows = gate_rows(ran, warn_only=True)
-        lines = format_table(rows)
-        tr.write_line(lines[0], bold=True)
-        for row, line in zip(rows, lines[1:], strict=True):
-            status = row[-1].split(" ")[0]
-            tr.write_line(line, **{_STATUS_COLOUR.get(status, "white"): True})
-        undecided = sum(str(v.outcome) == "inconclusive" for v in judgement.warn_only)
-        if judgement.warn_only:
-            tr.write_line(
-                f"slices without a gate (warn-only): {len(judgement.warn_only)} judged, "
-                f"{undecided} inconclusive; declare `slices:` on a metric to gate them"
-            )
-        if judgement.all_pass_probability is not None:
-            tr.write_line(
-                "chance that every non-inferiority gate passes if nothing changed: "
-                f"{judgement.all_pass_probability:.0%}"
-            )
-        for warning in judgement.warnings:
-            tr.write_line(f"warning: {warning}", yellow=True)
-        compat = judgement.compatibility
-        for problem in compat.problems:
-            tr.write_line(
-                f"compatibility: {problem}",
-                red=judgement.compatibility_policy == "fail",
-                yellow=judgement.compatibility_policy != "fail",
-            )
-        for waiver in judgement.unmatched_waivers:
-            tr.write_line(
-                f"{_where(state, waiver.line)}waiver for {waiver.describe()} matches "
-                f"nothing: {waiver.reason}",
-                yellow=True,
-            )
-        if judgement.stale_metrics:
-            tr.write_line(
-                f"{len(judgement.stale_metrics)} baseline metric(s) not checked by any gate: "
-                + ", ".join(judgement.stale_metrics),
-                yellow=True,
-            )
-        assumed = sorted(
-            state.comparison().assumed_directions
-            & {r.verdict.gate.metric for r in judgement.results}
-        )
-        if assumed:
-            tr.write_line(
-                "assumed higher is better (nothing declared a direction): "
-                + ", ".join(assumed)
-            )
+        if (judgement.results and state.gates_ran) or judgement.assertions:
+            for line in gate_table(judgement, ran=state.ran_gate_keys):
+                _write(tr, line)
+        for line in session_lines(judgement, where=lambda n: _where(state, n)):
+            _write(tr, line)
     for note in state.notes:
         tr.write_line(note, yellow=True)
     for kind, path in sorted(state.written.items()):
         tr.write_line(f"{kind} report: {path}")
-
-
-def _annotation(text: str) -> str:
-    """A workflow command's message, escaped as GitHub's toolkit does."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _property(text: str) -> str:
-    """A workflow command's property value: ``:`` and ``,`` are escaped as well."""
-    return _annotation(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _annotation_file(state: RunCompareSession) -> str:
@@ -168,39 +137,22 @@ def _emit(state: RunCompareSession, lines: list[str]) -> None:
     sys.stdout.flush()
 
 
-def _github(state: RunCompareSession, judgement: Judgement | None) -> None:
-    from pytest_runcompare.pipeline import Status
+def _github(state: RunCompareSession, done: Final) -> None:
+    from pytest_runcompare.render.github import workflow_commands
 
+    comparison, judgement = done
     summary_file = state.env("GITHUB_STEP_SUMMARY")
-    if summary_file and judgement is not None:
-        from pytest_runcompare.report.markdown import render_markdown
+    if summary_file:
+        from pytest_runcompare.render.markdown import render_markdown
 
         html = state.settings.html
         text = render_markdown(
-            state.comparison(),
-            judgement.verdicts,
-            html_path=None if html is None else str(html),
+            comparison, judgement, html_path=None if html is None else str(html)
         )
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(text.rstrip("\n") + "\n\n")
-    if state.env("GITHUB_ACTIONS") and judgement is not None:
-        file = _annotation_file(state)
-        commands = []
-        for result in judgement.results:
-            if result.status is Status.PASSED and not result.verdict.warnings:
-                continue
-            level = "error" if result.status is Status.FAILED else "warning"
-            where = []
-            if file:
-                where.append(f"file={_property(file)}")
-                if result.spec.line:
-                    where.append(f"line={result.spec.line}")
-            where.append(f"title={_property(f'runcompare {result.key}')}")
-            first = result.message.splitlines()[0] if result.message else result.key
-            if result.status is Status.PASSED:
-                first = f"{result.key}: {result.verdict.warnings[0]}"
-            commands.append(f"::{level} {','.join(where)}::{_annotation(first)}")
-        _emit(state, commands)
+    if state.env("GITHUB_ACTIONS"):
+        _emit(state, workflow_commands(judgement, _annotation_file(state)))
 
 
 def _not_native(source: RunSource) -> list[str]:
@@ -227,7 +179,9 @@ def _not_native(source: RunSource) -> list[str]:
     return []
 
 
-def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
+def _update_baseline(
+    state: RunCompareSession, session: pytest.Session, done: Final | None
+) -> None:
     from pytest_runcompare.baseline import (
         BaselineUpdateRefused,
         check_promotable,
@@ -241,11 +195,18 @@ def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
+    failed = [] if done is None else [r.key for r in done[1].failed]
     try:
         candidate = state.candidate_run()
         problems: list[str] = []
         if state.other_failures:
             problems.append(f"{state.other_failures} test(s) failed in this session")
+        if failed and not settings.accept_failed:
+            problems.append(
+                f"{len(failed)} gate(s) failed: {', '.join(failed)} (pass "
+                "--runcompare-accept-failed with --runcompare-reason to promote it "
+                "anyway)"
+            )
         problems.extend(_not_native(settings.baseline))
         if not state.baseline_missing() and not problems:
             if state.baseline_run().meta.format != "native":
@@ -257,71 +218,53 @@ def _update_baseline(state: RunCompareSession, session: pytest.Session) -> None:
             compat = state.comparison().compatibility
             problems.extend(f"incompatible runs: {p}" for p in compat.problems)
         check_promotable(candidate, problems)
-        outcomes = state.outcomes()
         provenance = promote(
             candidate,
             settings.baseline.location.partition("::")[0],
-            outcomes=outcomes,
+            outcomes=state.outcomes(),
             reason=settings.reason,
+            accepted_failures=failed,
         )
     except (RunCompareError, BaselineUpdateRefused, OSError) as error:
         state.note(str(error))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
+    accepted = f"; accepted with {len(failed)} failed gate(s)" if failed else ""
     if provenance["backup"] is None:
-        state.note(f"baseline created: {settings.baseline.location}")
+        state.note(f"baseline created: {settings.baseline.location}{accepted}")
     else:
         state.note(
             f"baseline updated: {settings.baseline.location} (previous kept as "
-            f"{provenance['backup']})"
+            f"{provenance['backup']}){accepted}"
         )
 
 
 def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> None:
     """Under xdist with a recorded candidate: judge the workers' gates on the merged run.
 
-    Their reports go through ``pytest_runtest_logreport`` like any test's, so the
-    terminal, JUnit XML, the exit status and the report all see them.
+    Their outcomes come from the same function as a gate item's, and their reports
+    go through ``pytest_runtest_logreport`` like any test's, so the terminal, JUnit
+    XML, the exit status and the report all see them.
     """
-    from pytest_runcompare.pipeline import Status
-    from pytest_runcompare.summary import failure_message
+    from pytest_runcompare.collection import gate_outcome
 
     config = state.config
-    gates_path = state.settings.gates.path
+    gates_path = str(state.settings.gates.path)
+    lines = {s.gate.key: s.line for s in state.settings.gates.gates}
     for key, nodeid in sorted(state.deferred_gates.items(), key=lambda kv: kv[1]):
-        location = (str(gates_path), 0, f"runcompare gate {key}")
-        outcome, longrepr, props = "passed", None, [("runcompare_gate", key)]
-        wasxfail = None
-        try:
-            if state.baseline_missing():
-                if state.settings.update_baseline:
-                    outcome = "skipped"
-                    longrepr = (
-                        str(gates_path),
-                        0,
-                        "Skipped: no baseline yet (written at the end)",
-                    )
-                else:
-                    outcome = "failed"
-                    longrepr = state.missing_baseline_message(state.baseline_source())
-            else:
-                result = state.gate_result(key)
-                from pytest_runcompare.collection import _properties
-
-                props += _properties(result.verdict, str(result.status))
-                if result.status is Status.FAILED:
-                    outcome = "failed"
-                    report = state.settings.html
-                    longrepr = failure_message(
-                        result,
-                        state.comparison(),
-                        report=None if report is None else str(report),
-                    )
-                elif result.status is Status.WAIVED:
-                    outcome, wasxfail = "skipped", result.message
-                    longrepr = (str(gates_path), 0, result.message)
-        except RunCompareError as error:
-            outcome, longrepr = "failed", str(error)
+        result = gate_outcome(state, key)
+        line = lines.get(key)
+        index = 0 if line is None else line - 1
+        location = (gates_path, index, f"runcompare gate {key}")
+        state.warn_session_once()
+        for warning in result.warnings:
+            state.warn(warning)
+        outcome = {"xfailed": "skipped"}.get(result.outcome, result.outcome)
+        longrepr: Any = None
+        if result.outcome == "failed":
+            longrepr = result.message
+        elif result.outcome in ("skipped", "xfailed"):
+            longrepr = (gates_path, index + 1, f"Skipped: {result.message}")
         keywords = {key: 1, "runcompare_gate": 1}
         # setup, call and teardown, as for a test run here: JUnit XML records the
         # properties at teardown.
@@ -333,45 +276,40 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
                 outcome=outcome if when == "call" else "passed",  # type: ignore[arg-type]
                 longrepr=longrepr if when == "call" else None,
                 when=when,  # type: ignore[arg-type]
-                user_properties=props,
+                user_properties=list(result.properties),
             )
-            if wasxfail is not None and when == "call":
-                report.wasxfail = wasxfail  # type: ignore[attr-defined]
+            if result.outcome == "xfailed" and when == "call":
+                report.wasxfail = result.message  # type: ignore[attr-defined]
             config.hook.pytest_runtest_logreport(report=report)
-        if outcome == "failed":
+        if result.outcome == "failed":
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     """Write reports and GitHub outputs, then update the baseline when asked."""
-    from pytest_runcompare.pipeline import Outputs, write_reports
+    from pytest_runcompare.render.write import write_reports
 
     if state.deferred_gates:
         _judge_deferred_gates(state, session)
-    judgement = _judgement(state)
-    state.config.stash[_FINAL] = judgement
+    done = final(state)
     settings = state.settings
-    if judgement is not None:
-        outputs = Outputs(
-            html=settings.html,
-            markdown=settings.markdown,
-            json=settings.json,
-            max_outputs=settings.max_outputs,
-        )
+    if done is not None:
+        comparison, judgement = done
         try:
             state.written.update(
                 write_reports(
-                    state.comparison(),
+                    comparison,
                     judgement,
-                    outputs,
+                    settings.request.outputs,
                     tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
                 )
             )
-        except (OSError, RunCompareError) as error:
-            state.note(f"could not write the reports: {error}")
+        except RunCompareError as error:
+            state.note(str(error))
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         try:
-            _github(state, judgement)
+            _github(state, done)
         except OSError as error:
             state.note(f"could not write the GitHub step summary: {error}")
     if settings.update_baseline:
-        _update_baseline(state, session)
+        _update_baseline(state, session, done)

@@ -53,7 +53,7 @@ def pytest_runcompare_register_tests() -> Mapping[str, Any] | None:
     Called once per session before the gates are judged; the names become valid values
     of ``test:`` in the gates file. A test function is called as
     ``fn(paired, gate, *, rng)`` with a :class:`~pytest_runcompare.comparison.PairedMetric`,
-    the :class:`~pytest_runcompare.gates.Gate` and a seeded ``numpy.random.Generator``,
+    the :class:`~pytest_runcompare.judge.Gate` and a seeded ``numpy.random.Generator``,
     and returns a :class:`~pytest_runcompare.stats.result.TestResult`.
 
     Example::

@@ -1,8 +1,10 @@
-"""Load, compare, judge, render: the one path that the pytest plugin and the CLI share.
+"""Request -> load -> compare -> judge -> :class:`Judgement`: the one path both faces take.
 
-Both faces turn their options into plain values (:class:`~pytest_runcompare.config.GatesConfig`,
-run locations, a seed, output paths) and call these functions; neither wires the
-pipeline itself.
+The pytest plugin and the ``runcompare`` command build a :class:`Request` with
+:func:`build_request`, and turn it into a frozen :class:`Judgement` with
+:func:`judge` (fixture assertions with :func:`judge_assertion`). Every face (gate
+items, assertions, exit codes, terminal, HTML, Markdown, JSON, JUnit, annotations,
+baseline promotion) renders the Judgement; none decides an outcome.
 """
 
 from __future__ import annotations
@@ -10,85 +12,284 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from enum import Enum
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_runcompare.config import GatesConfig, GateSpec, RunSource, Waiver
+from pytest_runcompare.config import (
+    GatesConfig,
+    GateSpec,
+    RunSource,
+    Waiver,
+    check_tests,
+)
 from pytest_runcompare.errors import ConfigError
+from pytest_runcompare.judge import (
+    Correction,
+    Evidence,
+    Gate,
+    GateSummary,
+    Mode,
+    Outcome,
+    RunPolicy,
+    Verdict,
+    WithoutIds,
+    conclude_family,
+    measure,
+    parse_margin,
+)
+from pytest_runcompare.judge.evaluate import fail_closed
 
 if TYPE_CHECKING:
-    from pytest_runcompare.comparison import (
-        Compatibility,
-        PairedMetric,
-        RunComparisonResult,
-    )
-    from pytest_runcompare.gates import Gate
+    from pytest_runcompare.comparison import Compatibility, RunComparisonResult
     from pytest_runcompare.loaders.registry import LoadHook
     from pytest_runcompare.runs import Run
-    from pytest_runcompare.verdict import Verdict
+
+__all__ = [
+    "DEFAULT_SEED",
+    "Cause",
+    "GateResult",
+    "Judgement",
+    "Outputs",
+    "Reason",
+    "Request",
+    "Status",
+    "build_request",
+    "compare",
+    "judge",
+    "judge_assertion",
+    "load",
+]
 
 DEFAULT_SEED = 0
+DEFAULT_MAX_OUTPUTS = 2000
 
 
-class Status(Enum):
-    """A gate's result once waivers and the compatibility policy are applied."""
+class Status(StrEnum):
+    """A gate's final status in the session."""
 
     PASSED = "passed"
     FAILED = "failed"
+    #: An active waiver expects the change: reported as xfailed, the session passes.
     WAIVED = "waived"
+    #: The gate's own configuration cannot be judged on these runs.
+    ERROR = "error"
 
-    def __str__(self) -> str:
-        return self.value
+
+class Cause(StrEnum):
+    """Why a gate's status is what it is, beyond the data's outcome."""
+
+    FAIL_CLOSED = "fail_closed"
+    CONFIG_ERROR = "config_error"
+    INCOMPATIBLE = "incompatible"
+    INCOMPATIBLE_WARNED = "incompatible_warned"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_WARNED = "incomplete_warned"
+    WAIVED = "waived"
+    WAIVER_EXPIRED = "waiver_expired"
+    IDS_WAIVED = "ids_waived"
+    INCONCLUSIVE_FAILS = "inconclusive_fails"
+    INCONCLUSIVE_PASSES = "inconclusive_passes"
+    FAMILY_CORRECTION = "family_correction"
+    WARN_ONLY = "warn_only"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One link of a gate's reason chain: what applied, in words."""
+
+    cause: Cause
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain values."""
+        return {"cause": str(self.cause), "text": self.text}
+
+
+#: Causes that decide a status other than the data's (listed before the verdict).
+_DECISIVE = frozenset(
+    {
+        Cause.INCOMPATIBLE,
+        Cause.INCOMPLETE,
+        Cause.WAIVED,
+        Cause.WAIVER_EXPIRED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class GateResult:
-    """One declared gate: its verdict, and what waivers and compatibility made of it."""
+    """One gate's final status, the reasons that led to it, and its verdict."""
 
     spec: GateSpec
     verdict: Verdict
     status: Status
-    message: str
+    reasons: tuple[Reason, ...] = ()
     waiver: Waiver | None = None
+    #: a fixture assertion judged on its own (not one of the gates file's gates)
+    assertion: bool = False
 
     @property
     def key(self) -> str:
         """The gate's stable name (``exact_match[lang:de]``)."""
         return self.verdict.key
 
+    @property
+    def declared(self) -> bool:
+        """False for warn-only gates, which never fail the session."""
+        return self.verdict.gate.declared
+
+    @property
+    def fails_session(self) -> bool:
+        """Whether this gate makes the session fail."""
+        return self.status in (Status.FAILED, Status.ERROR)
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the data showed."""
+        return self.verdict.outcome
+
+    @property
+    def message(self) -> str:
+        """The reasons that decided the status, then the verdict's sentence."""
+        lines = [r.text for r in self.reasons if r.cause in _DECISIVE]
+        return "\n".join([*lines, self.verdict.text])
+
+    def has(self, cause: Cause) -> bool:
+        """Whether ``cause`` is in the reason chain."""
+        return any(r.cause is cause for r in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for the JSON report."""
+        return {
+            "key": self.key,
+            "assertion": self.assertion,
+            "status": str(self.status),
+            "declared": self.declared,
+            "fails_session": self.fails_session,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "waiver": None
+            if self.waiver is None
+            else {
+                "reason": self.waiver.reason,
+                "expires": None
+                if self.waiver.expires is None
+                else self.waiver.expires.isoformat(),
+                "what": self.waiver.describe(),
+            },
+            "line": self.spec.line,
+            "message": self.message,
+            "verdict": self.verdict.to_dict(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """Every gate of a session judged together, plus what the summary must mention."""
+    """Every gate of a session judged together, and the facts every face shows.
+
+    ``results`` are the declared gates (of the gates file), ``assertions`` the
+    fixture assertions judged in the session, ``warn_only`` the slice gates nobody
+    declared (judged for the report, never failing the session).
+    """
 
     results: tuple[GateResult, ...]
-    warn_only: tuple[Verdict, ...]
+    warn_only: tuple[GateResult, ...]
     compatibility: Compatibility
-    compatibility_policy: str
+    compatibility_policy: RunPolicy
+    incomplete_policy: RunPolicy
+    assertions: tuple[GateResult, ...] = ()
     unmatched_waivers: tuple[Waiver, ...] = ()
     stale_metrics: tuple[str, ...] = ()
+    assumed_directions: tuple[str, ...] = ()
     all_pass_probability: float | None = None
+    family_correction: Correction | None = None
+    family_size: int = 0
     seed: int = DEFAULT_SEED
     warnings: tuple[str, ...] = ()
+    numpy_version: str = ""
+    scipy_version: str = ""
+
+    @property
+    def gates(self) -> tuple[GateResult, ...]:
+        """Declared gates, then fixture assertions, then warn-only gates."""
+        return self.results + self.assertions + self.warn_only
+
+    @property
+    def blocking(self) -> tuple[GateResult, ...]:
+        """The gates that can fail the session."""
+        return self.results + self.assertions
 
     @property
     def verdicts(self) -> list[Verdict]:
-        """Verdicts of the declared gates, then the warn-only slice verdicts."""
-        return [r.verdict for r in self.results] + list(self.warn_only)
+        """Every gate's verdict, in :attr:`gates` order."""
+        return [r.verdict for r in self.gates]
+
+    @property
+    def failed(self) -> tuple[GateResult, ...]:
+        """The gates that fail the session."""
+        return tuple(r for r in self.blocking if r.fails_session)
 
     @property
     def passed(self) -> bool:
-        """No declared gate failed."""
-        return all(r.status is not Status.FAILED for r in self.results)
+        """No declared gate nor fixture assertion failed."""
+        return not self.failed
 
     def result(self, key: str) -> GateResult:
-        """The result of the gate named ``key``."""
+        """The result of the declared gate named ``key``."""
         for r in self.results:
             if r.key == key:
                 return r
         raise KeyError(key)
+
+    def with_assertions(self, assertions: Iterable[GateResult]) -> Judgement:
+        """The same judgement with the session's fixture assertions beside the gates."""
+        return replace(self, assertions=tuple(assertions))
+
+    def counts(self) -> dict[str, int]:
+        """How many gates ended in each status, and the warn-only ones flagged."""
+        out = {str(s): 0 for s in Status}
+        for r in self.blocking:
+            out[str(r.status)] += 1
+        out["total"] = len(self.blocking)
+        out["inconclusive"] = sum(
+            1 for r in self.blocking if r.outcome is Outcome.INCONCLUSIVE
+        )
+        out["warn_only"] = len(self.warn_only)
+        out["warnings"] = sum(
+            1 for r in self.warn_only if r.outcome is not Outcome.PASS
+        )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for the JSON report."""
+        from pytest_runcompare.stats.result import _plain
+
+        return {
+            "passed": self.passed,
+            "counts": self.counts(),
+            "seed": self.seed,
+            "compatibility": {
+                "policy": str(self.compatibility_policy),
+                "problems": list(self.compatibility.problems),
+                "notes": list(self.compatibility.notes),
+            },
+            "incomplete_runs": str(self.incomplete_policy),
+            "all_pass_probability": _plain(self.all_pass_probability),
+            "family": {
+                "correction": None
+                if self.family_correction is None
+                else str(self.family_correction),
+                "size": self.family_size,
+            },
+            "warnings": list(self.warnings),
+            "unmatched_waivers": [w.describe() for w in self.unmatched_waivers],
+            "stale_metrics": list(self.stale_metrics),
+            "assumed_directions": list(self.assumed_directions),
+            "gates": [r.to_dict() for r in self.results],
+            "assertions": [r.to_dict() for r in self.assertions],
+            "warn_only": [r.to_dict() for r in self.warn_only],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +299,133 @@ class Outputs:
     html: Path | None = None
     markdown: Path | None = None
     json: Path | None = None
-    max_outputs: int = 2000
+    max_outputs: int = DEFAULT_MAX_OUTPUTS
     generated: str | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether any report is asked for."""
+        return any(p is not None for p in (self.html, self.markdown, self.json))
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Everything a judgement depends on, as plain values.
+
+    ``baseline`` and ``candidate`` may be unset in a pytest session (a marker or
+    the recorder supplies them); ``config`` already carries the command line's
+    ``alpha``.
+    """
+
+    config: GatesConfig
+    baseline: RunSource | None = None
+    candidate: RunSource | None = None
+    seed: int = DEFAULT_SEED
+    outputs: Outputs = field(default_factory=Outputs)
+    custom_tests: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    today: _dt.date | None = None
+
+
+# --------------------------------------------------------------------------- request
+
+
+def _check_seed(seed: object, option: str) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{option}: expected a non-negative integer, got {seed!r}")
+    return seed
+
+
+def _check_alpha(alpha: object, option: str) -> float | None:
+    if alpha is None:
+        return None
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
+        raise ConfigError(f"{option}: expected a number in (0, 0.5), got {alpha!r}")
+    if not 0 < alpha < 0.5:
+        raise ConfigError(
+            f"{option}: {alpha} is out of range (expected a one-sided level in "
+            "(0, 0.5), e.g. 0.05)"
+        )
+    return float(alpha)
+
+
+def build_request(
+    config: GatesConfig,
+    *,
+    baseline: RunSource | None = None,
+    candidate: RunSource | None = None,
+    seed: object = None,
+    alpha: object = None,
+    html: Path | None = None,
+    markdown: Path | None = None,
+    json: Path | None = None,
+    custom_tests: Mapping[str, Callable[..., Any]] | None = None,
+    option_names: Mapping[str, str] | None = None,
+) -> Request:
+    """The one request builder: command-line values over the gates file over defaults.
+
+    ``baseline`` and ``candidate`` override the gates file's locations (keeping its
+    reader options); ``seed`` and ``alpha`` are validated here; every ``test:`` must
+    be built in or one of ``custom_tests``. ``option_names`` names the options in
+    error messages (``{"alpha": "--runcompare-alpha"}``).
+
+    Raises
+    ------
+    ConfigError
+        For a bad value, naming the option and what is accepted.
+
+    """
+    names = {"seed": "--seed", "alpha": "--alpha", **(option_names or {})}
+    tests = dict(custom_tests or {})
+    check_tests(config, tests)
+    checked_seed = _check_seed(seed, names["seed"])
+    checked_alpha = _check_alpha(alpha, names["alpha"])
+    if checked_alpha is not None:
+        config = config.with_alpha(checked_alpha)
+    report = config.report
+
+    def output(given: Path | None, key: str) -> Path | None:
+        if given is not None:
+            return given
+        from_file = report.get(key)
+        return None if from_file is None else Path(from_file)
+
+    def source(
+        given: RunSource | None, from_file: RunSource | None
+    ) -> RunSource | None:
+        if given is None:
+            return from_file
+        if from_file is None or given.options:
+            return given
+        return RunSource(given.location, dict(from_file.options))
+
+    return Request(
+        config=config,
+        baseline=source(baseline, config.baseline),
+        candidate=source(candidate, config.candidate),
+        seed=checked_seed
+        if checked_seed is not None
+        else config.seed
+        if config.seed is not None
+        else DEFAULT_SEED,
+        outputs=Outputs(
+            html=output(html, "html"),
+            markdown=output(markdown, "markdown"),
+            json=output(json, "json"),
+            max_outputs=int(report.get("max_outputs", DEFAULT_MAX_OUTPUTS)),
+        ),
+        custom_tests=tests,
+    )
+
+
+def registered_tests(results: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """The tests that ``pytest_runcompare_register_tests`` implementations returned."""
+    tests: dict[str, Any] = {}
+    for found in results:
+        if found:
+            tests.update(found)
+    return tests
 
 
 # --------------------------------------------------------------------------- load
@@ -132,51 +458,6 @@ def compare(baseline: Run, candidate: Run, config: GatesConfig) -> RunComparison
 # --------------------------------------------------------------------------- judge
 
 
-class _WithoutIds:
-    """A comparison view that leaves some datapoint ids out of every pairing."""
-
-    def __init__(self, comparison: RunComparisonResult, ids: Iterable[str]) -> None:
-        self._comparison = comparison
-        self._ids = frozenset(ids)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._comparison, name)
-
-    def paired(
-        self, metric: str, *, slice: str | None = None, step: str | None = None
-    ) -> PairedMetric:
-        import numpy as np
-
-        paired = self._comparison.paired(metric, slice=slice, step=step)
-        excluded = self._ids
-
-        def keep(ids: Any) -> Any:
-            return np.fromiter(
-                (i not in excluded for i in ids), dtype=np.bool_, count=len(ids)
-            )
-
-        k = keep(paired.ids)
-        m = keep(paired.missing_in_candidate)
-        positions = (
-            np.arange(paired.id_source.size)
-            if paired.id_positions is None
-            else paired.id_positions
-        )
-        return replace(
-            paired,
-            id_positions=positions[k],
-            baseline=paired.baseline[k],
-            candidate=paired.candidate[k],
-            clusters=None if paired.clusters is None else paired.clusters[k],
-            missing_in_candidate=paired.missing_in_candidate[m],
-            missing_in_candidate_values=paired.missing_in_candidate_values[m],
-            missing_in_baseline=paired.missing_in_baseline[
-                keep(paired.missing_in_baseline)
-            ],
-            nan_ids=paired.nan_ids[keep(paired.nan_ids)],
-        )
-
-
 def expand_gates(
     config: GatesConfig, comparison: RunComparisonResult
 ) -> list[GateSpec]:
@@ -197,14 +478,18 @@ def expand_gates(
         for name in names:
             if name in explicit:
                 continue
-            restrict = {"slice": name} if spec.expand == "slices" else {"step": name}
-            out.append(GateSpec(replace(spec.gate, **restrict), spec.line))
+            gate = (
+                replace(spec.gate, slice=name)
+                if spec.expand == "slices"
+                else replace(spec.gate, step=name)
+            )
+            out.append(GateSpec(gate, spec.line))
     return out
 
 
 def _warn_only_gates(
     specs: Sequence[GateSpec], comparison: RunComparisonResult
-) -> list[Gate]:
+) -> list[GateSpec]:
     """Slice gates nobody declared: judged for the report, never failing the build."""
     gated = {(s.gate.metric, s.gate.slice) for s in specs}
     out = []
@@ -217,7 +502,9 @@ def _warn_only_gates(
         for tag in comparison.slice_names:
             if (gate.metric, tag) not in gated:
                 gated.add((gate.metric, tag))
-                out.append(replace(gate, slice=tag, declared=False))
+                out.append(
+                    GateSpec(replace(gate, slice=tag, declared=False), spec.line)
+                )
     return out
 
 
@@ -230,43 +517,21 @@ def stale_metrics(
     return tuple(m for m in comparison.baseline.metric_names if m not in checked)
 
 
-def judge(
-    comparison: RunComparisonResult,
-    config: GatesConfig,
-    *,
-    seed: int = DEFAULT_SEED,
-    custom_tests: Mapping[str, Callable[..., Any]] | None = None,
-    today: _dt.date | None = None,
-) -> Judgement:
-    """Judge every gate of ``config`` on ``comparison`` as one family.
+def run_notes(comparison: RunComparisonResult) -> list[str]:
+    """What the readers said about the two runs: incomplete runs, skipped fields."""
+    notes = []
+    for role, run in (
+        ("baseline", comparison.baseline),
+        ("candidate", comparison.candidate),
+    ):
+        if not run.meta.complete and not any("incomplete" in w for w in run.warnings):
+            notes.append(f"{role} {run.name}: the run is marked incomplete")
+        notes.extend(f"{role}: {warning}" for warning in run.warnings)
+    return notes
 
-    Waivers turn a failed gate into WAIVED (an expired one fails it), datapoint ids
-    named in waivers are left out of the test, and incompatible runs fail every gate
-    unless the gates file says ``compatibility: warn``.
-    """
-    from pytest_runcompare.gates import evaluate_gate, summarise
 
-    specs = expand_gates(config, comparison)
-    warn_gates = _warn_only_gates(specs, comparison)
-    views: dict[tuple[str, ...], Any] = {(): comparison}
-    raw = []
-    for gate in [s.gate for s in specs] + warn_gates:
-        # Datapoints whose change a waiver expects are left out of that gate's test.
-        ids = config.excluded_ids(gate, today) if gate.declared else ()
-        if ids not in views:
-            views[ids] = _WithoutIds(comparison, ids)
-        try:
-            verdict = evaluate_gate(
-                views[ids], gate, seed=seed, custom_tests=custom_tests
-            )
-        except ConfigError as error:
-            # One gate's mistake fails that gate, not the whole session.
-            verdict = _config_failure(gate, error, config, specs, seed)
-        raw.append(verdict)
-    summary = summarise(raw, seed=seed)
-    verdicts = list(summary.verdicts)
-    compat = comparison.compatibility
-    incomplete = [
+def _incomplete(comparison: RunComparisonResult) -> list[str]:
+    return [
         f"the {role} run is marked incomplete (its writer did not finish)"
         for role, run in (
             ("baseline", comparison.baseline),
@@ -274,63 +539,146 @@ def judge(
         )
         if not run.meta.complete
     ]
-    results = [
-        _result(spec, verdict, config, compat, today, incomplete)
-        for spec, verdict in zip(specs, verdicts[: len(specs)], strict=True)
-    ]
-    from pytest_runcompare.summary import run_notes
-
-    warnings = list(run_notes(comparison))
-    for spec in config.gates:
-        if spec.expand is not None and not any(
-            s.gate.metric == spec.gate.metric
-            and (s.gate.slice if spec.expand == "slices" else s.gate.step) is not None
-            for s in specs
-        ):
-            warnings.append(
-                f"{spec.gate.metric}: `{spec.expand}: all`, but the runs have no "
-                f"{spec.expand[:-1]}: no {spec.expand[:-1]} gate was made"
-            )
-    return Judgement(
-        results=tuple(results),
-        warn_only=tuple(verdicts[len(specs) :]),
-        compatibility=compat,
-        compatibility_policy=config.compatibility,
-        unmatched_waivers=_unmatched_waivers(config, specs, comparison),
-        stale_metrics=stale_metrics(config, comparison),
-        all_pass_probability=None
-        if math.isnan(summary.expected_all_pass_probability)
-        else summary.expected_all_pass_probability,
-        seed=seed,
-        warnings=tuple(warnings),
-    )
 
 
-def _config_failure(
-    gate: Gate,
-    error: ConfigError,
-    config: GatesConfig,
-    specs: Sequence[GateSpec],
-    seed: int,
-) -> Verdict:
-    """A FAIL verdict for a gate whose configuration cannot be judged on these runs."""
-    from pytest_runcompare.verdict import Outcome, Verdict
-
-    line = next((s.line for s in specs if s.gate == gate), None)
-    where = "" if config.path is None else f"{config.path}"
+def _where(config: GatesConfig, line: int | None) -> str:
+    where = "" if config.path is None else str(config.path)
     if where and line is not None:
         where += f":{line}"
-    reason = f"{where}: {error}" if where else str(error)
-    return Verdict(
-        gate=gate,
-        key=gate.key,
-        outcome=Outcome.FAIL,
-        passed=not gate.declared,
-        improved=False,
-        text=f"{gate.key}: configuration error: {reason}",
-        reason=reason,
-        seed=seed,
-    )
+    return where
+
+
+def _measure_all(
+    comparison: RunComparisonResult,
+    specs: Sequence[GateSpec],
+    request: Request,
+) -> list[Evidence]:
+    """Each gate's evidence, on a view without the ids its waivers take out."""
+    config = request.config
+    views: dict[tuple[str, ...], WithoutIds] = {}
+    out = []
+    for spec in specs:
+        gate = spec.gate
+        ids = config.excluded_ids(gate, request.today) if gate.declared else ()
+        if ids not in views:
+            views[ids] = WithoutIds(comparison, ids)
+        try:
+            evidence = measure(
+                views[ids], gate, seed=request.seed, custom_tests=request.custom_tests
+            )
+        except ConfigError as error:
+            # One gate's mistake fails that gate, not the whole session.
+            where = _where(config, spec.line)
+            reason = f"{where}: {error}" if where else str(error)
+            evidence = fail_closed(gate, reason, request.seed, config_error=True)
+        out.append(evidence)
+    return out
+
+
+def _status(
+    spec: GateSpec,
+    verdict: Verdict,
+    request: Request,
+    compat: Compatibility,
+    incomplete: Sequence[str],
+) -> GateResult:
+    """The gate's final status and the chain of reasons that led to it."""
+    config = request.config
+    gate = spec.gate
+    reasons: list[Reason] = []
+    waiver = config.waiver_for(gate) if gate.declared else None
+    ids = config.excluded_ids(gate, request.today) if gate.declared else ()
+    if ids:
+        reasons.append(
+            Reason(
+                Cause.IDS_WAIVED,
+                f"{len(ids)} datapoint(s) left out by a waiver (an expected change)",
+            )
+        )
+    if (
+        verdict.correction not in (None, Correction.NONE)
+        and verdict.p_adjusted is not None
+    ):
+        reasons.append(
+            Reason(
+                Cause.FAMILY_CORRECTION,
+                f"{verdict.correction} correction across the regression-detection "
+                f"family: p {verdict.p_value:.3g} adjusted to {verdict.p_adjusted:.3g}",
+            )
+        )
+    if verdict.outcome is Outcome.INCONCLUSIVE:
+        policy = gate.inconclusive_policy
+        cause = (
+            Cause.INCONCLUSIVE_PASSES if verdict.passed else Cause.INCONCLUSIVE_FAILS
+        )
+        reasons.append(
+            Reason(
+                cause,
+                f"inconclusive: {'passes' if verdict.passed else 'fails'} under the "
+                f"inconclusive policy ({policy})",
+            )
+        )
+    if not gate.declared:
+        if verdict.outcome is not Outcome.PASS:
+            reasons.append(
+                Reason(Cause.WARN_ONLY, "warn-only gate: it never fails the session")
+            )
+        return GateResult(spec, verdict, Status.PASSED, tuple(reasons))
+    if verdict.reason is not None:
+        cause = Cause.CONFIG_ERROR if verdict.config_error else Cause.FAIL_CLOSED
+        reasons.append(Reason(cause, f"fail closed: {verdict.reason}"))
+    status: Status | None = None
+    if incomplete:
+        text = "; ".join(incomplete)
+        if config.incomplete_runs is RunPolicy.FAIL:
+            reasons.append(
+                Reason(
+                    Cause.INCOMPLETE,
+                    f"{text} (set defaults.incomplete_runs: warn in the gates file "
+                    "to judge the datapoints written so far)",
+                )
+            )
+            status = Status.FAILED
+        else:
+            reasons.append(Reason(Cause.INCOMPLETE_WARNED, f"{text} (judged anyway)"))
+    if compat.problems:
+        text = "the runs are not comparable: " + "; ".join(compat.problems)
+        if config.compatibility is RunPolicy.FAIL:
+            reasons.append(
+                Reason(
+                    Cause.INCOMPATIBLE,
+                    f"{text} (set defaults.compatibility: warn in the gates file "
+                    "to compare anyway)",
+                )
+            )
+            status = status or Status.FAILED
+        else:
+            reasons.append(
+                Reason(Cause.INCOMPATIBLE_WARNED, f"{text} (compared anyway)")
+            )
+    if status is None and verdict.config_error:
+        status = Status.ERROR
+    expired = [
+        w
+        for w in config.waivers
+        if w.expired(request.today) and (w is waiver or w.excludes_from(gate))
+    ]
+    if status is None and expired:
+        for w in expired:
+            reasons.append(
+                Reason(
+                    Cause.WAIVER_EXPIRED,
+                    f"waiver for {w.describe()} expired on {w.expires}: {w.reason} "
+                    "(renew or remove it)",
+                )
+            )
+        return GateResult(spec, verdict, Status.FAILED, tuple(reasons), expired[0])
+    if status is None and verdict.passed:
+        status = Status.PASSED
+    if status is None and waiver is not None:
+        reasons.append(Reason(Cause.WAIVED, f"expected change: {waiver.reason}"))
+        return GateResult(spec, verdict, Status.WAIVED, tuple(reasons), waiver)
+    return GateResult(spec, verdict, status or Status.FAILED, tuple(reasons), waiver)
 
 
 def _unmatched_waivers(
@@ -351,91 +699,164 @@ def _unmatched_waivers(
     return tuple(out)
 
 
-def _result(
-    spec: GateSpec,
-    verdict: Verdict,
-    config: GatesConfig,
-    compat: Compatibility,
-    today: _dt.date | None,
-    incomplete: Sequence[str] = (),
-) -> GateResult:
-    waiver = config.waiver_for(spec.gate)
-    if incomplete and config.incomplete_runs == "fail":
-        message = (
-            "; ".join(incomplete)
-            + " (set defaults.incomplete_runs: warn in the gates file to judge the "
-            f"datapoints written so far)\n{verdict.text}"
-        )
-        return GateResult(spec, verdict, Status.FAILED, message, waiver)
-    if compat.problems and config.compatibility == "fail":
-        message = (
-            "the runs are not comparable: "
-            + "; ".join(compat.problems)
-            + " (set defaults.compatibility: warn in the gates file to compare anyway)"
-        )
-        return GateResult(spec, verdict, Status.FAILED, message, waiver)
-    expired = [
-        w
-        for w in config.waivers
-        if w.expired(today) and (w is waiver or w.excludes_from(spec.gate))
-    ]
-    if expired:
-        lines = [
-            f"waiver for {w.describe()} expired on {w.expires}: {w.reason} "
-            "(renew or remove it)"
-            for w in expired
+def _expansion_warnings(config: GatesConfig, specs: Sequence[GateSpec]) -> list[str]:
+    out = []
+    for spec in config.gates:
+        if spec.expand is not None and not any(
+            s.gate.metric == spec.gate.metric
+            and (s.gate.slice if spec.expand == "slices" else s.gate.step) is not None
+            for s in specs
+        ):
+            one = spec.expand[:-1]
+            out.append(
+                f"{spec.gate.metric}: `{spec.expand}: all`, but the runs have no "
+                f"{one}: no {one} gate was made"
+            )
+    return out
+
+
+def _family(
+    evidence: Sequence[Evidence], request: Request
+) -> tuple[GateSummary, list[Evidence]]:
+    """Conclude the family; a correction clash becomes every member's config error."""
+    try:
+        return conclude_family(evidence, seed=request.seed), list(evidence)
+    except ConfigError as error:
+        failed = [
+            fail_closed(e.gate, str(error), request.seed, config_error=True)
+            if e.gate.mode is Mode.REGRESSION_DETECTION
+            else e
+            for e in evidence
         ]
-        message = "\n".join([*lines, verdict.text])
-        return GateResult(spec, verdict, Status.FAILED, message, expired[0])
-    if verdict.passed:
-        return GateResult(spec, verdict, Status.PASSED, verdict.text, waiver)
-    if waiver is not None:
-        message = f"expected change: {waiver.reason}\n{verdict.text}"
-        return GateResult(spec, verdict, Status.WAIVED, message, waiver)
-    return GateResult(spec, verdict, Status.FAILED, verdict.text, None)
+        return conclude_family(failed, seed=request.seed), failed
 
 
-# --------------------------------------------------------------------------- render
+def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
+    """Judge every gate of the request on ``comparison`` as one family.
+
+    Waivers turn a failed gate into WAIVED (an expired one fails it), datapoint ids
+    named in waivers are left out of the test, and incompatible or incomplete runs
+    fail every gate unless the gates file says ``warn``.
+    """
+    config = request.config
+    specs = expand_gates(config, comparison)
+    warn_specs = _warn_only_gates(specs, comparison)
+    all_specs = [*specs, *warn_specs]
+    summary, _ = _family(_measure_all(comparison, all_specs, request), request)
+    compat = comparison.compatibility
+    incomplete = _incomplete(comparison)
+    results = [
+        _status(spec, verdict, request, compat, incomplete)
+        for spec, verdict in zip(all_specs, summary.verdicts, strict=True)
+    ]
+    gated = {s.gate.metric for s in specs}
+    p_all = summary.expected_all_pass_probability
+    return Judgement(
+        results=tuple(results[: len(specs)]),
+        warn_only=tuple(results[len(specs) :]),
+        compatibility=compat,
+        compatibility_policy=config.compatibility,
+        incomplete_policy=config.incomplete_runs,
+        unmatched_waivers=_unmatched_waivers(config, specs, comparison),
+        stale_metrics=stale_metrics(config, comparison),
+        assumed_directions=tuple(sorted(comparison.assumed_directions & gated)),
+        all_pass_probability=None if math.isnan(p_all) else p_all,
+        family_correction=summary.family_correction,
+        family_size=summary.family_size,
+        seed=request.seed,
+        warnings=tuple([*run_notes(comparison), *_expansion_warnings(config, specs)]),
+        numpy_version=summary.numpy_version,
+        scipy_version=summary.scipy_version,
+    )
 
 
-def write_reports(
-    comparison: RunComparisonResult,
-    judgement: Judgement,
-    outputs: Outputs,
-    *,
-    tests: Sequence[Any] = (),
-) -> dict[str, Path]:
-    """Render the requested reports and write each atomically; returns what was written."""
-    from pytest_runcompare.writer import atomic_file
+def default_gates(
+    comparison: RunComparisonResult, margin: str | None, alpha: float | None = None
+) -> tuple[GateSpec, ...]:
+    """Without a gates file: one gate per per-datapoint metric of the baseline.
 
-    written: dict[str, Path] = {}
-    verdicts = judgement.verdicts
-    if outputs.html is not None:
-        from pytest_runcompare.report.html import render_html
+    With ``margin`` they are non-inferiority gates; without, regression detection.
+    """
+    extra: dict[str, Any] = {} if alpha is None else {"alpha": alpha}
+    specs = []
+    for name in comparison.baseline.metrics:
+        if margin is None:
+            gate = Gate(metric=name, mode=Mode.REGRESSION_DETECTION, **extra)
+        else:
+            gate = Gate(metric=name, margin=parse_margin(margin), **extra)
+        specs.append(GateSpec(gate))
+    return tuple(specs)
 
-        text = render_html(
-            comparison,
-            verdicts,
-            tests=tests,
-            generated=outputs.generated,
-            max_outputs=outputs.max_outputs,
-            seed=judgement.seed,
+
+def empty_judgement(comparison: RunComparisonResult, request: Request) -> Judgement:
+    """A judgement of no gate: what a session without a gates file reports."""
+    return judge(comparison, replace(request, config=replace(request.config, gates=())))
+
+
+def assertion_spec(config: GatesConfig, metric: str, **settings: Any) -> GateSpec:
+    """The gate of a fixture assertion, the gates file's settings under its own.
+
+    The base is the gates file's gate for ``metric`` (or its defaults).
+
+    Raises
+    ------
+    ConfigError
+        For a setting a gate does not accept.
+
+    """
+    from dataclasses import fields
+
+    base: dict[str, Any] = {"metric": metric}
+    line = None
+    for spec in config.gates:
+        gate = spec.gate
+        if (
+            spec.expand is None
+            and gate.metric == metric
+            and gate.slice is None
+            and gate.step is None
+        ):
+            base = {f.name: getattr(gate, f.name) for f in fields(gate)}
+            line = spec.line
+            break
+    else:
+        base.update(
+            {k: v for k, v in config.defaults.items() if k != "slices"},
+            higher_is_better=config.directions.get(metric),
         )
-        with atomic_file(outputs.html) as handle:
-            handle.write(text)
-        written["html"] = outputs.html
-    if outputs.markdown is not None:
-        from pytest_runcompare.report.markdown import render_markdown
+    unknown = set(settings) - {f.name for f in fields(Gate)}
+    if unknown:
+        raise ConfigError(
+            f"assertion on {metric!r}: unknown setting(s) {', '.join(sorted(unknown))} "
+            f"(accepted: {', '.join(f.name for f in fields(Gate))})"
+        )
+    return GateSpec(Gate(**{**base, **settings, "metric": metric}), line)
 
-        text = render_markdown(comparison, verdicts, html_path=outputs.html)
-        with atomic_file(outputs.markdown) as handle:
-            handle.write(text)
-        written["markdown"] = outputs.markdown
-    if outputs.json is not None:
-        from pytest_runcompare.report.json_report import render_json
 
-        text = render_json(comparison, verdicts, tests=tests)
-        with atomic_file(outputs.json) as handle:
-            handle.write(text)
-        written["json"] = outputs.json
-    return written
+def judge_assertion(
+    comparison: RunComparisonResult,
+    request: Request,
+    spec: GateSpec,
+    *,
+    session: Judgement | None = None,
+) -> GateResult:
+    """Judge a fixture assertion by the same rules as the gates of the request.
+
+    When ``session`` (the judgement of the same comparison) holds a declared gate
+    equal to ``spec``'s, its result is returned: the assertion and the gate cannot
+    disagree. Otherwise the assertion is its own family of one, with the request's
+    waivers, run policies, alpha and custom tests.
+    """
+    if session is not None:
+        for result in session.results:
+            if result.verdict.gate == spec.gate:
+                return result
+    summary, _ = _family(_measure_all(comparison, [spec], request), request)
+    result = _status(
+        spec,
+        summary.verdicts[0],
+        request,
+        comparison.compatibility,
+        _incomplete(comparison),
+    )
+    return replace(result, assertion=True)

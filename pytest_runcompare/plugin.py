@@ -42,6 +42,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="promote the candidate to be the new baseline after the session (atomic, keeps a backup)",
     )
     group.addoption(
+        "--runcompare-accept-failed",
+        dest="runcompare_accept_failed",
+        action="store_true",
+        default=False,
+        help="with --runcompare-update-baseline: promote the candidate although gates "
+        "failed (needs --runcompare-reason; the failed gates go into the provenance)",
+    )
+    group.addoption(
         "--runcompare-reason",
         dest="runcompare_reason",
         metavar="TEXT",
@@ -163,6 +171,40 @@ def _check_candidate_exists(state: Any, has_gates: bool) -> None:
         )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """The gate table and the session's notes, after pytest's own summary."""
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None or state.is_worker or not state.wanted():
+        return
+    from pytest_runcompare.finish import write_terminal_summary
+
+    try:
+        write_terminal_summary(terminalreporter, state)
+    except Exception as error:  # reporting hooks never raise (unlike pytest-benchmark)
+        terminalreporter.write_line(
+            f"runcompare: could not summarise the gates: {error}", red=True
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Reports, GitHub outputs and the baseline update (the controller's job)."""
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    if state.is_worker:
+        state.write_worker_output()
+        return
+    if not state.wanted():
+        return
+    from pytest_runcompare.finish import finish_session
+
+    finish_session(state, session)
+
+
 # ---------------------------------------------------------------------- fixtures
 
 
@@ -207,18 +249,22 @@ def runcompare(
     """Assertions for hand-written tests: ``runcompare.assert_no_regression("bleu", margin="2%")``."""
     from pytest_runcompare.assertions import RunCompareAssertions
     from pytest_runcompare.session import get_session
+    from pytest_runcompare.settings import with_marker
 
     state = get_session(request.config)
+    settings = state.settings
     marker = request.node.get_closest_marker("runcompare")
-    seed = state.settings.seed
-    if marker is not None and "seed" in marker.kwargs:
-        seed = int(marker.kwargs["seed"])
-    report = state.settings.html
+    if marker is not None:
+        settings = with_marker(
+            settings, dict(marker.kwargs), Path(request.node.path).parent
+        )
+    report = settings.html
+    nodeid = request.node.nodeid
     return RunCompareAssertions(
         run_comparison,
-        gates=state.settings.gates,
-        seed=seed,
-        custom_tests=state.custom_tests(),
+        settings.request,
+        session=lambda: state.session_judgement(run_comparison),
+        record=lambda result: state.record_assertion(nodeid, result),
         report=None if report is None else str(report),
     )
 

@@ -3,7 +3,7 @@
 A plugin module registered by the runcompare plugin only when pytest-html is active
 (``config.pluginmanager.hasplugin("html")``), or by hand with
 ``-p pytest_runcompare.pytest_html_extras``. It adds the verdict table of
-:func:`pytest_runcompare.report.extras.verdict_extras_html` to the ``extras`` of a
+:func:`pytest_runcompare.render.extras.verdict_extras_html` to the ``extras`` of a
 gate's call report. pytest-html is imported only inside the hook, and the hook never
 raises: a report that cannot be decorated is left as it is.
 """
@@ -37,11 +37,11 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     try:
         from pytest_html import extras
 
-        from pytest_runcompare.report.extras import verdict_extras_html
+        from pytest_runcompare.render.extras import verdict_extras_html
         from pytest_runcompare.session import get_session
 
-        verdict = get_session(item.config).gate_result(key).verdict
-        snippet = verdict_extras_html([verdict])
+        result = get_session(item.config).gate_result(key)
+        snippet = verdict_extras_html([result])
     except Exception:
         return report
     if snippet:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from pytest_runcompare.settings import SESSION_KEY, Settings, settings_from_conf
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import GateSpec, RunSource
-    from pytest_runcompare.pipeline import GateResult, Judgement
+    from pytest_runcompare.pipeline import GateResult, Judgement, Request
     from pytest_runcompare.recorder import Recorder
     from pytest_runcompare.runs import Run
 
@@ -65,7 +65,8 @@ class RunCompareSession:
         self._readers_registered = False
         self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
         self._judgement: Judgement | None = None
-        self._custom_tests: dict[str, Callable[..., Any]] | None = None
+        #: fixture assertions judged in this process, by test node id and gate key
+        self.assertions: dict[tuple[str, str], GateResult] = {}
         self.recorder: Recorder | None = None
         self.recording = False
         self._recorded_run: Run | None = None
@@ -180,28 +181,42 @@ class RunCompareSession:
             self._comparisons[key] = compare(baseline, candidate, settings.gates)
         return self._comparisons[key]
 
-    def custom_tests(self) -> dict[str, Callable[..., Any]]:
-        """Statistical tests added through ``pytest_runcompare_register_tests``."""
-        if self._custom_tests is None:
-            tests: dict[str, Callable[..., Any]] = {}
-            for found in self.config.hook.pytest_runcompare_register_tests():
-                if found:
-                    tests.update(found)
-            self._custom_tests = tests
-        return self._custom_tests
+    @property
+    def request(self) -> Request:
+        """The session's request (runs, gates, policies, overrides)."""
+        return self.settings.request
+
+    def compared(self) -> RunComparisonResult | None:
+        """The session's comparison if one was made (by a gate or a fixture), else None."""
+        if not self._comparisons:
+            return None
+        try:
+            return self.comparison()
+        except RunCompareError:
+            return next(iter(self._comparisons.values()))
 
     def judgement(self) -> Judgement:
         """Every gate of the session judged once, as one family."""
         if self._judgement is None:
             from pytest_runcompare.pipeline import judge
 
-            self._judgement = judge(
-                self.comparison(),
-                self.settings.gates,
-                seed=self.settings.seed,
-                custom_tests=self.custom_tests(),
-            )
+            self._judgement = judge(self.comparison(), self.request)
         return self._judgement
+
+    def session_judgement(self, comparison: RunComparisonResult) -> Judgement | None:
+        """The gates' judgement when ``comparison`` is the session's own, else None."""
+        if not self.settings.gates.gates or self.baseline_missing():
+            return None
+        try:
+            if comparison is not self.comparison():
+                return None
+        except RunCompareError:
+            return None
+        return self.judgement()
+
+    def record_assertion(self, nodeid: str, result: GateResult) -> None:
+        """Keep a fixture assertion's result for the reports."""
+        self.assertions[(nodeid, result.key)] = result
 
     def gate_result(self, key: str) -> GateResult:
         """The judged result of one gate."""
@@ -257,7 +272,7 @@ class RunCompareSession:
                 message = str(report.longrepr[2])
             if hasattr(report, "wasxfail"):
                 message = str(report.wasxfail)
-            from pytest_runcompare.report.model import TestRecord
+            from pytest_runcompare.render.model import TestRecord
 
             previous = self.tests.get(report.nodeid)
             if previous is not None and previous.outcome != "passed":
@@ -278,39 +293,16 @@ class RunCompareSession:
             self.get_recorder().merge(records)
         self.deferred_gates.update(output.get(DEFERRED_KEY) or {})
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(
-        self, terminalreporter: Any, exitstatus: int, config: pytest.Config
-    ) -> None:
-        if self.is_worker or not self._wanted():
-            return
-        from pytest_runcompare.finish import write_terminal_summary
+    def write_worker_output(self) -> None:
+        """On an xdist worker: hand the recorded datapoints and deferred gates over."""
+        output = self.config.workeroutput  # type: ignore[attr-defined]
+        if self.recorder is not None and len(self.recorder):
+            output[RECORDS_KEY] = self.recorder.records()
+        if self.deferred_gates:
+            output[DEFERRED_KEY] = self.deferred_gates
 
-        try:
-            write_terminal_summary(terminalreporter, self)
-        except (
-            Exception
-        ) as error:  # reporting hooks never raise (unlike pytest-benchmark)
-            terminalreporter.write_line(
-                f"runcompare: could not summarise the gates: {error}", red=True
-            )
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker:
-            output = self.config.workeroutput  # type: ignore[attr-defined]
-            if self.recorder is not None and len(self.recorder):
-                output[RECORDS_KEY] = self.recorder.records()
-            if self.deferred_gates:
-                output[DEFERRED_KEY] = self.deferred_gates
-            return
-        if not self._wanted():
-            return
-        from pytest_runcompare.finish import finish_session
-
-        finish_session(self, session)
-
-    def _wanted(self) -> bool:
+    def wanted(self) -> bool:
+        """Whether this session compared, gated or recorded anything to finish."""
         return bool(
             self.gate_nodeids
             or self.gates_ran
@@ -319,6 +311,18 @@ class RunCompareSession:
             or self.recording
             or self.settings.update_baseline
         )
+
+    def warn_session_once(self) -> None:
+        """The judgement's session-wide warnings, once per process."""
+        if self.warned_session:
+            return
+        self.warned_session = True
+        try:
+            warnings = self.judgement().warnings
+        except RunCompareError:
+            return  # the gate's own outcome says what went wrong
+        for warning in warnings:
+            self.warn(warning)
 
     def warn(self, message: str) -> None:
         """A warning shown in pytest's warnings summary."""

@@ -16,6 +16,7 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_runcompare.config import GatesConfig, RunSource
+    from pytest_runcompare.pipeline import Request
 
 DEFAULT_GATES_FILE = "runcompare.yaml"
 SESSION_KEY = pytest.StashKey["RunCompareSession"]()
@@ -52,23 +53,41 @@ OPTIONS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything the pytest layer needs, as plain values."""
+    """The session's :class:`~pytest_runcompare.pipeline.Request` and the pytest-only values."""
 
     rootdir: Path
-    gates: GatesConfig
-    baseline: RunSource | None
-    candidate: RunSource | None
-    html: Path | None
-    markdown: Path | None
-    json: Path | None
-    seed: int
-    alpha: float | None
+    request: Request
     record_path: Path
     update_baseline: bool
     reason: str | None
-    max_outputs: int
+    accept_failed: bool = False
     #: where the baseline and candidate locations came from, for error messages
     origins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def gates(self) -> GatesConfig:
+        """The gates file (with the command line's alpha)."""
+        return self.request.config
+
+    @property
+    def baseline(self) -> RunSource | None:
+        """Where the baseline is."""
+        return self.request.baseline
+
+    @property
+    def candidate(self) -> RunSource | None:
+        """Where the candidate is."""
+        return self.request.candidate
+
+    @property
+    def seed(self) -> int:
+        """The resampling seed."""
+        return self.request.seed
+
+    @property
+    def html(self) -> Path | None:
+        """Where the HTML report goes."""
+        return self.request.outputs.html
 
     @property
     def enabled(self) -> bool:
@@ -123,7 +142,6 @@ def settings_from_config(config: pytest.Config) -> Settings:
     from pytest_runcompare.config import (
         GatesConfig,
         RunSource,
-        check_tests,
         resolve_location,
     )
     from pytest_runcompare.errors import ConfigError
@@ -169,68 +187,54 @@ def settings_from_config(config: pytest.Config) -> Settings:
         options = {} if from_file is None else dict(from_file.options)
         return RunSource(resolve_location(value, base), options)
 
-    extra_tests = [
-        name
-        for found in config.hook.pytest_runcompare_register_tests()
-        if found
-        for name in found
-    ]
+    from pytest_runcompare.pipeline import build_request, registered_tests
+
+    def given(name: str) -> Path | None:
+        value = _value(config, name)
+        return None if value is None else _path(config, value)
+
+    seed_text = _value(config, "seed")
+    alpha_text = _value(config, "alpha")
+    baseline = source("baseline")
+    candidate = source("candidate")
     try:
-        check_tests(gates, extra_tests)
+        request = build_request(
+            gates,
+            baseline=baseline,
+            candidate=candidate,
+            seed=_number("seed", seed_text, int, "a non-negative integer"),
+            alpha=_number("alpha", alpha_text, float, "a number in (0, 0.5)"),
+            html=given("report"),
+            markdown=given("markdown"),
+            json=given("json"),
+            custom_tests=registered_tests(
+                config.hook.pytest_runcompare_register_tests()
+            ),
+            option_names={"seed": "--runcompare-seed", "alpha": "--runcompare-alpha"},
+        )
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None
-    seed = _number("seed", _value(config, "seed"), int, "a non-negative integer")
-    if seed is not None and seed < 0:
-        raise pytest.UsageError(
-            f"--runcompare-seed: invalid value {seed} (expected a non-negative integer)"
-        )
-    alpha = _number("alpha", _value(config, "alpha"), float, "a number in (0, 0.5)")
-    if alpha is not None and not 0 < alpha < 0.5:
-        raise pytest.UsageError(
-            f"--runcompare-alpha: {alpha} is out of range (expected a one-sided level in "
-            "(0, 0.5), e.g. 0.05)"
-        )
-    if alpha is not None:
-        try:
-            gates = gates.with_alpha(float(alpha))
-        except ConfigError as error:
-            raise pytest.UsageError(f"--runcompare-alpha: {error}") from None
-    report = gates.report
-
-    def output(name: str, report_key: str) -> Path | None:
-        value = _value(config, name)
-        if value is not None:
-            return _path(config, value)
-        from_file = report.get(report_key)
-        return None if from_file is None else Path(from_file)
-
     record = _value(config, "record") or DEFAULT_RECORD_PATH
     record_path = Path(record) if Path(record).is_absolute() else rootdir / record
-    max_outputs = report.get("max_outputs", 2000)
-    if (
-        isinstance(max_outputs, bool)
-        or not isinstance(max_outputs, int)
-        or max_outputs < 0
-    ):
+    accept = bool(config.getoption("runcompare_accept_failed"))
+    reason = config.getoption("runcompare_reason")
+    if accept and not (reason and str(reason).strip()):
         raise pytest.UsageError(
-            f"{gates.path}: report.max_outputs: must be a non-negative integer, got {max_outputs!r}"
+            "--runcompare-accept-failed needs --runcompare-reason TEXT: say why a "
+            "candidate whose gates failed becomes the baseline (it goes into the "
+            "provenance record)"
+        )
+    if accept and not config.getoption("runcompare_update_baseline"):
+        raise pytest.UsageError(
+            "--runcompare-accept-failed applies to --runcompare-update-baseline"
         )
     return Settings(
         rootdir=rootdir,
-        gates=gates,
-        baseline=source("baseline"),
-        candidate=source("candidate"),
-        html=output("report", "html"),
-        markdown=output("markdown", "markdown"),
-        json=output("json", "json"),
-        seed=int(
-            seed if seed is not None else gates.seed if gates.seed is not None else 0
-        ),
-        alpha=None if alpha is None else float(alpha),
+        request=request,
         record_path=record_path,
         update_baseline=bool(config.getoption("runcompare_update_baseline")),
-        reason=config.getoption("runcompare_reason"),
-        max_outputs=max_outputs,
+        reason=reason,
+        accept_failed=accept,
         origins=origins,
     )
 
@@ -256,9 +260,13 @@ def with_marker(
                 raise pytest.UsageError(
                     f"@pytest.mark.runcompare({name}=...): expected a path, got {value!r}"
                 )
-            out = replace(
-                out, **{name: RunSource(resolve_location(str(value), rootdir))}
+            located = RunSource(resolve_location(str(value), rootdir))
+            request = (
+                replace(out.request, baseline=located)
+                if name == "baseline"
+                else replace(out.request, candidate=located)
             )
+            out = replace(out, request=request)
     if "seed" in kwargs:
         seed = kwargs["seed"]
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -266,5 +274,5 @@ def with_marker(
                 "@pytest.mark.runcompare(seed=...): expected a non-negative integer, "
                 f"got {seed!r}"
             )
-        out = replace(out, seed=seed)
+        out = replace(out, request=replace(out.request, seed=seed))
     return out

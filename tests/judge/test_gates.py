@@ -12,19 +12,20 @@ import pytest
 from pytest_runcompare.building import build_run
 from pytest_runcompare.comparison import compare_runs
 from pytest_runcompare.errors import ConfigError
-from pytest_runcompare.gates import (
-    TESTS,
+from pytest_runcompare.judge import (
+    BUILTIN_TESTS,
     Gate,
     Margin,
+    Mode,
+    Outcome,
     evaluate_gate,
     evaluate_gates,
     gate_rng,
-    judge,
+    judge_gates,
     parse_margin,
 )
 from pytest_runcompare.stats.continuous import paired_t
 from pytest_runcompare.stats.result import TestResult
-from pytest_runcompare.verdict import Mode, Outcome
 
 
 def _runs(base: dict, cand: dict, *, directions=None, drop=(), extra=None, meta=None):
@@ -155,7 +156,7 @@ def test_gate_normalises_and_keys():
     assert Gate("lat", aggregate="p95").key == "p95(lat)"
     assert str(Outcome.INCONCLUSIVE) == "inconclusive"
     assert str(Mode.EQUIVALENCE) == "equivalence"
-    assert "bootstrap-bca" in TESTS
+    assert "bootstrap-bca" in BUILTIN_TESTS
 
 
 # ---------------------------------------------------------------- modes and tests
@@ -201,7 +202,7 @@ def test_inconclusive_policies(same):
     v = evaluate_gate(same, tight)
     assert v.outcome is Outcome.INCONCLUSIVE
     assert not v.passed
-    assert "paired datapoints would settle it" in v.text
+    assert "paired datapoints (now 1,500) would likely settle it" in v.text
     assert v.n_required > v.n_paired
     assert evaluate_gate(same, Gate("score", margin=0.0001, inconclusive="pass")).passed
     rd = evaluate_gate(same, Gate("score", mode="regression_detection"))
@@ -558,13 +559,13 @@ def test_holm_family_and_summary(same, worse):
         Gate("score", mode="regression_detection"),
         Gate("latency", aggregate="p95", mode="regression_detection", margin="5%"),
     ]
-    s = judge(worse, gates)
+    s = judge_gates(worse, gates)
     assert s.family_correction == "holm"
     assert s.family_size == 3
     ps = sorted(v.p_value for v in s.verdicts)
     assert min(v.p_adjusted for v in s.verdicts) == pytest.approx(min(3 * ps[0], 1))
     assert not s.all_passed
-    bh = judge(
+    bh = judge_gates(
         worse,
         [
             Gate(
@@ -579,14 +580,14 @@ def test_holm_family_and_summary(same, worse):
     )
     assert bh.family_correction == "bh"
     with pytest.raises(ConfigError, match="must share one correction"):
-        judge(
+        judge_gates(
             worse,
             [gates[0], Gate("score", mode="regression_detection", correction="bh")],
         )
 
 
 def test_expected_all_pass_probability(same):
-    s = judge(same, [Gate("accuracy", margin=0.03), Gate("score", margin=0.01)])
+    s = judge_gates(same, [Gate("accuracy", margin=0.03), Gate("score", margin=0.01)])
     probs = [v.pass_probability for v in s.verdicts]
     assert s.expected_all_pass_probability == pytest.approx(math.prod(probs))
     assert "chance that all non-inferiority gates pass" in s.text

@@ -31,6 +31,7 @@ from pytest_runcompare.writer import save_run
 
 REGRESSED = {("score", "lang:de"): -0.2}
 UPDATE = "--runcompare-update-baseline"
+ACCEPT = "--runcompare-accept-failed"
 #: Real runs of other tools, beside this repository (absent: those tests skip).
 SHARED = Path(__file__).parents[2].parent / "shared" / "fixtures" / "real"
 
@@ -59,13 +60,15 @@ def test_update_promotes_keeps_a_backup_and_records_provenance(
     old = fingerprint(repo / "runs" / "baseline")
     new = fingerprint(repo / "runs" / "candidate")
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    result = pytester.runpytest(UPDATE, "--runcompare-reason", "retrained on qa-v1, #7")
+    result = pytester.runpytest(
+        UPDATE, ACCEPT, "--runcompare-reason", "retrained on qa-v1, #7"
+    )
     # The gates judged this session's candidate against the old baseline (and failed);
-    # accepting that change is what an update is for.
+    # the update accepts that change explicitly, and says so.
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert (
         f"baseline updated: {repo / 'runs' / 'baseline'} (previous kept as "
-        f"{repo / 'runs' / 'baseline.bak'})"
+        f"{repo / 'runs' / 'baseline.bak'}); accepted with 2 failed gate(s)"
     ) in summary_section(result)
     baseline = repo / "runs" / "baseline"
     assert fingerprint(baseline) == new
@@ -89,12 +92,14 @@ def test_update_promotes_keeps_a_backup_and_records_provenance(
             "score": {"before": None, "after": "failed"},
             "score[lang:de]": {"before": None, "after": "failed"},
         },
+        "accepted_failures": ["score", "score[lang:de]"],
     }
     # Again, with the same candidate: now the gates pass, and the record says so.
     again = pytester.runpytest(UPDATE)
     assert again.ret == pytest.ExitCode.OK
     provenance = read_json(repo / "runs" / "baseline.provenance.json")
     assert provenance["reason"] is None
+    assert provenance["accepted_failures"] == []
     assert provenance["changed_outcomes"] == {
         "score": {"before": "failed", "after": "passed"},
         "score[lang:de]": {"before": "failed", "after": "passed"},
@@ -119,11 +124,36 @@ def test_without_the_flag_the_baseline_is_never_written(
     ]
 
 
+def test_refuses_a_candidate_whose_gates_failed_naming_them(
+    pytester: pytest.Pytester, repo: Path
+) -> None:
+    _assert_refused(
+        pytester,
+        repo,
+        "2 gate(s) failed: score, score[lang:de] (pass --runcompare-accept-failed "
+        "with --runcompare-reason to promote it anyway)",
+        accept=False,
+    )
+
+
+def test_accepting_failed_gates_needs_a_reason(
+    pytester: pytest.Pytester, repo: Path
+) -> None:
+    result = pytester.runpytest(UPDATE, ACCEPT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--runcompare-accept-failed needs --runcompare-reason*"]
+    )
+    assert not (repo / "runs" / "baseline.bak").exists()
+
+
 def _assert_refused(
-    pytester: pytest.Pytester, repo: Path, why: str, *args: str
+    pytester: pytest.Pytester, repo: Path, why: str, *args: str, accept: bool = True
 ) -> pytest.RunResult:
+    """The update is refused for ``why`` alone (failed gates accepted unless told)."""
     old = fingerprint(repo / "runs" / "baseline")
-    result = pytester.runpytest(UPDATE, "--runcompare-reason", "try", *args)
+    flags = (ACCEPT,) if accept else ()
+    result = pytester.runpytest(UPDATE, *flags, "--runcompare-reason", "try", *args)
     assert result.ret != pytest.ExitCode.OK
     notes = [line for line in summary_section(result) if "refusing" in line]
     assert notes == [
@@ -298,7 +328,7 @@ def test_update_of_a_single_file_baseline(pytester: pytest.Pytester) -> None:
     )
     write_run(repo / "runs" / "baseline.jsonl", make_records(), run_meta("baseline"))
     old = (repo / "runs" / "baseline.jsonl").read_bytes()
-    result = pytester.runpytest(UPDATE)
+    result = pytester.runpytest(UPDATE, ACCEPT, "--runcompare-reason", "new model")
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the gate failed, as it should
     assert (repo / "runs" / "baseline.jsonl.bak").read_bytes() == old
     promoted = load_run(repo / "runs" / "baseline.jsonl")
@@ -307,6 +337,7 @@ def test_update_of_a_single_file_baseline(pytester: pytest.Pytester) -> None:
     provenance = read_json(repo / "runs" / "baseline.jsonl.provenance.json")
     assert provenance["backup"] == str(repo / "runs" / "baseline.jsonl.bak")
     assert provenance["gate_outcomes"] == {"score": "failed"}
+    assert provenance["accepted_failures"] == ["score"]
 
 
 # ------------------------------------------------------------------ crash safety

@@ -13,6 +13,7 @@ OPTIONS = [
     "--runcompare-alpha=A",
     "--runcompare-record=PATH",
     "--runcompare-update-baseline",
+    "--runcompare-accept-failed",
     "--runcompare-reason=TEXT",
 ]
 

@@ -59,24 +59,24 @@ def test_terminal_summary_is_one_table_of_every_gate(repo: pytest.Pytester) -> N
         "interval",
         "p",
         "(adj)",
-        "outcome",
+        "status",
     ]
     rows = {line.split()[0]: line for line in section[1:4]}
     assert list(rows) == ["score", "quality", "quality[lang:de]"]
-    # The figures: old and new aggregates, the change and its interval, p, outcome.
+    # The figures: old and new aggregates, the change and its interval, p, status.
     cells = rows["quality[lang:de]"].split()
     assert float(cells[1]) - float(cells[2]) == pytest.approx(0.2, abs=1e-3)
-    assert cells[3] == "-0.2"
+    assert cells[3].startswith("-0.200")
     assert re.fullmatch(r"\[-0\.2\d*,", cells[4])
     assert re.fullmatch(r"-0\.19\d*\]", cells[5])
-    assert cells[6:] == ["1", "failed", "(fail)"]
-    assert rows["score"].endswith("passed (pass)")
+    assert cells[6:] == ["1", "fail"]
+    assert rows["score"].endswith("  pass")
     assert abs(float(rows["score"].split()[3])) < 1e-3
     # Columns line up: every row starts its columns where the header does.
     header = section[0]
-    outcome_col = header.index("outcome")
+    status_col = header.index("status")
     assert all(
-        row.index("passed" if "passed" in row else "failed") == outcome_col
+        row.rindex("  pass" if row.endswith("pass") else "  fail") + 2 == status_col
         for row in rows.values()
     )
     # The slice nobody gated is a warn-only row, and the report path is listed.
@@ -160,12 +160,17 @@ def test_github_step_summary_gets_the_markdown_appended(
     assert text.startswith("## earlier step\n")
     appended = text[len("## earlier step\n") :]
     assert "runcompare" in appended.splitlines()[0]
-    assert "| gate | baseline | candidate |" in appended
-    assert re.search(
-        r"^\| ❌ \| quality\\\[lang:de\\\] \| 0\.6894 \| 0\.4894 \|", appended, re.M
+    assert "| gate | status | baseline | candidate |" in appended
+    rows = {
+        line.split(" | ")[1]: line
+        for line in appended.splitlines()
+        if line.startswith("| ")
+    }
+    assert rows["quality\\[lang:de\\]"].startswith(
+        "| ❌ | quality\\[lang:de\\] | fail | 0.6894"
     )
-    assert re.search(r"^\| ✅ \| score \| 0\.7105 \|", appended, re.M)
-    assert "2 failed of 3 gates" in appended.splitlines()[0]
+    assert rows["score"].startswith("| ✅ | score | pass | 0.71")
+    assert "2 of 3 gates failed" in appended.splitlines()[0]
     # A second session appends again rather than overwriting.
     repo.runpytest()
     again = summary.read_text(encoding="utf-8")
@@ -188,7 +193,7 @@ def test_step_summary_headline_agrees_with_the_session(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.OK
-    assert "warning (fail)" in "\n".join(summary_section(result))
+    assert "warn-only fail" in "\n".join(summary_section(result))
     headline = summary.read_text(encoding="utf-8").splitlines()[0]
     assert "failed" not in headline
     assert "❌" not in headline

@@ -25,12 +25,16 @@ report:
 """
 
 
-def _verdicts(path) -> dict[str, tuple[str, float, float]]:
+def _verdicts(path) -> dict[str, tuple[str, str, float, float]]:
     data = json.loads(path.read_text())
     return {
-        v["key"]: (v["outcome"], v["p_value"], v["p_adjusted"])
-        for v in data["verdicts"]
-        if v["gate"]["declared"]
+        g["key"]: (
+            g["status"],
+            g["verdict"]["outcome"],
+            g["verdict"]["p_value"],
+            g["verdict"]["p_adjusted"],
+        )
+        for g in data["judgement"]["gates"]
     }
 
 
@@ -45,7 +49,7 @@ def test_same_outcomes_and_adjusted_p_values(model_repo) -> None:
     parallel = _verdicts(pytester.path / "out" / "report.json")
     assert parallel == single
     assert len(single) == 4
-    assert all(p_adj is not None for _, _, p_adj in single.values())
+    assert all(p_adj is not None for *_, p_adj in single.values())
     assert one.parseoutcomes() == two.parseoutcomes()
     assert (pytester.path / "out" / "report.html").exists()
     # The table is printed once, by the controller.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from report_data import make_comparison, make_verdicts
+from report_data import make_comparison, make_judgement, make_verdicts
 
 from pytest_runcompare.comparison import RunComparisonResult
 
@@ -18,3 +18,8 @@ def comparison() -> RunComparisonResult:
 @pytest.fixture(scope="session")
 def verdicts(comparison: RunComparisonResult) -> list[Any]:
     return make_verdicts(comparison)
+
+
+@pytest.fixture(scope="session")
+def judgement(comparison: RunComparisonResult, verdicts: list[Any]) -> Any:
+    return make_judgement(comparison, verdicts)

@@ -155,8 +155,7 @@ def make_comparison(
 
 def make_verdicts(comparison: RunComparisonResult) -> list[Any]:
     """Verdicts of three gates: the real gate engine when it exists, else built by hand."""
-    from pytest_runcompare.gates import Gate
-    from pytest_runcompare.verdict import Outcome, Verdict
+    from pytest_runcompare.judge import Gate, Outcome, Verdict
 
     out = []
     specs = [
@@ -204,3 +203,32 @@ def make_verdicts(comparison: RunComparisonResult) -> list[Any]:
             )
         )
     return out
+
+
+def make_judgement(comparison: RunComparisonResult, verdicts: list[Any] | None = None):
+    """A judgement of ``verdicts`` as the pipeline would make it with no waiver or policy:
+    a declared gate that did not pass failed, warn-only gates never fail.
+    """
+    from pytest_runcompare.config import GateSpec
+    from pytest_runcompare.judge import RunPolicy
+    from pytest_runcompare.pipeline import GateResult, Judgement, Status
+
+    verdicts = make_verdicts(comparison) if verdicts is None else verdicts
+    results = [
+        GateResult(
+            GateSpec(v.gate, 3),
+            v,
+            Status.PASSED if v.passed or not v.gate.declared else Status.FAILED,
+        )
+        for v in verdicts
+    ]
+    return Judgement(
+        results=tuple(r for r in results if r.declared),
+        warn_only=tuple(r for r in results if not r.declared),
+        compatibility=comparison.compatibility,
+        compatibility_policy=RunPolicy.FAIL,
+        incomplete_policy=RunPolicy.FAIL,
+        seed=0,
+        numpy_version="2.0",
+        scipy_version="1.14",
+    )

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from report_data import HOSTILE_ID, HOSTILE_OUTPUTS
 
-from pytest_runcompare.report.html import render_html
-from pytest_runcompare.report.model import TestRecord
+from pytest_runcompare.render.html import render_html
+from pytest_runcompare.render.model import TestRecord
 
 CHROMIUM = os.environ.get("RUNCOMPARE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -46,7 +46,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory, comparison, verdicts) -> Path:
+def report_file(tmp_path_factory, comparison, judgement) -> Path:
     tests = (
         TestRecord(
             "tests/test_gates.py::test_accuracy", "failed", "accuracy regressed"
@@ -54,7 +54,7 @@ def report_file(tmp_path_factory, comparison, verdicts) -> Path:
         TestRecord("tests/test_gates.py::test_latency", "passed", ""),
     )
     path = tmp_path_factory.mktemp("report") / "report.html"
-    path.write_text(render_html(comparison, verdicts, tests=tests), encoding="utf-8")
+    path.write_text(render_html(comparison, judgement, tests=tests), encoding="utf-8")
     return path
 
 

@@ -13,11 +13,11 @@ from report_data import (
     HOSTILE_PARAM,
     HOSTILE_SLICE,
     make_comparison,
-    make_verdicts,
+    make_judgement,
 )
 
-from pytest_runcompare.report.html import csp_hash, embed_json, render_html
-from pytest_runcompare.report.model import TestRecord
+from pytest_runcompare.render.html import csp_hash, embed_json, render_html
+from pytest_runcompare.render.model import TestRecord
 
 TESTS = (
     TestRecord("tests/test_gates.py::test_accuracy", "failed", "<b>boom</b>"),
@@ -26,29 +26,31 @@ TESTS = (
 
 
 @pytest.fixture(scope="module")
-def page(comparison, verdicts) -> str:
-    return render_html(comparison, verdicts, tests=TESTS, generated="2024-05-01T12:00Z")
+def page(comparison, judgement) -> str:
+    return render_html(
+        comparison, judgement, tests=TESTS, generated="2024-05-01T12:00Z"
+    )
 
 
 def _script_blocks(html: str) -> list[tuple[str, str]]:
     return re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
 
 
-def test_same_comparison_renders_the_same_bytes(comparison, verdicts, page):
+def test_same_comparison_renders_the_same_bytes(comparison, judgement, page):
     again = render_html(
         make_comparison(),
-        make_verdicts(comparison),
+        make_judgement(comparison),
         tests=TESTS,
         generated="2024-05-01T12:00Z",
     )
     assert again == page
 
 
-def test_timestamp_appears_in_one_place_only(comparison, verdicts, page):
+def test_timestamp_appears_in_one_place_only(comparison, judgement, page):
     assert page.count("2024-05-01T12:00Z") == 1
     assert (
         "generated"
-        not in render_html(comparison, verdicts)
+        not in render_html(comparison, judgement)
         .split("<footer>")[0]
         .split('class="meta"')[1]
         .split("</div>")[0]
@@ -124,8 +126,11 @@ def test_untrusted_strings_never_become_markup(page, hostile):
 
 def test_summary_shows_gates_lineage_tests_and_tables(page):
     declared, warn_only = page.split('id="warn-gates-table"')
-    assert declared.count('class="fail" data-key=') == 2
-    assert warn_only.count('class="fail" data-key="f1[hard]"') == 1
+    # the inconclusive gate fails the build: red like the failures
+    assert declared.count('class="fail" data-key=') == 3
+    assert 'class="fail" data-key="accuracy[lang:de]"' in declared
+    # a warn-only gate never fails the build: amber, whatever its data said
+    assert warn_only.count('class="inconclusive" data-key="f1[hard]"') == 1
     assert '<div class="overall fail" id="overall">' in page
     assert "1 of 1 warn-only gates flagged" in page
     assert 'data-key="accuracy[lang:de]"' in page
@@ -141,8 +146,8 @@ def test_summary_shows_gates_lineage_tests_and_tables(page):
     assert page.count('<svg class="chart"') >= 6
 
 
-def test_max_outputs_caps_embedded_details_and_says_so(comparison, verdicts):
-    page = render_html(comparison, verdicts, max_outputs=5)
+def test_max_outputs_caps_embedded_details_and_says_so(comparison, judgement):
+    page = render_html(comparison, judgement, max_outputs=5)
     data = json.loads(
         re.search(r'id="rc-data">(.*?)</script>', page, flags=re.S).group(1)
     )
@@ -152,12 +157,12 @@ def test_max_outputs_caps_embedded_details_and_says_so(comparison, verdicts):
     # the most changed come first: all five have a changed output
     assert all(data["changed"][d["row"]] for d in data["details"])
     with pytest.raises(ValueError, match="max_outputs must be >= 0"):
-        render_html(comparison, verdicts, max_outputs=-1)
+        render_html(comparison, judgement, max_outputs=-1)
 
 
 def test_renders_without_verdicts_slices_or_steps():
     comparison = make_comparison(8, hostile=False, steps=False)
-    page = render_html(comparison, [])
+    page = render_html(comparison, make_judgement(comparison, []))
     assert "No gates were evaluated." in page
     assert "NO GATES" in page
     assert 'id="step-select"' not in page
@@ -165,9 +170,9 @@ def test_renders_without_verdicts_slices_or_steps():
 
 def test_importing_the_report_package_imports_neither_jinja2_nor_numpy():
     code = (
-        "import sys, pytest_runcompare.report, pytest_runcompare.report.model, "
-        "pytest_runcompare.report.markdown, pytest_runcompare.report.extras, "
-        "pytest_runcompare.report.json_report, pytest_runcompare.report.html, pytest_runcompare.diff\n"
+        "import sys, pytest_runcompare.render, pytest_runcompare.render.model, "
+        "pytest_runcompare.render.markdown, pytest_runcompare.render.extras, "
+        "pytest_runcompare.render.json_report, pytest_runcompare.render.html, pytest_runcompare.diff\n"
         "bad = [m for m in ('jinja2', 'numpy', 'scipy', 'pytest') if m in sys.modules]\n"
         "assert not bad, bad"
     )

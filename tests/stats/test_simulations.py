@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from pytest_runcompare.comparison import PairedMetric
-from pytest_runcompare.gates import Gate, evaluate_gate
+from pytest_runcompare.judge import Gate, Outcome, evaluate_gate
 from pytest_runcompare.stats.continuous import bootstrap_t, conservative, paired_t
-from pytest_runcompare.verdict import Outcome
 
 SIMS = 1000
 ALPHA = 0.05
@@ -26,6 +25,7 @@ class FakeComparison:
 
     def __init__(self, base, cand, *, boolean=False):
         self.pm = PairedMetric.from_arrays("m", base, cand, boolean=boolean)
+        self.n_common = self.pm.n
 
     def paired(self, metric, *, slice=None, step=None):
         return self.pm

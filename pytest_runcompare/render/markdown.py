@@ -7,25 +7,22 @@ for Markdown and HTML: a PR comment renders both, and a run is untrusted input.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pytest_runcompare.report.model import (
-    fmt_ci,
-    fmt_num,
+from pytest_runcompare.render.model import (
     fmt_p,
     fmt_pct,
     fmt_signed,
-    overall_outcome,
+    gate_row,
+    overall,
     top_regressed_slices,
-    verdict_row,
-    verdict_summary,
 )
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
-    from pytest_runcompare.verdict import Verdict
+    from pytest_runcompare.pipeline import Judgement
 
+#: The mark of a gate's tone: fails the session, a plain pass, or passes with a warning.
 MARKS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
 #: Characters that start Markdown syntax inside a line (a cell never starts one).
 _SPECIAL = re.compile(r"([\\`*_{}\[\]#|~!])")
@@ -44,7 +41,7 @@ def md_escape(text: object, limit: int = 120) -> str:
 
 def render_markdown(
     comparison: RunComparisonResult,
-    verdicts: Sequence[Verdict],
+    judgement: Judgement,
     *,
     html_path: str | None = None,
     max_rows: int = 25,
@@ -55,13 +52,15 @@ def render_markdown(
     ----------
     comparison : RunComparisonResult
         The paired runs.
-    verdicts : sequence of Verdict
-        The gates' judgements.
+    judgement : Judgement
+        The session's judgement: the header says what it says, each row shows a
+        gate's final status (waivers, run policies and the inconclusive policy
+        applied).
     html_path : str, optional
         Where the HTML report is (a path or URL), named in the last line.
     max_rows : int
-        Most gates listed; failing and inconclusive ones come first, and the
-        summary says how many were left out.
+        Most gates listed; failing and flagged ones come first, and the summary
+        says how many were left out.
 
     Returns
     -------
@@ -71,26 +70,37 @@ def render_markdown(
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}")
-    rows = [verdict_row(v) for v in verdicts]
-    counts = verdict_summary(verdicts)
+    rows = [gate_row(r) for r in judgement.gates]
+    counts = judgement.counts()
     base = md_escape(comparison.baseline.name, 60)
     cand = md_escape(comparison.candidate.name, 60)
-    overall = overall_outcome(counts)
-    if overall in ("fail", "inconclusive"):
-        parts = [
+    verdict = overall(judgement)
+    total = counts["total"]
+    if verdict == "fail":
+        failed = counts["failed"] + counts["error"]
+        head = f"❌ **runcompare: {failed} of {total} gates failed**"
+    elif verdict == "none":
+        head = "**runcompare: no gates evaluated**"
+    else:
+        mark = "✅" if verdict == "pass" else "⚠️"
+        head = f"{mark} **runcompare: all {total} gates passed**"
+        notes = [
             f"{n} {word}"
             for n, word in (
-                (counts["blocking_fail"], "failed"),
-                (counts["blocking"] - counts["blocking_fail"], "inconclusive"),
+                (counts["waived"], "waived"),
+                (
+                    sum(
+                        1
+                        for r in rows
+                        if r["declared"] and r["status_word"] == "inconclusive (passes)"
+                    ),
+                    "inconclusive, passed by policy",
+                ),
             )
             if n
         ]
-        mark = "❌" if overall == "fail" else "⚠️"
-        head = f"{mark} **runcompare: {', '.join(parts)} of {counts['total']} gates**"
-    elif overall == "pass":
-        head = f"✅ **runcompare: all {counts['total']} gates passed**"
-    else:
-        head = "**runcompare: no gates evaluated**"
+        if notes:
+            head += f" ({', '.join(notes)})"
     if counts["warnings"]:
         head += f" ({counts['warnings']} warn-only flagged)"
     lines = [
@@ -100,41 +110,42 @@ def render_markdown(
         f"baseline), {len(comparison.new_only_datapoints)} new, "
         f"{len(comparison.old_only_datapoints)} dropped.",
     ]
-    from pytest_runcompare.summary import run_notes
-
-    problems = [*comparison.compatibility.problems, *run_notes(comparison)]
-    for p in problems:
+    for p in [*judgement.compatibility.problems, *judgement.warnings]:
         lines.append(f"> ⚠️ {md_escape(p, 200)}")
     if rows:
         shown = sorted(
-            rows, key=lambda r: (not r["declared"], _ORDER.get(r["outcome"], 3))
+            rows, key=lambda r: (not r["declared"], _ORDER.get(r["tone"], 3))
         )
         shown = shown if len(shown) <= max_rows else shown[:max_rows]
         shown_keys = {id(r) for r in shown}
         shown = [r for r in rows if id(r) in shown_keys]  # keep the gates' order
         lines += [
             "",
-            "| | gate | baseline | candidate | change (+ = better) | CI | margin | p (adj.) | n |",
-            "|:-:|---|--:|--:|--:|--:|--:|--:|--:|",
+            "| | gate | status | baseline | candidate | change (+ = better) | CI | margin | p (adj.) | n |",
+            "|:-:|---|---|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for r in shown:
             p = fmt_p(r["p_value"])
             if r["p_adjusted"] is not None:
                 p += f" ({fmt_p(r['p_adjusted'])})"
-            # Warn-only slices never fail the run: they get a warning mark at most.
-            mark = MARKS.get(r["outcome"], "")
-            if not r["declared"] and r["outcome"] != "pass":
-                mark = "⚠️"
+            why = (
+                f" — {md_escape(r['waiver'], 80)}"
+                if r["waiver"] and r["status"] == "waived"
+                else ""
+            )
             lines.append(
-                f"| {mark} | {md_escape(r['key'])}"
+                f"| {MARKS.get(r['tone'], '')} | {md_escape(r['label'])}"
                 f"{'' if r['declared'] else ' (warn-only)'} "
-                f"| {fmt_num(r['baseline'])} | {fmt_num(r['candidate'])} "
-                f"| {fmt_signed(r['estimate'])} | {fmt_ci(r['ci_low'], r['ci_high'])} "
+                f"| {md_escape(r['status_word'])}{why} "
+                f"| {r['baseline_text']} | {r['candidate_text']} "
+                f"| {r['estimate_text']} | {r['ci_text']} "
                 f"| {md_escape(r['margin_text'])} | {p} | {r['n_paired']} |"
             )
-        left = len(rows) - len(shown)
+        left = [r for r in rows if id(r) not in shown_keys]
         if left:
-            lines.append(f"\n… and {left} more gates, none failing the run.")
+            failing = sum(1 for r in left if r["fails"])
+            tail = f"{failing} failing the run" if failing else "none failing the run"
+            lines.append(f"\n… and {len(left)} more gates, {tail}.")
     degraded = sorted(
         (d for d in comparison.metric_deltas.values() if d.degraded),
         key=lambda d: (

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import MetricDelta, RunComparisonResult
-    from pytest_runcompare.report.model import TestRecord
+    from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.render.model import TestRecord
     from pytest_runcompare.runs import Run
-    from pytest_runcompare.verdict import Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -70,13 +70,12 @@ def _run(run: Run) -> dict[str, Any]:
 
 def report_dict(
     comparison: RunComparisonResult,
-    verdicts: Sequence[Verdict],
+    judgement: Judgement,
     *,
     tests: Sequence[TestRecord] = (),
 ) -> dict[str, Any]:
     """The JSON report as plain values (see :func:`render_json`)."""
     from pytest_runcompare import __version__
-    from pytest_runcompare.report.model import verdict_summary
 
     compat = comparison.compatibility
     return _plain(
@@ -85,7 +84,7 @@ def report_dict(
             "generator": {"name": "pytest-runcompare", "version": __version__},
             "baseline": _run(comparison.baseline),
             "candidate": _run(comparison.candidate),
-            "summary": verdict_summary(verdicts),
+            "summary": {"passed": judgement.passed, "counts": judgement.counts()},
             "compatibility": {
                 "compatible": compat.compatible,
                 "same_data": compat.same_data,
@@ -114,7 +113,7 @@ def report_dict(
                 step: {k: _delta(d) for k, d in per.items()}
                 for step, per in comparison.step_deltas.items()
             },
-            "verdicts": [v.to_dict() for v in verdicts],
+            "judgement": judgement.to_dict(),
             "tests": [t.to_dict() for t in tests],
         }
     )
@@ -122,17 +121,17 @@ def report_dict(
 
 def render_json(
     comparison: RunComparisonResult,
-    verdicts: Sequence[Verdict],
+    judgement: Judgement,
     *,
     tests: Sequence[TestRecord] = (),
 ) -> str:
-    """Render the whole comparison and every verdict as JSON.
+    """Render the whole comparison and its judgement as JSON.
 
-    The top-level object carries ``"schema_version": 1``, the two runs' metadata,
+    The top-level object carries ``"schema_version": 2``, the two runs' metadata,
     compatibility, lineage, datapoint sets, per-metric, per-slice and per-step
-    deltas (with the ids that improved and regressed), every verdict's
-    ``to_dict()`` and the session's test records. NaN and infinities become
+    deltas (with the ids that improved and regressed), the judgement (every
+    gate's final status, reasons and verdict) and the session's test records. NaN and infinities become
     ``null``; keys keep a stable order, so equal inputs give equal text.
     """
-    data = report_dict(comparison, verdicts, tests=tests)
+    data = report_dict(comparison, judgement, tests=tests)
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

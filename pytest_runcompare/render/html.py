@@ -1,6 +1,6 @@
 """The self-contained HTML diff report.
 
-:func:`render_html` is a pure function of a comparison, its verdicts and the
+:func:`render_html` is a pure function of a comparison, its judgement and the
 session's test records: same inputs, same bytes. The page embeds its data as JSON in
 a ``type="application/json"`` block (with ``<``, ``>`` and ``&`` escaped so that no
 string from a run can close it), draws charts as inline SVG, and carries a
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import jinja2
 
     from pytest_runcompare.comparison import RunComparisonResult
-    from pytest_runcompare.report.model import TestRecord
-    from pytest_runcompare.verdict import Verdict
+    from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.render.model import TestRecord
 
 _TEMPLATES = "templates"
 _JSON_ESCAPES = {
@@ -66,10 +66,10 @@ def environment() -> jinja2.Environment:
     """The report's jinja2 environment: package templates, autoescape, strict."""
     import jinja2
 
-    from pytest_runcompare.report import model
+    from pytest_runcompare.render import model
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pytest_runcompare.report", _TEMPLATES),
+        loader=jinja2.PackageLoader("pytest_runcompare.render", _TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -98,13 +98,12 @@ def _asset(name: str) -> str:
 
 def render_html(
     comparison: RunComparisonResult,
-    verdicts: Sequence[Verdict],
+    judgement: Judgement,
     *,
     tests: Sequence[TestRecord] = (),
     title: str | None = None,
     generated: str | None = None,
     max_outputs: int = 2000,
-    seed: int | None = None,
 ) -> str:
     """Render the self-contained HTML diff report.
 
@@ -112,8 +111,8 @@ def render_html(
     ----------
     comparison : RunComparisonResult
         The paired runs.
-    verdicts : sequence of Verdict
-        The gates' judgements, in the order to show them.
+    judgement : Judgement
+        The session's judgement: every gate's final status, verdict and reasons.
     tests : sequence of TestRecord
         The pytest session's tests to list beside the gates.
     title : str, optional
@@ -124,8 +123,6 @@ def render_html(
     max_outputs : int
         Full outputs, inputs and diffs are embedded for at most this many of the
         most changed datapoints; the report says how many were left out.
-    seed : int, optional
-        Resampling seed to show; default the verdicts' seed.
 
     Returns
     -------
@@ -133,18 +130,17 @@ def render_html(
         One HTML document with inline CSS, JS and SVG, and no external reference.
 
     """
-    from pytest_runcompare.report.model import view_model
+    from pytest_runcompare.render.model import view_model
 
     if max_outputs < 0:
         raise ValueError(f"max_outputs must be >= 0, got {max_outputs!r}")
     vm = view_model(
         comparison,
-        verdicts,
+        judgement,
         tests=tests,
         title=title,
         generated=generated,
         max_outputs=max_outputs,
-        seed=seed,
     )
     script = _asset("report.js")
     style = _asset("report.css")

@@ -9,16 +9,19 @@ numpy is imported inside the functions that need it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pytest_runcompare import text
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     from pytest_runcompare.comparison import MetricDelta, RunComparisonResult
-    from pytest_runcompare.verdict import Verdict
+    from pytest_runcompare.judge import Verdict
+    from pytest_runcompare.pipeline import GateResult, Judgement
 
 #: Longest output text embedded per side; beyond it the report says it was cut.
 MAX_OUTPUT_CHARS = 20_000
@@ -65,27 +68,12 @@ def _finite(value: Any) -> float | None:
 
 def fmt_num(value: Any, digits: int = 4) -> str:
     """A number for a table cell: 4 significant digits, an em dash when missing."""
-    x = _finite(value)
-    if x is None:
-        return "—"
-    if x == 0:
-        return "0"
-    if abs(x) >= 1e6 or abs(x) < 1e-4:
-        return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}g}"
+    return text.number(value, digits=digits, missing="—")
 
 
 def fmt_signed(value: Any, digits: int = 4) -> str:
-    """A change with its sign (``+0.012``, ``−0.3``)."""
-    x = _finite(value)
-    if x is None:
-        return "—"
-    text = fmt_num(abs(x), digits)
-    if x > 0:
-        return "+" + text
-    if x < 0:
-        return "\u2212" + text
-    return text
+    """A change with its sign (``+0.012``, ``−0.3``), with a true minus sign."""
+    return text.signed(value, digits=digits, missing="—").replace("-", "\u2212", 1)
 
 
 def fmt_pct(value: Any) -> str:
@@ -98,12 +86,7 @@ def fmt_pct(value: Any) -> str:
 
 def fmt_p(value: Any) -> str:
     """A p-value: three significant digits, ``<0.0001`` below that."""
-    x = _finite(value)
-    if x is None:
-        return "—"
-    if x < 1e-4:
-        return "<0.0001"
-    return f"{x:.3g}"
+    return text.p_value(value, missing="—")
 
 
 def fmt_ci(low: Any, high: Any) -> str:
@@ -142,13 +125,18 @@ def _short(x: float) -> float | int:
 
 
 # --------------------------------------------------------------------------- verdicts
-def _outcome(verdict: Verdict) -> str:
-    return str(verdict.outcome)
+#: A decisive cause's word on a failed gate's badge.
+_CAUSE_WORDS = {
+    "incompatible": "incompatible",
+    "incomplete": "incomplete run",
+    "waiver_expired": "waiver expired",
+}
 
 
 def verdict_row(verdict: Verdict) -> dict[str, Any]:
     """One gate's figures as plain values (raw numbers and their display text)."""
     gate = verdict.gate
+    figures = text.GateNumbers(verdict)
     return {
         "key": verdict.key,
         "metric": gate.metric,
@@ -156,20 +144,23 @@ def verdict_row(verdict: Verdict) -> dict[str, Any]:
         "step": gate.step,
         "mode": str(gate.mode),
         "aggregate": gate.aggregate,
-        "declared": bool(getattr(gate, "declared", True)),
-        "outcome": _outcome(verdict),
-        "passed": bool(verdict.passed),
+        "declared": bool(gate.declared),
+        "outcome": str(verdict.outcome),
         "improved": bool(verdict.improved),
         "text": verdict.text,
-        "reason": getattr(verdict, "reason", None),
+        "reason": verdict.reason,
         "warnings": list(verdict.warnings),
         "baseline": _finite(verdict.baseline_aggregate),
         "candidate": _finite(verdict.candidate_aggregate),
         "estimate": _finite(verdict.estimate),
+        "baseline_text": figures.value(verdict.baseline_aggregate),
+        "candidate_text": figures.value(verdict.candidate_aggregate),
+        "estimate_text": figures.change(verdict.estimate),
+        "ci_text": figures.interval(verdict.ci_low, verdict.ci_high),
         "bound": _finite(verdict.bound),
         "ci_low": _finite(verdict.ci_low),
         "ci_high": _finite(verdict.ci_high),
-        "confidence_level": _finite(getattr(verdict, "confidence_level", None)),
+        "confidence_level": _finite(verdict.confidence_level),
         "margin": _finite(verdict.margin),
         "margin_text": verdict.margin_text or fmt_num(verdict.margin),
         "p_value": _finite(verdict.p_value),
@@ -187,39 +178,84 @@ def verdict_row(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def verdict_summary(verdicts: Sequence[Verdict]) -> dict[str, int]:
-    """Counts of the declared gates by outcome, and of the rest.
+def tone(result: GateResult) -> str:
+    """The colour of a gate: ``fail``, ``pass`` or ``inconclusive``.
 
-    ``pass``/``fail``/``inconclusive`` count declared gates; ``warn_only`` counts
-    the gates that cannot fail the run (automatic slice gates) and ``warnings``
-    those of them that did not pass; ``blocking`` the gates that fail the run.
+    ``fail`` fails the session; ``inconclusive`` passes but asks a reviewer to look
+    (waived, inconclusive, warn-only flagged); ``pass`` is a plain pass.
     """
-    counts = {"pass": 0, "fail": 0, "inconclusive": 0}
-    warn_only = [v for v in verdicts if not getattr(v.gate, "declared", True)]
-    for v in verdicts:
-        if getattr(v.gate, "declared", True):
-            counts[_outcome(v)] = counts.get(_outcome(v), 0) + 1
-    counts["total"] = len(verdicts) - len(warn_only)
-    counts["warn_only"] = len(warn_only)
-    counts["warnings"] = sum(1 for v in warn_only if _outcome(v) != "pass")
-    counts["blocking"] = sum(1 for v in verdicts if not v.passed)
-    counts["blocking_fail"] = sum(
-        1 for v in verdicts if not v.passed and _outcome(v) == "fail"
-    )
-    return counts
+    from pytest_runcompare.judge import Outcome
+    from pytest_runcompare.pipeline import Status
 
-
-def overall_outcome(counts: Mapping[str, int]) -> str:
-    """The run's outcome from :func:`verdict_summary` counts.
-
-    ``fail`` when a gate that fails the run failed, ``inconclusive`` when only
-    inconclusive ones do, ``pass`` when none does, ``none`` without gates.
-    """
-    if counts["blocking_fail"]:
+    if result.fails_session:
         return "fail"
-    if counts["blocking"]:
+    if result.status is Status.PASSED and result.outcome is Outcome.PASS:
+        return "pass"
+    return "inconclusive"
+
+
+def status_word(result: GateResult) -> str:
+    """The gate's final status in words.
+
+    ``fail``, ``fail (incompatible)``, ``waived``, ``inconclusive (passes)``,
+    ``warn-only fail``, ``pass``...
+    """
+    from pytest_runcompare.judge import Outcome
+    from pytest_runcompare.pipeline import Status
+
+    status, outcome = result.status, result.outcome
+    if status is Status.ERROR:
+        return "error"
+    if status is Status.WAIVED:
+        return "waived"
+    if status is Status.FAILED:
+        cause = next(
+            (str(r.cause) for r in result.reasons if str(r.cause) in _CAUSE_WORDS),
+            None,
+        )
+        if cause is not None:
+            return f"fail ({_CAUSE_WORDS[cause]})"
+        return "fail" if outcome is Outcome.FAIL else f"fail ({outcome})"
+    if not result.declared and outcome is not Outcome.PASS:
+        return f"warn-only {outcome}"
+    if outcome is Outcome.INCONCLUSIVE:
+        return "inconclusive (passes)"
+    return "pass"
+
+
+def gate_row(result: GateResult) -> dict[str, Any]:
+    """One gate as the reports show it: its figures, final status and reasons."""
+    row = verdict_row(result.verdict)
+    row.update(
+        {
+            "label": result.key + (" (assertion)" if result.assertion else ""),
+            "assertion": result.assertion,
+            "status": str(result.status),
+            "status_word": status_word(result),
+            "tone": tone(result),
+            "fails": result.fails_session,
+            "message": result.message,
+            "reasons": [r.text for r in result.reasons],
+            "waiver": None if result.waiver is None else result.waiver.reason,
+            "line": result.spec.line,
+        }
+    )
+    return row
+
+
+def overall(judgement: Judgement) -> str:
+    """The session's verdict for a badge.
+
+    ``fail``, ``pass``, ``inconclusive`` (passes with something to look at) or
+    ``none`` (no gate judged).
+    """
+    if not judgement.passed:
+        return "fail"
+    if not judgement.gates:
+        return "none"
+    if any(tone(r) != "pass" for r in judgement.gates):
         return "inconclusive"
-    return "pass" if counts["total"] or counts["warn_only"] else "none"
+    return "pass"
 
 
 # --------------------------------------------------------------------------- deltas
@@ -564,25 +600,12 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
 # --------------------------------------------------------------------------- all
 def header(
     comparison: RunComparisonResult,
-    verdicts: Sequence[Verdict],
+    judgement: Judgement,
     *,
     title: str | None,
     generated: str | None,
-    seed: int | None,
 ) -> dict[str, Any]:
-    """Names, sizes, seed and the overall verdict."""
-    if seed is None and verdicts:
-        seed = verdicts[0].seed
-    versions = next(
-        (
-            (v.numpy_version, v.scipy_version)
-            for v in verdicts
-            if v.numpy_version or v.scipy_version
-        ),
-        ("", ""),
-    )
-    summary = verdict_summary(verdicts)
-    overall = overall_outcome(summary)
+    """Names, sizes, seed and the session's verdict."""
     baseline, candidate = comparison.baseline.name, comparison.candidate.name
     return {
         "title": title or f"{candidate} vs {baseline}",
@@ -593,27 +616,25 @@ def header(
         "n_common": comparison.n_common,
         "coverage": comparison.coverage,
         "generated": generated,
-        "seed": seed,
-        "numpy_version": versions[0],
-        "scipy_version": versions[1],
-        "summary": summary,
-        "overall": overall,
+        "seed": judgement.seed,
+        "numpy_version": judgement.numpy_version,
+        "scipy_version": judgement.scipy_version,
+        "summary": judgement.counts(),
+        "overall": overall(judgement),
     }
 
 
 def view_model(
     comparison: RunComparisonResult,
-    verdicts: Sequence[Verdict],
+    judgement: Judgement,
     *,
     tests: Iterable[TestRecord] = (),
     title: str | None = None,
     generated: str | None = None,
     max_outputs: int = 2000,
-    seed: int | None = None,
 ) -> dict[str, Any]:
     """Everything the HTML report shows, as plain values."""
-    verdicts = list(verdicts)
-    rows = [verdict_row(v) for v in verdicts]
+    rows = [gate_row(r) for r in judgement.gates]
     gated = {r["metric"] for r in rows}
     deltas = [delta_row(d) for d in comparison.metric_deltas.values()]
     data = explorer(comparison, max_outputs)
@@ -623,7 +644,7 @@ def view_model(
         (
             r["metric"]
             for r in rows
-            if r["outcome"] != "pass"
+            if r["tone"] != "pass"
             and r["metric"] in {m["name"] for m in data["metrics"]}
         ),
         next((m["name"] for m in data["metrics"] if m["gated"]), None),
@@ -631,9 +652,7 @@ def view_model(
     if default_metric is None and data["metrics"]:
         default_metric = data["metrics"][0]["name"]
     data["default_metric"] = default_metric
-    from pytest_runcompare.summary import run_notes
-
-    compat = comparison.compatibility
+    compat = judgement.compatibility
     lineage = lineage_rows(comparison)
     steps = {
         step: [delta_row(d) for d in per_metric.values()]
@@ -645,11 +664,9 @@ def view_model(
         for d in per_metric.values()
     ]
     return {
-        "header": header(
-            comparison, verdicts, title=title, generated=generated, seed=seed
-        ),
+        "header": header(comparison, judgement, title=title, generated=generated),
         "verdicts": rows,
-        "headline": [r for r, v in zip(rows, verdicts, strict=True) if not v.passed],
+        "headline": [r for r in rows if r["declared"] and r["tone"] != "pass"],
         "warn_only": [r for r in rows if not r["declared"] and r["outcome"] != "pass"],
         "declared": [r for r in rows if r["declared"]],
         "undeclared": [r for r in rows if not r["declared"]],
@@ -660,7 +677,7 @@ def view_model(
         "compatibility": {
             "compatible": compat.compatible,
             "problems": list(compat.problems),
-            "notes": list(compat.notes) + run_notes(comparison),
+            "notes": list(compat.notes) + list(judgement.warnings),
         },
         "tests": [t.to_dict() for t in tests],
         "distributions": [distribution(comparison, m["name"]) for m in data["metrics"]],

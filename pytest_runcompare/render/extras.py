@@ -11,29 +11,26 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from pytest_runcompare.report.model import (
-    fmt_ci,
-    fmt_num,
+from pytest_runcompare.render.model import (
     fmt_p,
-    fmt_signed,
-    verdict_row,
+    gate_row,
 )
 
 if TYPE_CHECKING:
-    from pytest_runcompare.verdict import Verdict
+    from pytest_runcompare.pipeline import GateResult
 
 _COLOURS = {"pass": "#1c8a4c", "fail": "#c62f3a", "inconclusive": "#a86400"}
 _CELL = "padding:2px 8px;border-bottom:1px solid #e3e6ec;text-align:right"
 
 
-def verdict_extras_html(verdicts: Sequence[Verdict]) -> str:
+def verdict_extras_html(results: Sequence[GateResult]) -> str:
     """An HTML table of the gates' figures, every string escaped.
 
-    One row per verdict: outcome, gate key, baseline and candidate aggregates,
+    One row per gate: its final status, gate key, baseline and candidate aggregates,
     change, interval, margin, p-value (adjusted), n, and the verdict's sentence.
     Returns an empty string for no verdicts.
     """
-    if not verdicts:
+    if not results:
         return ""
     head = "".join(
         f'<th style="{_CELL}">{h}</th>'
@@ -50,23 +47,23 @@ def verdict_extras_html(verdicts: Sequence[Verdict]) -> str:
         )
     )
     rows = []
-    for v in verdicts:
-        r = verdict_row(v)
-        colour = _COLOURS.get(r["outcome"], "#6b7385")
+    for result in results:
+        r = gate_row(result)
+        colour = _COLOURS.get(r["tone"], "#6b7385")
         p = fmt_p(r["p_value"])
         if r["p_adjusted"] is not None:
             p += f" ({fmt_p(r['p_adjusted'])})"
         cells = [
             f'<td style="{_CELL};color:{colour};font-weight:bold">'
-            f"{escape(r['outcome'].upper())}</td>",
+            f"{escape(r['status_word'].upper())}</td>",
             f'<td style="{_CELL};text-align:left"><code>{escape(r["key"])}</code></td>',
             *(
                 f'<td style="{_CELL}">{escape(text)}</td>'
                 for text in (
-                    fmt_num(r["baseline"]),
-                    fmt_num(r["candidate"]),
-                    fmt_signed(r["estimate"]),
-                    fmt_ci(r["ci_low"], r["ci_high"]),
+                    r["baseline_text"],
+                    r["candidate_text"],
+                    r["estimate_text"],
+                    r["ci_text"],
                     r["margin_text"],
                     p,
                     str(r["n_paired"]),
@@ -76,7 +73,7 @@ def verdict_extras_html(verdicts: Sequence[Verdict]) -> str:
         rows.append(f'<tr class="runcompare-verdict">{"".join(cells)}</tr>')
         rows.append(
             f'<tr><td colspan="9" style="padding:2px 8px 8px;color:#3a4254">'
-            f"{escape(r['text'])}</td></tr>"
+            f"{escape(r['message'])}</td></tr>"
         )
     return (
         '<table class="runcompare-gates" style="border-collapse:collapse;'

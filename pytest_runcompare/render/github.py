@@ -1,0 +1,49 @@
+"""GitHub Actions outputs of a judgement: workflow-command annotations per gate.
+
+The step summary is the Markdown summary (:mod:`pytest_runcompare.render.markdown`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_runcompare.pipeline import Judgement
+
+
+def _message(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    """A workflow command's property value: ``:`` and ``,`` are escaped as well."""
+    return _message(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_commands(judgement: Judgement, file: str = "") -> list[str]:
+    """One ``::error`` per gate that fails the session, ``::warning`` per flagged one.
+
+    ``file`` is the gates file relative to the workspace, where GitHub resolves it.
+    """
+    from pytest_runcompare.pipeline import Status
+
+    commands = []
+    for result in judgement.blocking:
+        plain = result.status is Status.PASSED and not result.verdict.warnings
+        if plain and not result.reasons:
+            continue
+        level = "error" if result.fails_session else "warning"
+        where = []
+        if file:
+            where.append(f"file={_property(file)}")
+            if result.spec.line:
+                where.append(f"line={result.spec.line}")
+        where.append(f"title={_property(f'runcompare {result.key}')}")
+        if result.status is Status.PASSED:
+            why = result.verdict.warnings[:1] or [r.text for r in result.reasons[:1]]
+            first = f"{result.key}: {why[0]}"
+        else:
+            first = result.message.splitlines()[0]
+        commands.append(f"::{level} {','.join(where)}::{_message(first)}")
+    return commands
