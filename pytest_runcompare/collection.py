@@ -7,7 +7,7 @@ work on gates as on any test.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -52,7 +52,7 @@ class ItemOutcome:
     :meth:`GateItem.runtest` and the gates judged at the end of an xdist session.
     """
 
-    outcome: str  # passed, failed, skipped or xfailed
+    outcome: Literal["passed", "failed", "skipped", "xfailed"]
     message: str = ""
     properties: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()

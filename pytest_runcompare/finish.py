@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -38,19 +38,19 @@ def _judge(state: RunCompareSession) -> Final | None:
     settings = state.settings
     used = state.gates_ran or bool(state.comparison_users) or bool(state.deferred_gates)
     if settings.gates.gates and used and not state.baseline_missing():
-        comparison = state.comparison()
-        judgement = state.judgement()
-    else:
-        comparison = state.compared()
-        if (
-            comparison is None
-            and state.comparison_users
-            and not state.baseline_missing()
-        ):
-            comparison = state.comparison()  # an xdist controller: the workers compared
-        if comparison is None:
-            return None
-        judgement = empty_judgement(comparison, state.request)
+        return _with_assertions(state, state.comparison(), state.judgement())
+    compared = state.compared()
+    if compared is None and state.comparison_users and not state.baseline_missing():
+        compared = state.comparison()  # an xdist controller: the workers compared
+    if compared is None:
+        return None
+    return _with_assertions(state, compared, empty_judgement(compared, state.request))
+
+
+def _with_assertions(
+    state: RunCompareSession, comparison: RunComparisonResult, judgement: Judgement
+) -> Final:
+    """The judgement with the session's fixture assertions that are not its gates."""
     gates = {id(r) for r in judgement.results}
     assertions = [r for r in state.assertions.values() if id(r) not in gates]
     return comparison, judgement.with_assertions(assertions)
@@ -259,13 +259,15 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
         state.warn_session_once()
         for warning in result.warnings:
             state.warn(warning)
-        outcome = {"xfailed": "skipped"}.get(result.outcome, result.outcome)
+        outcome: Literal["passed", "failed", "skipped"] = (
+            "skipped" if result.outcome == "xfailed" else result.outcome
+        )
         longrepr: Any = None
         if result.outcome == "failed":
             longrepr = result.message
         elif result.outcome in ("skipped", "xfailed"):
             longrepr = (gates_path, index + 1, f"Skipped: {result.message}")
-        keywords = {key: 1, "runcompare_gate": 1}
+        keywords: dict[str, Any] = {key: 1, "runcompare_gate": 1}
         # setup, call and teardown, as for a test run here: JUnit XML records the
         # properties at teardown.
         for when in ("setup", "call", "teardown"):
@@ -273,13 +275,13 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
                 nodeid=nodeid,
                 location=location,
                 keywords=keywords,
-                outcome=outcome if when == "call" else "passed",  # type: ignore[arg-type]
+                outcome=outcome if when == "call" else "passed",
                 longrepr=longrepr if when == "call" else None,
-                when=when,  # type: ignore[arg-type]
+                when=when,
                 user_properties=list(result.properties),
             )
             if result.outcome == "xfailed" and when == "call":
-                report.wasxfail = result.message  # type: ignore[attr-defined]
+                report.wasxfail = result.message
             config.hook.pytest_runtest_logreport(report=report)
         if result.outcome == "failed":
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

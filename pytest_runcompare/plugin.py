@@ -103,7 +103,8 @@ def pytest_collect_file(
     if gates_path is not None and file_path == Path(gates_path):
         from pytest_runcompare.collection import GatesFile
 
-        return GatesFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        gates_file: pytest.Collector = GatesFile.from_parent(parent, path=file_path)
+        return gates_file
     return None
 
 
@@ -149,7 +150,7 @@ def pytest_collection_modifyitems(
         state.deferred_gates = dict(state.gate_nodeids)
         return
     if gates:
-        items[:] = [i for i in items if not isinstance(i, GateItem)] + gates
+        items[:] = [*(i for i in items if not isinstance(i, GateItem)), *gates]
 
 
 def _check_candidate_exists(state: Any, has_gates: bool) -> None:

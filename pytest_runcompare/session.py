@@ -248,7 +248,7 @@ class RunCompareSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        keys = [v for k, v in report.user_properties if k == "runcompare_gate"]
+        keys = [str(v) for k, v in report.user_properties if k == "runcompare_gate"]
         is_gate = bool(keys)
         self.gates_ran = self.gates_ran or is_gate
         self.ran_gate_keys.update(keys)
@@ -260,7 +260,7 @@ class RunCompareSession:
                 self.other_failures += 1
             if not (is_gate or uses):
                 return
-            outcome = report.outcome
+            outcome: str = report.outcome
             if hasattr(report, "wasxfail"):
                 outcome = "xfailed" if report.skipped else "xpassed"
             elif report.failed and report.when != "call":

@@ -17,9 +17,10 @@ import pytest
 if TYPE_CHECKING:
     from pytest_runcompare.config import GatesConfig, RunSource
     from pytest_runcompare.pipeline import Request
+    from pytest_runcompare.session import RunCompareSession
 
 DEFAULT_GATES_FILE = "runcompare.yaml"
-SESSION_KEY = pytest.StashKey["RunCompareSession"]()
+SESSION_KEY: pytest.StashKey[RunCompareSession] = pytest.StashKey()
 DEFAULT_RECORD_PATH = ".runcompare/candidate.jsonl"
 
 #: option name (without ``--runcompare-``) -> (ini key, help)
@@ -171,7 +172,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
 
     def source(name: str) -> RunSource | None:
         value = _value(config, name)
-        from_file = getattr(gates, name)
+        from_file = gates.baseline if name == "baseline" else gates.candidate
         if value is None:
             if from_file is not None:
                 origins[name] = f"{gates.path}: {name}"

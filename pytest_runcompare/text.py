@@ -85,11 +85,16 @@ def coverage(value: float, limit: float) -> str:
 
 
 class _Figures(Protocol):
-    baseline_aggregate: float
-    candidate_aggregate: float
-    margin: float | None
-    ci_low: float
-    ci_high: float
+    @property
+    def baseline_aggregate(self) -> float: ...
+    @property
+    def candidate_aggregate(self) -> float: ...
+    @property
+    def margin(self) -> float | None: ...
+    @property
+    def ci_low(self) -> float: ...
+    @property
+    def ci_high(self) -> float: ...
 
 
 class GateNumbers:

@@ -50,7 +50,7 @@ __all__ = ["conclude", "evaluate_gate", "fail_closed", "measure"]
 SMALL_N = 30
 
 
-def _versions() -> dict[str, str]:
+def _versions() -> dict[str, Any]:
     return {"numpy_version": np.__version__, "scipy_version": scipy.__version__}
 
 
@@ -86,7 +86,7 @@ def _margin_text(margin: Margin, m_abs: float) -> str:
     return f"{m_abs:g}"
 
 
-def _paired_counts(prep: Prepared) -> tuple[dict[str, int], tuple[int, int] | None]:
+def _paired_counts(prep: Prepared) -> tuple[dict[str, Any], tuple[int, int] | None]:
     """Improved / degraded / unchanged counts and, for 0/1 metrics, the discordant pair."""
     if prep.unpaired:
         return {}, None
@@ -94,7 +94,7 @@ def _paired_counts(prep: Prepared) -> tuple[dict[str, int], tuple[int, int] | No
     d0 = np.round(o * (prep.cand - prep.base), 12)
     better = int(np.count_nonzero(d0 > 0))
     worse = int(np.count_nonzero(d0 < 0))
-    counts = {
+    counts: dict[str, Any] = {
         "improved_count": better,
         "degraded_count": worse,
         "unchanged_count": int(prep.base.size) - better - worse,

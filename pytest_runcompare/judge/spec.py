@@ -110,10 +110,12 @@ def parse_choice(enum: type[_E], value: object, what: str) -> _E:
     """``value`` as a member of ``enum``, or a :class:`ConfigError` listing the choices."""
     if isinstance(value, enum):
         return value
+    accepted = ", ".join(m.value for m in enum)
+    if not isinstance(value, str):
+        raise ConfigError(f"invalid {what} {value!r}; accepted: {accepted}")
     try:
         return enum(value)
     except ValueError:
-        accepted = ", ".join(m.value for m in enum)
         raise ConfigError(f"invalid {what} {value!r}; accepted: {accepted}") from None
 
 

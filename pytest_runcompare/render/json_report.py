@@ -78,7 +78,7 @@ def report_dict(
     from pytest_runcompare import __version__
 
     compat = comparison.compatibility
-    return _plain(
+    data: dict[str, Any] = _plain(
         {
             "schema_version": SCHEMA_VERSION,
             "generator": {"name": "pytest-runcompare", "version": __version__},
@@ -117,6 +117,7 @@ def report_dict(
             "tests": [t.to_dict() for t in tests],
         }
     )
+    return data
 
 
 def render_json(

@@ -362,8 +362,8 @@ def _count(
         return counts
     half = (centres[1] - centres[0]) / 2 if len(centres) > 1 else 0.5
     edges = [c - half for c in centres] + [centres[-1] + half]
-    counts, _ = np.histogram(values, bins=np.asarray(edges))
-    return [int(c) for c in counts.tolist()]
+    hist, _ = np.histogram(values, bins=np.asarray(edges))
+    return [int(c) for c in hist.tolist()]
 
 
 def _bars(
