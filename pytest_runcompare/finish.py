@@ -129,7 +129,12 @@ def _emit(state: RunCompareSession, lines: list[str]) -> None:
         return
     tr = state.config.pluginmanager.get_plugin("terminalreporter")
     if tr is not None:
-        tr.ensure_newline()
+        # xdist's progress line is not tracked by ensure_newline: look at the writer.
+        writer = getattr(tr, "_tw", None)
+        if writer is not None and writer.width_of_current_line:
+            tr.write("\n")
+        else:
+            tr.ensure_newline()
         for line in lines:
             tr.write_line(line)
         return
