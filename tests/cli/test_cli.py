@@ -249,3 +249,25 @@ def test_warnings_and_aggregate_only_metrics_are_printed(
         "aggregate-only metrics, not gated (no per-datapoint values): accuracy"
         in captured.err
     )
+
+
+@pytest.mark.parametrize("face", ["cli", "plugin"])
+def test_a_bad_report_setting_is_the_same_clean_error_in_both_faces(
+    tmp_path: Path, capsys, pytester: pytest.Pytester, face: str
+) -> None:
+    base = _write(tmp_path / "b.jsonl", _records(20), "base")
+    gates = pytester.path / "runcompare.yaml"
+    gates.write_text(
+        f"baseline: {base}\ncandidate: {base}\nmetrics:\n  ok: {{margin: 0.1}}\n"
+        "report:\n  max_outputs: lots\n"
+    )
+    expected = "runcompare.yaml:6: report.max_outputs: must be a non-negative integer"
+    if face == "cli":
+        assert main(["compare", str(base), str(base), "--config", str(gates)]) == 2
+        err = capsys.readouterr().err
+    else:
+        result = pytester.runpytest_subprocess()
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        err = result.stderr.str()
+    assert expected in err
+    assert "Traceback" not in err

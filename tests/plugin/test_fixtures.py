@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import datapoints, write_jsonl
 
@@ -210,3 +212,39 @@ def test_report_lists_gates_and_tests_that_used_the_comparison(model_repo) -> No
     html = (pytester.path / "r.html").read_text()
     assert "test_hand.py::test_uses_helpers" in html
     assert "test_unrelated" not in html
+
+
+def test_reports_are_written_for_fixture_assertions_without_a_gates_file(
+    pytester: pytest.Pytester,
+) -> None:
+    write_jsonl(pytester.path / "a.jsonl", datapoints(200), {"name": "a"})
+    worse = datapoints(200, correct=lambda i: i % 3 != 0)
+    write_jsonl(pytester.path / "b.jsonl", worse, {"name": "b"})
+    pytester.makepyfile(
+        test_model="""
+        def test_accuracy(runcompare):
+            runcompare.assert_no_regression("exact_match", margin=0.02)
+        """
+    )
+    result = pytester.runpytest(
+        "--runcompare-baseline",
+        "a.jsonl",
+        "--runcompare-candidate",
+        "b.jsonl",
+        "--runcompare-report",
+        "r.html",
+        "--runcompare-json",
+        "r.json",
+        "--runcompare-markdown",
+        "r.md",
+    )
+    result.assert_outcomes(failed=1)
+    # the failure message names the report, and the report is there
+    result.stdout.fnmatch_lines([f"E       report: {pytester.path / 'r.html'}"])
+    html = (pytester.path / "r.html").read_text()
+    assert '<div class="overall fail" id="overall">' in html
+    data = json.loads((pytester.path / "r.json").read_text())
+    assert data["summary"]["passed"] is False
+    [assertion] = data["judgement"]["assertions"]
+    assert (assertion["key"], assertion["status"]) == ("exact_match", "failed")
+    assert (pytester.path / "r.md").read_text().startswith("❌")
