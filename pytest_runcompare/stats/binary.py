@@ -164,7 +164,7 @@ def tango_test(
     *Stat Med* 17:891–908, 1998; formula as in ocbe-uio/contingencytables
     ``test_statistic.4``/``ML_estimate.4``). ``T(0)`` is McNemar's z. It keeps its
     level when the runs rarely disagree, where a paired t on {−1, 0, 1} does not
-    (STATISTICS.md §2.4), and works with empty discordant cells.
+    (docs/statistics.md §3), and works with empty discordant cells.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 Bootstraps the one-sample array of paired differences rather than the pair of
 arrays with ``paired=True``: same result, an order of magnitude cheaper
-(STATISTICS.md §2.5). Never a default at large n.
+(docs/statistics.md §3). Never a default at large n.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def paired_bootstrap(
     probability mapped through the BCa correction,
     ``Φ(u − z0)`` with ``u = (z* − z0)/(1 + a(z* − z0))``, ``z* = Φ⁻¹(P*(θ* ≤ null))``
     (Efron & Tibshirani 1993, ch. 14). For left-skewed differences both are
-    anti-conservative at small n (STATISTICS.md §2.1): prefer the default.
+    anti-conservative at small n (docs/statistics.md §3): prefer the default.
 
     Returns
     -------

@@ -191,7 +191,7 @@ def bootstrap_t(
     ``d̄ − t*_{1−α}·s/√n`` (Efron & Tibshirani, *An Introduction to the
     Bootstrap*, 1993, ch. 12.5). Unlike the t, percentile and BCa bounds it keeps
     its level for left-skewed differences (a few datapoints much worse), the
-    realistic regression shape (STATISTICS.md §2.1). Resamples with ``sd* = 0``
+    realistic regression shape (docs/statistics.md §3). Resamples with ``sd* = 0``
     are dropped. scipy has no bootstrap-t, hence this implementation.
 
     The p-value is the bootstrap tail probability of ``t_obs = (d̄ − null)/se``,
@@ -295,7 +295,7 @@ def skew_corrected_t(
     datapoints regress a lot (left-skewed ``d``, the realistic regression shape)
     the sample mean and SD move together and the t lower bound is too high: a
     non-inferiority gate false-passes more often than α even at n in the
-    thousands (STATISTICS.md §2.1). Johnson's modified t removes the ``n^{-1/2}``
+    thousands (docs/statistics.md §3). Johnson's modified t removes the ``n^{-1/2}``
     skewness term of the Edgeworth expansion of t (Johnson, N. J., "Modified t
     tests and confidence intervals for asymmetrical populations", *JASA*
     73:536–544, 1978; used for skewed returns by Sutton, *JASA* 88:802–810,
@@ -411,7 +411,7 @@ def welch_t(
 ) -> TestResult:
     """Unpaired Welch t-test of ``mean(candidate) − mean(baseline)`` against ``null``.
 
-    What a gate with ``pairing: none`` runs (STATISTICS.md §2.9); runs that share
+    What a gate with ``pairing: none`` runs (docs/statistics.md §3); runs that share
     no datapoint ids fail a paired gate closed rather than fall back to it.
     Wraps ``scipy.stats.ttest_ind(candidate − null, baseline, equal_var=False)``
     (Welch 1947; statsmodels ``ttest_ind(..., usevar="unequal", value=null)``).

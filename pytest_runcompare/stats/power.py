@@ -8,7 +8,7 @@ the Bahadur SE for quantiles), so one formula serves every test::
 
 (normal-approximation sample size; e.g. Chow, Shao & Wang, *Sample Size
 Calculations in Clinical Research*, 2nd ed., §3.1 and §4.2; Connor 1987 for
-McNemar; STATISTICS.md §4.3).
+McNemar; docs/statistics.md §9).
 """
 
 from __future__ import annotations

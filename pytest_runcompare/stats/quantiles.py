@@ -85,7 +85,7 @@ def quantile_difference(
     37:577–580, 1966). Sparsities are difference quotients with the Hall–Sheather
     bandwidth (:func:`hall_sheather_bandwidth`); the joint term is the empirical
     fraction of pairs below both quantiles. Normal reference distribution.
-    This is *not* the quantile of the differences (STATISTICS.md §2.7).
+    This is *not* the quantile of the differences (docs/statistics.md §3).
 
     When fewer than 20 observations lie beyond the quantile
     (``n·min(q, 1−q) < 20``) the normal approximation is not trusted and the

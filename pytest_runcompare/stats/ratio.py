@@ -53,7 +53,7 @@ def ratio_difference(
     ``(Y_c,i − R_c·X_c,i)/X̄_c − w·(Y_b,i − R_b·X_b,i)/X̄_b``, whose standard
     deviation over √n is the standard error (delta method / linearisation;
     e.g. Deng, Knoblich & Lu, "Applying the Delta Method in Metric Analytics",
-    KDD 2018; STATISTICS.md §2.8). Negated when lower is better.
+    KDD 2018; docs/statistics.md §3). Negated when lower is better.
 
     Returns
     -------
