@@ -202,7 +202,9 @@ class Judgement:
     unmatched_waivers: tuple[Waiver, ...] = ()
     stale_metrics: tuple[str, ...] = ()
     assumed_directions: tuple[str, ...] = ()
-    all_pass_probability: float | None = None
+    #: at most this chance that every non-inferiority gate passes if nothing changed
+    all_pass_bound: float | None = None
+    least_powered: str | None = None
     family_correction: Correction | None = None
     family_size: int = 0
     seed: int = DEFAULT_SEED
@@ -256,9 +258,7 @@ class Judgement:
             1 for r in self.blocking if r.outcome is Outcome.INCONCLUSIVE
         )
         out["warn_only"] = len(self.warn_only)
-        out["warnings"] = sum(
-            1 for r in self.warn_only if r.outcome is not Outcome.PASS
-        )
+        out["warnings"] = sum(1 for r in self.warn_only if r.outcome is Outcome.FAIL)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,7 +275,8 @@ class Judgement:
                 "notes": list(self.compatibility.notes),
             },
             "incomplete_runs": str(self.incomplete_policy),
-            "all_pass_probability": _plain(self.all_pass_probability),
+            "all_pass_bound": _plain(self.all_pass_bound),
+            "least_powered": self.least_powered,
             "family": {
                 "correction": None
                 if self.family_correction is None
@@ -750,7 +751,7 @@ def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
         for spec, verdict in zip(all_specs, summary.verdicts, strict=True)
     ]
     gated = {s.gate.metric for s in specs}
-    p_all = summary.expected_all_pass_probability
+    p_all = summary.all_pass_bound
     return Judgement(
         results=tuple(results[: len(specs)]),
         warn_only=tuple(results[len(specs) :]),
@@ -760,7 +761,8 @@ def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
         unmatched_waivers=_unmatched_waivers(config, specs, comparison),
         stale_metrics=stale_metrics(config, comparison),
         assumed_directions=tuple(sorted(comparison.assumed_directions & gated)),
-        all_pass_probability=None if math.isnan(p_all) else p_all,
+        all_pass_bound=None if math.isnan(p_all) else p_all,
+        least_powered=summary.least_powered,
         family_correction=summary.family_correction,
         family_size=summary.family_size,
         seed=request.seed,

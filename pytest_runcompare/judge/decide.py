@@ -54,8 +54,14 @@ def _equivalence(e: Evidence, margin: float) -> Outcome:
     return Outcome.INCONCLUSIVE
 
 
-def decide(e: Evidence, p_adjusted: float | None = None) -> Outcome:
-    """The outcome of one gate from its evidence and the family's adjusted p-value."""
+def decide(
+    e: Evidence, p_adjusted: float | None = None, flag_p_adjusted: float | None = None
+) -> Outcome:
+    """The outcome of one gate from its evidence and the family's adjusted p-value.
+
+    A warn-only gate whose FAIL does not survive the warn-only family's correction
+    (``flag_p_adjusted`` > α) is INCONCLUSIVE: noise across many slices is not flagged.
+    """
     g = e.gate
     if e.reason is not None:
         return Outcome.FAIL
@@ -72,6 +78,13 @@ def decide(e: Evidence, p_adjusted: float | None = None) -> Outcome:
         out = _regression_detection(e, margin, p)
     else:
         out = _equivalence(e, margin)
+    if (
+        out is Outcome.FAIL
+        and not e.gate.declared
+        and flag_p_adjusted is not None
+        and flag_p_adjusted > g.alpha
+    ):
+        out = Outcome.INCONCLUSIVE
     return Outcome.FAIL if too_many else out
 
 

@@ -300,10 +300,15 @@ def conclude(
     *,
     p_adjusted: float | None = None,
     correction: Correction | None = None,
+    flag_p_adjusted: float | None = None,
 ) -> Verdict:
-    """Decide and explain the evidence: the gate's verdict, built once."""
+    """Decide and explain the evidence: the gate's verdict, built once.
+
+    ``flag_p_adjusted`` is a warn-only gate's BH-adjusted p-value of "worse beyond
+    the margin" across the warn-only family (see :mod:`.family`).
+    """
     e = evidence
-    outcome = decide(e, p_adjusted)
+    outcome = decide(e, p_adjusted, flag_p_adjusted)
     passed = passes(e, outcome)
     warnings = list(e.warnings)
     if outcome is Outcome.INCONCLUSIVE and passed:
@@ -322,10 +327,16 @@ def conclude(
         passed=passed,
         improved=bool(math.isfinite(e.ci_low) and e.ci_low > 0 and e.reason is None),
         text=explain(
-            e, outcome, p_adjusted=p_adjusted, correction=correction, settle=how_many
+            e,
+            outcome,
+            p_adjusted=p_adjusted,
+            correction=correction,
+            settle=how_many,
+            flag_p_adjusted=flag_p_adjusted,
         ),
         p_adjusted=p_adjusted,
         correction=correction,
+        flag_p_adjusted=flag_p_adjusted,
         settle=how_many,
     )
 

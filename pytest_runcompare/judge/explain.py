@@ -106,6 +106,7 @@ def explain(
     p_adjusted: float | None,
     correction: Correction | None,
     settle: Settle | None,
+    flag_p_adjusted: float | None = None,
 ) -> str:
     """One sentence: the change with its interval, the outcome and what it means."""
     g = e.gate
@@ -130,6 +131,11 @@ def explain(
     stats = f"p = {text.p_value(e.p_value)}"
     if p_adjusted is not None and correction not in (None, Correction.NONE):
         stats += f", {correction}-adjusted {text.p_value(p_adjusted)}"
+    if flag_p_adjusted is not None:
+        stats += (
+            f", worse beyond the margin: p {text.p_value(flag_p_adjusted)} "
+            "bh-adjusted across the warn-only slices"
+        )
     n_text = f"n = {e.n_paired}" if e.n_paired else f"n = {e.n_units} unpaired"
     stats += f", {e.test}, {n_text}"
     count = ""

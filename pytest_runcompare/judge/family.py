@@ -2,9 +2,12 @@
 
 Declared ``regression_detection`` gates form one family whose p-values are adjusted
 with its correction (Holm by default: Holm, *Scand J Stat* 6:65–70, 1979; ``bh``:
-Benjamini & Hochberg 1995); undeclared (slice) gates keep raw p-values and are
-warn-only. Non-inferiority gates need no correction (an intersection–union test),
-and the family reports the chance that they all pass if nothing changed
+Benjamini & Hochberg 1995). Undeclared (slice) gates are warn-only and form a family
+of their own: a warn-only gate is flagged FAIL only when "worse beyond the margin"
+survives Benjamini–Hochberg across that family, so that noise over many slices does
+not flag a handful of them in every session. Non-inferiority gates need no
+correction (an intersection–union test); the family reports an upper bound on the
+chance that they all pass if nothing changed: the chance of the least powered one
 (docs/statistics.md §5).
 """
 
@@ -38,12 +41,15 @@ class GateSummary:
     ----------
     verdicts : tuple of Verdict
         In the order of the gates.
-    expected_all_pass_probability : float
-        Chance that every declared non-inferiority/equivalence gate passes at
-        these n if nothing changed (product over gates, treating them as
-        independent; an intersection–union test needs no multiplicity correction
-        but pays in power: Berger & Hsu, *Stat Sci* 11:283–319, 1996). NaN when
-        there is no such gate.
+    all_pass_bound : float
+        At most this chance that every declared non-inferiority/equivalence gate
+        passes at these n if nothing changed: the smallest per-gate chance, a
+        bound that holds however the gates' data are correlated (an
+        intersection–union test needs no multiplicity correction but pays in
+        power: Berger & Hsu, *Stat Sci* 11:283–319, 1996). NaN when there is no
+        such gate.
+    least_powered : str or None
+        The key of the gate that sets the bound.
     family_correction : Correction or None
         Correction applied across the regression-detection family.
     family_size : int
@@ -54,7 +60,8 @@ class GateSummary:
     """
 
     verdicts: tuple[Verdict, ...]
-    expected_all_pass_probability: float
+    all_pass_bound: float
+    least_powered: str | None
     family_correction: Correction | None
     family_size: int
     seed: int
@@ -77,10 +84,10 @@ class GateSummary:
         n = len(self.verdicts)
         bad = len(self.failed)
         line = f"{n - bad} of {n} gates passed"
-        if math.isfinite(self.expected_all_pass_probability):
+        if math.isfinite(self.all_pass_bound):
             line += (
                 "; chance that all non-inferiority gates pass if nothing changed: "
-                f"{self.expected_all_pass_probability:.0%}"
+                f"at most {self.all_pass_bound:.0%} ({self.least_powered})"
             )
         if self.family_size > 1 and self.family_correction:
             line += (
@@ -94,7 +101,8 @@ class GateSummary:
         return {
             "verdicts": [v.to_dict() for v in self.verdicts],
             "all_passed": self.all_passed,
-            "expected_all_pass_probability": _plain(self.expected_all_pass_probability),
+            "all_pass_bound": _plain(self.all_pass_bound),
+            "least_powered": self.least_powered,
             "family_correction": None
             if self.family_correction is None
             else str(self.family_correction),
@@ -115,8 +123,32 @@ def _in_family(e: Evidence) -> bool:
     )
 
 
+def _worse_beyond_margin(e: Evidence) -> float:
+    """One-sided p-value of "worse by more than the margin" (what flags a gate FAIL).
+
+    Regression detection tests exactly that; other modes read it from the opposite
+    side's p-value when the test has no interval, else from the interval by the
+    normal approximation that matches it.
+    """
+    from statistics import NormalDist
+
+    if e.mode is Mode.REGRESSION_DETECTION:
+        return e.p_value
+    if math.isfinite(e.p_value_opposite):
+        return e.p_value_opposite
+    if not (math.isfinite(e.ci_low) and math.isfinite(e.ci_high)):
+        return math.nan
+    normal = NormalDist()
+    z = normal.inv_cdf(1 - e.gate.alpha)
+    se = (e.ci_high - e.ci_low) / (2 * z)
+    gap = e.estimate + (e.margin or 0.0)
+    if se <= 0:
+        return 0.0 if gap < 0 else 1.0
+    return normal.cdf(gap / se)
+
+
 def conclude_family(evidence: Sequence[Evidence], *, seed: int = 0) -> GateSummary:
-    """Adjust the family's p-values and conclude every gate once.
+    """Adjust the families' p-values and conclude every gate once.
 
     Raises
     ------
@@ -136,22 +168,37 @@ def conclude_family(evidence: Sequence[Evidence], *, seed: int = 0) -> GateSumma
     if family:
         values = adjust([evidence[i].p_value for i in family], method or "none")
         adjusted = {i: float(values[j]) for j, i in enumerate(family)}
-    verdicts = tuple(
-        conclude(e, p_adjusted=adjusted[i], correction=method)
-        if i in adjusted
-        else conclude(e)
+    warn = {
+        i: p
         for i, e in enumerate(evidence)
-    )
-    probs = [
-        v.pass_probability
+        if not e.gate.declared
+        and e.reason is None
+        and math.isfinite(p := _worse_beyond_margin(e))
+    }
+    flags: dict[int, float] = {}
+    if warn:
+        values = adjust(list(warn.values()), "bh")
+        flags = {i: float(values[j]) for j, i in enumerate(warn)}
+    verdicts = []
+    for i, e in enumerate(evidence):
+        if i in adjusted:
+            verdicts.append(conclude(e, p_adjusted=adjusted[i], correction=method))
+        elif i in flags:
+            verdicts.append(conclude(e, flag_p_adjusted=flags[i]))
+        else:
+            verdicts.append(conclude(e))
+    chances = [
+        (v.pass_probability, v.key)
         for v in verdicts
         if v.gate.declared
         and v.gate.mode is not Mode.REGRESSION_DETECTION
         and math.isfinite(v.pass_probability)
     ]
+    bound, least = min(chances) if chances else (math.nan, None)
     return GateSummary(
-        verdicts=verdicts,
-        expected_all_pass_probability=float(np.prod(probs)) if probs else math.nan,
+        verdicts=tuple(verdicts),
+        all_pass_bound=float(bound),
+        least_powered=least,
         family_correction=method,
         family_size=len(family),
         seed=seed,

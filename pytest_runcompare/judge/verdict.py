@@ -208,6 +208,10 @@ class Verdict(Evidence):
         Multiplicity-adjusted p-value within the regression-detection family.
     correction : Correction or None
         The family's correction, when it applied to this gate.
+    flag_p_adjusted : float or None
+        Warn-only gates: the Benjamini–Hochberg-adjusted p-value of "worse beyond
+        the margin" across the warn-only family; the gate is flagged FAIL only when
+        it is at most α.
     settle : Settle or None
         INCONCLUSIVE gates: the paired datapoints that would likely settle the gate
         if the change stays as observed (:func:`~pytest_runcompare.judge.settle.settle`).
@@ -220,6 +224,7 @@ class Verdict(Evidence):
     text: str = ""
     p_adjusted: float | None = None
     correction: Correction | None = None
+    flag_p_adjusted: float | None = None
     settle: Settle | None = None
 
     def __str__(self) -> str:

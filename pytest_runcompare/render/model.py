@@ -667,7 +667,7 @@ def view_model(
         "header": header(comparison, judgement, title=title, generated=generated),
         "verdicts": rows,
         "headline": [r for r in rows if r["declared"] and r["tone"] != "pass"],
-        "warn_only": [r for r in rows if not r["declared"] and r["outcome"] != "pass"],
+        "warn_only": [r for r in rows if not r["declared"] and r["outcome"] == "fail"],
         "declared": [r for r in rows if r["declared"]],
         "undeclared": [r for r in rows if not r["declared"]],
         "deltas": deltas,

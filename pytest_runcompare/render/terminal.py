@@ -113,11 +113,12 @@ def session_lines(
                 f"{undecided} inconclusive; declare `slices:` on a metric to gate them"
             )
         )
-    if judgement.all_pass_probability is not None:
+    if judgement.all_pass_bound is not None:
         out.append(
             Line(
                 "chance that every non-inferiority gate passes if nothing changed: "
-                f"{judgement.all_pass_probability:.0%}"
+                f"at most {judgement.all_pass_bound:.0%} (the least powered gate, "
+                f"{judgement.least_powered})"
             )
         )
     for warning in judgement.warnings:
