@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -716,12 +716,10 @@ def _expansion_warnings(config: GatesConfig, specs: Sequence[GateSpec]) -> list[
     return out
 
 
-def _family(
-    evidence: Sequence[Evidence], request: Request
-) -> tuple[GateSummary, list[Evidence]]:
+def _family(evidence: Sequence[Evidence], request: Request) -> GateSummary:
     """Conclude the family; a correction clash becomes every member's config error."""
     try:
-        return conclude_family(evidence, seed=request.seed), list(evidence)
+        return conclude_family(evidence, seed=request.seed)
     except ConfigError as error:
         failed = [
             fail_closed(e.gate, str(error), request.seed, config_error=True)
@@ -729,7 +727,7 @@ def _family(
             else e
             for e in evidence
         ]
-        return conclude_family(failed, seed=request.seed), failed
+        return conclude_family(failed, seed=request.seed)
 
 
 def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
@@ -743,7 +741,7 @@ def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
     specs = expand_gates(config, comparison)
     warn_specs = _warn_only_gates(specs, comparison)
     all_specs = [*specs, *warn_specs]
-    summary, _ = _family(_measure_all(comparison, all_specs, request), request)
+    summary = _family(_measure_all(comparison, all_specs, request), request)
     compat = comparison.compatibility
     incomplete = _incomplete(comparison)
     results = [
@@ -806,8 +804,6 @@ def assertion_spec(config: GatesConfig, metric: str, **settings: Any) -> GateSpe
         For a setting a gate does not accept.
 
     """
-    from dataclasses import fields
-
     base: dict[str, Any] = {"metric": metric}
     line = None
     for spec in config.gates:
@@ -853,7 +849,7 @@ def judge_assertion(
         for result in session.results:
             if result.verdict.gate == spec.gate:
                 return result
-    summary, _ = _family(_measure_all(comparison, [spec], request), request)
+    summary = _family(_measure_all(comparison, [spec], request), request)
     result = _status(
         spec,
         summary.verdicts[0],
