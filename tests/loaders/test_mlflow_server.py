@@ -68,7 +68,11 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield uri
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: stop it for good
+            server.kill()
+            server.wait(timeout=30)
 
 
 @pytest.fixture
