@@ -3,6 +3,11 @@
 ``runcompare compare BASELINE CANDIDATE [--config FILE] [--html F] [--markdown F]
 [--json F]`` prints the gate table and exits 0 when every gate passes, 1 when one
 fails, 2 on bad input.
+
+``runcompare plan BASELINE [--config FILE] [--power 0.8] [--alpha A]`` prints, from
+the baseline alone, the margin each metric's n can support and, for the gates
+file's gates, the n each margin needs and the chance an unchanged candidate
+passes (:mod:`pytest_runcompare.plan`); it exits 0, or 2 on bad input.
 """
 
 from __future__ import annotations
@@ -53,7 +58,79 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="without a gates file: gate every metric with this margin (e.g. 0.01 or 2%%)",
     )
+    plan = commands.add_parser(
+        "plan",
+        help="from the baseline alone: the margins its n supports, the n the "
+        "gates' margins need and their pass chance if nothing changed",
+    )
+    plan.add_argument("baseline", help="baseline run (path or path::selector)")
+    plan.add_argument("--config", type=Path, help="gates file (runcompare.yaml)")
+    plan.add_argument(
+        "--power",
+        type=float,
+        default=None,
+        help="target power of the MDE and the required n (default: the gates "
+        "file's defaults.power_warn_below, else 0.8)",
+    )
+    plan.add_argument(
+        "--alpha", type=float, default=None, help="one-sided level of every gate"
+    )
+    plan.add_argument(
+        "--correlation",
+        type=float,
+        default=None,
+        metavar="RHO",
+        help="assumed correlation of an unchanged candidate's per-datapoint values "
+        "with the baseline's (default: defaults.power_correlation, else 0: the worst "
+        "case, every datapoint re-drawn independently)",
+    )
+    plan.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE and register its pytest_runcompare_* hooks (readers)",
+    )
     return parser
+
+
+def _unit_interval(value: float | None, option: str, *, zero: bool) -> float | None:
+    from pytest_runcompare.errors import ConfigError
+
+    if value is None:
+        return None
+    if not ((value >= 0 if zero else value > 0) and value < 1):
+        accepted = "[0, 1)" if zero else "(0, 1)"
+        raise ConfigError(f"{option}: expected a number in {accepted}, got {value:g}")
+    return value
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Load the baseline, plan its gates and metrics, print the plan."""
+    from pytest_runcompare import pipeline
+    from pytest_runcompare.config import GatesConfig, RunSource, load_gates_file
+    from pytest_runcompare.plan import make_plan, plan_lines
+
+    power = _unit_interval(args.power, "--power", zero=False)
+    rho = _unit_interval(args.correlation, "--correlation", zero=True)
+    config = GatesConfig() if args.config is None else load_gates_file(args.config)
+    pm = _plugin_manager(args.plugin)
+    request = pipeline.build_request(
+        config,
+        baseline=RunSource(args.baseline),
+        alpha=args.alpha,
+        custom_tests=pipeline.registered_tests(
+            pm.hook.pytest_runcompare_register_tests()
+        ),
+    )
+    assert request.baseline is not None
+    baseline = pipeline.load(request.baseline, hook=pm.hook.pytest_runcompare_load_run)
+    plan = make_plan(
+        baseline, request.config, power=power, correlation=rho, alpha=args.alpha
+    )
+    for line in plan_lines(plan):
+        print(line)
+    return EXIT_PASSED
 
 
 def _plugin_manager(modules: Sequence[str]) -> Any:
@@ -77,7 +154,12 @@ def _plugin_manager(modules: Sequence[str]) -> Any:
 def run_compare(args: argparse.Namespace) -> int:
     """Build the request, load, compare, judge, render; return the exit code."""
     from pytest_runcompare import pipeline
-    from pytest_runcompare.config import GatesConfig, RunSource, load_gates_file
+    from pytest_runcompare.config import (
+        GatesConfig,
+        PowerPolicy,
+        RunSource,
+        load_gates_file,
+    )
     from pytest_runcompare.errors import ConfigError
     from pytest_runcompare.render.terminal import (
         failure_message,
@@ -118,7 +200,12 @@ def run_compare(args: argparse.Namespace) -> int:
     elif args.margin is not None:
         raise ConfigError("--margin applies without a gates file; set margins in it")
     judgement = pipeline.judge(comparison, request)
-    written = write_reports(comparison, judgement, request.outputs)
+    plan = None
+    if config.gates and config.power is not PowerPolicy.OFF and request.outputs.wanted:
+        from pytest_runcompare.plan import make_plan
+
+        plan = make_plan(baseline, request.config)
+    written = write_reports(comparison, judgement, request.outputs, plan=plan)
     print(f"baseline:  {baseline.name} ({len(baseline)} datapoints)")
     print(f"candidate: {candidate.name} ({len(candidate)} datapoints)")
     print(
@@ -150,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        return run_compare(args)
+        return run_plan(args) if args.command == "plan" else run_compare(args)
     except RunCompareError as error:
         print(f"runcompare: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -36,7 +36,47 @@ class GatesFile(pytest.File):
             if key in seen:
                 raise self.CollectError(f"{self.path}: gate {key!r} is declared twice")
             seen.add(key)
-            yield GateItem.from_parent(self, name=key, spec=spec)
+        figures = self._power(state)
+        for spec in specs:
+            key = spec.gate.key
+            item = GateItem.from_parent(self, name=key, spec=spec)
+            item.user_properties.extend(figures.get(key, ()))
+            yield item
+
+    def _power(self, state: RunCompareSession) -> dict[str, list[tuple[str, str]]]:
+        """The plan from the baseline alone: warn about (or fail on) underpowered gates.
+
+        Returns each gate's power figures as JUnit properties.
+        """
+        from pytest_runcompare import text
+        from pytest_runcompare.config import PowerPolicy
+        from pytest_runcompare.plan import chance
+
+        plan = state.plan()
+        if plan is None:
+            return {}
+        gates = state.settings.gates
+        low = plan.underpowered()
+        where = {
+            g.key: f"{self.path}:{g.line}: " if g.line else f"{self.path}: "
+            for g in low
+        }
+        if low and gates.power is PowerPolicy.FAIL:
+            lines = "\n".join(f"{where[g.key]}{g.sentence()}" for g in low)
+            raise self.CollectError(
+                f"{len(low)} gate(s) cannot be expected to pass even if nothing "
+                f"changed (defaults.power: fail; {plan.short_assumption}):\n{lines}"
+            )
+        for g in low:
+            state.warn(f"{where[g.key]}{g.sentence()} ({plan.short_assumption})")
+        return {
+            g.key: [
+                ("runcompare_plan_pass_chance", chance(g.pass_chance)),
+                ("runcompare_plan_mde", text.number(g.mde, digits=3)),
+            ]
+            for g in plan.gates
+            if g.reason is None
+        }
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, self.CollectError | RunCompareError):

@@ -31,8 +31,10 @@ is accepted. Example::
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,9 @@ DEFAULT_KEYS = (
     "pairing",
     "margin",
     "slices",
+    "power",
+    "power_warn_below",
+    "power_correlation",
 )
 METRIC_KEYS = (
     "direction",
@@ -82,6 +87,14 @@ METRIC_KEYS = (
 )
 WAIVER_KEYS = ("metric", "slice", "step", "ids", "reason", "expires")
 REPORT_KEYS = ("html", "markdown", "json", "max_outputs")
+
+
+class PowerPolicy(StrEnum):
+    """What an underpowered gate does at collection (``defaults.power``)."""
+
+    WARN = "warn"
+    FAIL = "fail"
+    OFF = "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +187,14 @@ class GatesConfig:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
+    #: ``defaults.power``: warn about, fail on, or ignore underpowered gates
+    power: PowerPolicy = PowerPolicy.WARN
+    #: ``defaults.power_warn_below``: the pass chance (of an unchanged candidate)
+    #: below which a gate is underpowered; also the target power of the plan's MDE
+    power_warn_below: float = 0.8
+    #: ``defaults.power_correlation``: the plan's assumed correlation of an
+    #: unchanged candidate with the baseline (docs: pytest_runcompare.plan)
+    power_correlation: float = 0.0
 
     def with_alpha(self, alpha: float) -> GatesConfig:
         """The same gates with every ``alpha`` replaced (the command line wins)."""
@@ -373,6 +394,7 @@ def parse_gates(
                 f"defaults.{name}", f"invalid value {value!r}", "fail, warn"
             ) from None
     default_slices = _tags(where, "defaults.slices", defaults.pop("slices", None))
+    power = _power_settings(where, defaults)
     report = dict(_mapping(where, "report", data.get("report")))
     _check_keys(where, "report", report, REPORT_KEYS)
     for key in ("html", "markdown", "json"):
@@ -461,7 +483,53 @@ def parse_gates(
         defaults=defaults,
         report=report,
         seed=seed,
+        **power,
     )
+
+
+def _share(where: _Where, key: str, value: Any, low: float, high: float) -> float:
+    """A number in the open interval (low, high) (``low`` itself allowed when 0)."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and (low <= value if low == 0 else low < value)
+        and value < high
+    )
+    if not ok:
+        interval = f"[{low:g}, {high:g})" if low == 0 else f"({low:g}, {high:g})"
+        raise where.error(key, f"must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+def _power_settings(where: _Where, defaults: dict[str, Any]) -> dict[str, Any]:
+    """``defaults.power``, ``power_warn_below`` and ``power_correlation``, validated."""
+    value = defaults.pop("power", "warn")
+    if value is False:  # YAML reads a bare `off` as false
+        value = "off"
+    try:
+        policy = parse_choice(PowerPolicy, value, "value")
+    except ConfigError:
+        raise where.error(
+            "defaults.power",
+            f"invalid value {value!r}",
+            ", ".join(p.value for p in PowerPolicy),
+        ) from None
+    below = _share(
+        where, "defaults.power_warn_below", defaults.pop("power_warn_below", 0.8), 0, 1
+    )
+    if below == 0:
+        raise where.error(
+            "defaults.power_warn_below", "must be above 0 (use power: off instead)"
+        )
+    rho = _share(
+        where,
+        "defaults.power_correlation",
+        defaults.pop("power_correlation", 0.0),
+        0,
+        1,
+    )
+    return {"power": policy, "power_warn_below": below, "power_correlation": rho}
 
 
 def _waivers(where: _Where, raw: Any) -> tuple[Waiver, ...]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import GateSpec, RunSource
     from pytest_runcompare.pipeline import GateResult, Judgement, Request
+    from pytest_runcompare.plan import Plan
     from pytest_runcompare.recorder import Recorder
     from pytest_runcompare.runs import Run
 
@@ -65,6 +66,7 @@ class RunCompareSession:
         self._readers_registered = False
         self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
         self._judgement: Judgement | None = None
+        self._plans: dict[bool, Plan | None] = {}
         #: fixture assertions judged in this process, by test node id and gate key
         self.assertions: dict[tuple[str, str], GateResult] = {}
         self.recorder: Recorder | None = None
@@ -230,6 +232,33 @@ class RunCompareSession:
         from pytest_runcompare.pipeline import expand_gates
 
         return expand_gates(self.settings.gates, self.comparison())
+
+    def plan(self, *, metrics: bool = False) -> Plan | None:
+        """The power plan of the gates from the baseline alone (computed once).
+
+        None when the gates file turns it off (``defaults.power: off``), has no
+        gates, or the baseline is missing or cannot be loaded: the gates
+        themselves say so.
+        """
+        from pytest_runcompare.config import PowerPolicy
+
+        if metrics not in self._plans:
+            gates = self.settings.gates
+            plan = None
+            if (
+                gates.gates
+                and gates.power is not PowerPolicy.OFF
+                and self.settings.baseline is not None
+                and not self.baseline_missing()
+            ):
+                from pytest_runcompare.plan import make_plan
+
+                try:
+                    plan = make_plan(self.baseline_run(), gates, metrics=metrics)
+                except RunCompareError:
+                    plan = None
+            self._plans[metrics] = plan
+        return self._plans[metrics]
 
     # ------------------------------------------------------------------ hooks
     @pytest.hookimpl

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
 
 _TEMPLATES = "templates"
@@ -87,6 +88,39 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def plan_view(plan: Plan | None) -> dict[str, Any] | None:
+    """The power plan's figures as text, for the report's power table."""
+    if plan is None or not plan.gates:
+        return None
+    from pytest_runcompare import text
+    from pytest_runcompare.plan import chance
+
+    rows = []
+    for g in plan.gates:
+        rows.append(
+            {
+                "key": g.key,
+                "margin": g.margin_text,
+                "mde": text.number(g.mde, digits=3),
+                "n": f"{g.n_units}" + (" groups" if g.clustered else ""),
+                "n_required": "" if g.n_required is None else f"{g.n_required:,}",
+                "pass_chance": chance(g.pass_chance),
+                "low": g.underpowered(plan.warn_below),
+                "waived": g.waived,
+                "note": g.reason or g.note or "",
+            }
+        )
+    every = plan.all_pass
+    return {
+        "rows": rows,
+        "power": text.share(plan.power),
+        "warn_below": text.share(plan.warn_below),
+        "assumption": plan.assumption,
+        "all_pass": None if every is None else chance(every),
+        "n_low": sum(1 for r in rows if r["low"]),
+    }
+
+
 @lru_cache(maxsize=4)
 def _asset(name: str) -> str:
     """A static asset (CSS or JS) of the templates folder."""
@@ -104,6 +138,7 @@ def render_html(
     title: str | None = None,
     generated: str | None = None,
     max_outputs: int = 2000,
+    plan: Plan | None = None,
 ) -> str:
     """Render the self-contained HTML diff report.
 
@@ -123,6 +158,8 @@ def render_html(
     max_outputs : int
         Full outputs, inputs and diffs are embedded for at most this many of the
         most changed datapoints; the report says how many were left out.
+    plan : Plan, optional
+        The power plan from the baseline alone, shown below the gates.
 
     Returns
     -------
@@ -155,5 +192,6 @@ def render_html(
             script=Markup(script),
             style=Markup(style),
             data=Markup(embed_json(vm["explorer"])),
+            plan=plan_view(plan),
         )
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import MetricDelta, RunComparisonResult
     from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
     from pytest_runcompare.runs import Run
 
@@ -73,6 +74,7 @@ def report_dict(
     judgement: Judgement,
     *,
     tests: Sequence[TestRecord] = (),
+    plan: Plan | None = None,
 ) -> dict[str, Any]:
     """The JSON report as plain values (see :func:`render_json`)."""
     from pytest_runcompare import __version__
@@ -115,6 +117,7 @@ def report_dict(
             },
             "judgement": judgement.to_dict(),
             "tests": [t.to_dict() for t in tests],
+            "plan": None if plan is None else plan.to_dict(),
         }
     )
     return data
@@ -125,14 +128,16 @@ def render_json(
     judgement: Judgement,
     *,
     tests: Sequence[TestRecord] = (),
+    plan: Plan | None = None,
 ) -> str:
     """Render the whole comparison and its judgement as JSON.
 
     The top-level object carries ``"schema_version": 2``, the two runs' metadata,
     compatibility, lineage, datapoint sets, per-metric, per-slice and per-step
     deltas (with the ids that improved and regressed), the judgement (every
-    gate's final status, reasons and verdict) and the session's test records. NaN and infinities become
+    gate's final status, reasons and verdict), the session's test records and the
+    power ``plan`` from the baseline alone (null without one). NaN and infinities become
     ``null``; keys keep a stable order, so equal inputs give equal text.
     """
-    data = report_dict(comparison, judgement, tests=tests)
+    data = report_dict(comparison, judgement, tests=tests, plan=plan)
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -11,6 +11,7 @@ from pytest_runcompare.errors import RunCompareError
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.pipeline import Judgement, Outputs
+    from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
 
 
@@ -24,8 +25,12 @@ def write_reports(
     outputs: Outputs,
     *,
     tests: Sequence[TestRecord] = (),
+    plan: Plan | None = None,
 ) -> dict[str, Path]:
     """Render the requested reports and write each atomically; returns what was written.
+
+    ``plan`` (the power plan from the baseline alone) goes into the HTML and JSON
+    reports.
 
     Raises
     ------
@@ -47,6 +52,7 @@ def write_reports(
                 tests=tests,
                 generated=outputs.generated,
                 max_outputs=outputs.max_outputs,
+                plan=plan,
             ),
         )
     if outputs.markdown is not None:
@@ -60,7 +66,10 @@ def write_reports(
     if outputs.json is not None:
         from pytest_runcompare.render.json_report import render_json
 
-        texts["json"] = (outputs.json, render_json(comparison, judgement, tests=tests))
+        texts["json"] = (
+            outputs.json,
+            render_json(comparison, judgement, tests=tests, plan=plan),
+        )
     written: dict[str, Path] = {}
     for kind, (path, text) in texts.items():
         try:
