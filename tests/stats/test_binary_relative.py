@@ -176,3 +176,39 @@ def test_exact_unconditional_tango_holds_alpha(n, m):
     size = _trinomial_size(n, -m, reject)
     assert size <= 0.05 + 1e-9
     assert size > 0.03  # not needlessly conservative
+
+
+def _four_cell_tables(n):
+    return np.array(
+        [
+            (a, b, c, n - a - b - c)
+            for a in range(n + 1)
+            for b in range(n + 1 - a)
+            for c in range(n + 1 - a - b)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "p_base", "weight"), [(20, 0.5, 0.95), (20, 0.9, 0.95), (30, 0.9, 0.9)]
+)
+def test_relative_score_test_exact_size_at_the_margin(n, p_base, weight):
+    """Full enumeration of the 4-cell multinomial at p_c = w·p_b for runs whose
+    outcomes are independent, half shared or 90% shared (benchmarks' rho)."""
+    tables = _four_cell_tables(n)
+    z = np.array(
+        [
+            relative_score_test(PairedTable(*map(int, t)), weight=weight).statistic
+            for t in tables
+        ]
+    )
+    region = tables[z >= st.norm.ppf(0.95)]
+    logc = gammaln(n + 1) - gammaln(region + 1).sum(axis=1)
+    p_cand = weight * p_base
+    for rho in (0.0, 0.5, 0.9):
+        both = rho * min(p_base, p_cand) + (1 - rho) * p_base * p_cand
+        cells = np.array(
+            [both, p_base - both, p_cand - both, 1 - p_base - p_cand + both]
+        )
+        size = float(np.exp(logc + region @ np.log(cells)).sum())
+        assert size <= 0.056, (rho, size)
