@@ -136,3 +136,12 @@ def test_compare_json_report_carries_the_plan(tmp_path: Path, capsys) -> None:
     assert gate["mde"] > gate["margin"] > 0
     assert 0 < gate["pass_chance"] < 1
     assert {m["key"] for m in plan["metrics"]} >= {"p_true", "p_true[even]"}
+
+
+def test_readme_shows_the_real_output_of_the_example(capsys) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("```text\nbaseline: baseline (C=1.0)")
+    shown = readme[start + len("```text\n") : readme.index("```", start + 7)]
+    assert main(["plan", BASELINE, "--config", CONFIG]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(shown)  # the README shows the first lines, verbatim
