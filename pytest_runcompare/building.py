@@ -8,6 +8,7 @@ sit in memory as a million dicts. Every problem is reported with the file, the l
 
 from __future__ import annotations
 
+import numbers
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,23 @@ _DEFINITION_KEYS = frozenset(
 _EMPTY: dict[str, Any] = {}
 _NO_TAGS: tuple[str, ...] = ()
 _NUMBER_TYPES = frozenset({float, int, bool, type(None)})
+
+
+def plain_number(value: object) -> object:
+    """A real number of any type (numpy scalars, ``numbers.Real``) as Python's own.
+
+    ``numpy.bool_`` becomes ``bool``, integers ``int``, other reals ``float``;
+    anything else is returned unchanged for the caller to reject.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
 #: Distinct slice-tag combinations shared between datapoints (beyond: one per datapoint).
 _MAX_TAG_SETS = 100_000
 
@@ -146,12 +164,14 @@ def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunM
         )
     metrics = mapping("metrics")
     for name, value in metrics.items():
+        value = plain_number(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RunFormatError(
                 f"aggregate metric must be a number, got {short(value)}",
                 path=path,
                 field=f"metrics.{name}",
             )
+        metrics[name] = value
     complete = raw.get("complete", True)
     if not isinstance(complete, bool):
         raise RunFormatError(
@@ -544,6 +564,9 @@ class _TableBuilder:
             else [d.get(name) for d in dicts]
         )
         kinds = set(map(type, values))
+        if not kinds <= _NUMBER_TYPES:  # numpy scalars and other reals: as Python's
+            values = [plain_number(v) for v in values]
+            kinds = set(map(type, values))
         if not kinds <= _NUMBER_TYPES:
             for i, value in enumerate(values):
                 if type(value) not in _NUMBER_TYPES:

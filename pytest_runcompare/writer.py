@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from pytest_runcompare.building import DatapointSink
+from pytest_runcompare.building import DatapointSink, plain_number
 from pytest_runcompare.errors import RunFormatError
 
 if TYPE_CHECKING:
@@ -35,8 +35,21 @@ def _dump_yaml(data: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
 
 
+def _json_default(value: object) -> object:
+    """Real numbers of other types (numpy scalars) as JSON numbers; else refused."""
+    plain = plain_number(value)
+    if plain is value:
+        raise TypeError(
+            f"Object of type {type(value).__name__} is not JSON serializable"
+        )
+    return plain
+
+
 def _json_line(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    line = json.dumps(
+        record, ensure_ascii=False, separators=(",", ":"), default=_json_default
+    )
+    return line + "\n"
 
 
 @contextlib.contextmanager

@@ -32,7 +32,9 @@ def _regression_detection(e: Evidence, margin: float, p: float) -> Outcome:
     if p <= a:
         return Outcome.FAIL
     lo_known = math.isfinite(e.ci_low)
-    if (e.ci_low > -margin) if lo_known else (e.p_value_opposite <= a):
+    # H0 here is δ ≥ −m, closed: an interval that stays in it, even one ending
+    # exactly at −m (identical runs, margin 0), rules the regression out
+    if (e.ci_low >= -margin) if lo_known else (e.p_value_opposite <= a):
         return Outcome.PASS
     return Outcome.INCONCLUSIVE
 

@@ -38,6 +38,7 @@ from pytest_runcompare.judge.verdict import (
     Verdict,
     evidence_fields,
 )
+from pytest_runcompare.stats._validation import InsufficientData
 from pytest_runcompare.stats.power import (
     minimum_detectable_effect,
     pass_probability,
@@ -48,6 +49,12 @@ __all__ = ["conclude", "evaluate_gate", "fail_closed", "measure"]
 
 #: Below this many pairs the verdict warns that approximations are rough.
 SMALL_N = 30
+#: Fewer paired datapoints than this and no test runs: the gate fails closed (§4).
+MIN_PAIRS = 2
+#: Below this many pairs, identical paired differences (zero spread) whose test
+#: gives a zero-width interval are INCONCLUSIVE: at n = 30 the rule of three still
+#: allows about a tenth of the population's datapoints to differ (§4).
+MIN_N_ZERO_SPREAD = SMALL_N
 
 
 def _versions() -> dict[str, Any]:
@@ -102,6 +109,64 @@ def _paired_counts(prep: Prepared) -> tuple[dict[str, Any], tuple[int, int] | No
     return counts, ((worse, better) if prep.boolean else None)
 
 
+def _constant_difference(prep: Prepared, gate: Gate) -> float | None:
+    """The one value every oriented paired difference takes, or None (§4).
+
+    For a ratio of sums, only identical runs (numerators and denominators) count.
+    """
+    if prep.unpaired or prep.base.size == 0:
+        return None
+    o = 1.0 if prep.hib else -1.0
+    d = np.round(o * (prep.cand - prep.base), 12)
+    first = float(d[0])
+    if not np.all(d == first):
+        return None
+    if gate.denominator is not None and (
+        first != 0
+        or prep.den_base is None
+        or prep.den_cand is None
+        or not np.array_equal(prep.den_base, prep.den_cand)
+    ):
+        return None
+    return first
+
+
+def rule_of_three(n: int, alpha: float) -> float:
+    """Upper (1 − α) bound on the share of datapoints that differ, none of n seen.
+
+    ``1 − α^{1/n}``: the one-sided Clopper–Pearson bound with 0 events, about
+    ``3/n`` at α = 0.05 (the "rule of three").
+    """
+    return float(1 - alpha ** (1 / n))
+
+
+def _zero_spread(
+    n: int, alpha: float, change: float, ci_low: float, ci_high: float
+) -> tuple[str, str | None]:
+    """The verdict's note on identical paired differences, and why the data cannot decide.
+
+    The second is None from :data:`MIN_N_ZERO_SPREAD` pairs up (§4).
+    """
+    share = f"{rule_of_three(n, alpha):.1%}"
+    same = f"all {n} paired differences are identical ({text.signed(change, digits=3)})"
+    if ci_low < ci_high:  # a bounded (0/1) metric: the score interval allows for them
+        return (
+            f"{same}; the interval allows for datapoints outside the sample that "
+            f"differ (up to {share} of them, one-sided {1 - alpha:.0%})"
+        ), None
+    if n < MIN_N_ZERO_SPREAD:
+        return same, (
+            f"{same}: with fewer than {MIN_N_ZERO_SPREAD} pairs no spread in the "
+            "sample is no evidence of no spread in the population (up to "
+            f"{share} of its datapoints may differ), so the data cannot decide"
+        )
+    return (
+        f"{same}: zero spread, so the interval has no width and holds for these "
+        f"datapoints; up to {share} of the population's datapoints may differ "
+        f"(one-sided {1 - alpha:.0%}), by an amount these data cannot bound"
+    ), None
+
+
 def measure(
     comparison: Comparable,
     gate: Gate,
@@ -110,6 +175,36 @@ def measure(
     custom_tests: Mapping[str, CustomTest] | None = None,
 ) -> Evidence:
     """Run one gate's test on a comparison and return its numbers.
+
+    Returns evidence with ``reason`` set when the gate cannot be judged (unknown or
+    missing metric, NaN values, coverage below ``min_coverage``, fewer than
+    :data:`MIN_PAIRS` pairs, data too small or degenerate for the test): gates
+    fail closed.
+
+    Raises
+    ------
+    ConfigError
+        For configuration mistakes, e.g. no margin (or a margin of 0) in
+        non-inferiority mode (the message shows the minimum detectable effect at
+        the current n).
+
+    """
+    try:
+        return _measure(comparison, gate, seed=seed, custom_tests=custom_tests)
+    except InsufficientData as exc:  # the data, not the code: fail closed (§4)
+        return fail_closed(
+            gate, f"too little data for the test: {str(exc).rstrip('.')}", seed
+        )
+
+
+def _measure(
+    comparison: Comparable,
+    gate: Gate,
+    *,
+    seed: int = 0,
+    custom_tests: Mapping[str, CustomTest] | None = None,
+) -> Evidence:
+    """:func:`measure` without turning :class:`InsufficientData` into a reason.
 
     Returns evidence with ``reason`` set when the gate cannot be judged (unknown or
     missing metric, NaN values, coverage below ``min_coverage``): gates fail closed.
@@ -182,6 +277,26 @@ def measure(
             **common,
             **_versions(),
         )
+    if not prep.unpaired and n < MIN_PAIRS:
+        return fail_closed(
+            gate,
+            f"only {n} paired datapoint carries {gate.metric!r}"
+            + (f" in slice {gate.slice!r}" if gate.slice else "")
+            + (f" at step {gate.step!r}" if gate.step else "")
+            + f": a test needs at least {MIN_PAIRS}",
+            seed,
+            warnings=tuple(prep.warnings),
+            **common,
+        )
+    if prep.clusters is not None and np.unique(prep.clusters).size < MIN_PAIRS:
+        return fail_closed(
+            gate,
+            f"all {n} paired datapoints are replicates of one group: a test needs "
+            f"at least {MIN_PAIRS} independent groups",
+            seed,
+            warnings=tuple(prep.warnings),
+            **common,
+        )
     if margin is None and gate.mode is Mode.REGRESSION_DETECTION:
         margin = Margin(0.0)
     rng = gate_rng(key, seed)
@@ -202,21 +317,43 @@ def measure(
             custom_name=gate.test if gate.test in custom else None,
         )
 
-    if margin is None:  # NI or equivalence without a margin: help choose one
+    if margin is None or (
+        margin.value == 0 and gate.mode is not Mode.REGRESSION_DETECTION
+    ):
+        # NI or equivalence without a margin, or with 0: help choose one (§1)
         choice = select(gate, prep, Margin(0.0), custom)
         needs = (
             f"gate {key!r}: mode {gate.mode} needs a margin > 0 (margin: 0.01 in "
             "metric units, or '2%' of the baseline)"
+            if margin is None
+            else f"gate {key!r}: a margin of 0 in {gate.mode} mode is a "
+            "superiority test that an unchanged model fails most of the time; "
+            "choose a margin > 0"
         )
         if choice.kind is TestKind.CUSTOM:
             raise ConfigError(needs)
         res = run_test(choice.kind, side(Margin(0.0), "greater"))
         mde = minimum_detectable_effect(res.se * scale, alpha=gate.alpha)
+        mde_text = (
+            f"the minimum detectable effect is {text.number(mde, digits=3)} "
+            f"({gate.aggregate}, 80% power, alpha = {gate.alpha:g}): a smaller "
+            "margin cannot be shown"
+            if math.isfinite(mde)
+            else "the minimum detectable effect cannot be computed (the paired "
+            "differences have no spread)"
+        )
         raise ConfigError(
-            f"{needs}. With the current data (n = {res.n}) the minimum detectable "
-            f"effect is {text.number(mde, digits=3)} ({gate.aggregate}, 80% power, "
-            f"alpha = {gate.alpha:g}): a smaller margin cannot be shown. Or use "
+            f"{needs}. With the current data (n = {res.n}) {mde_text}. Or use "
             "mode: regression_detection."
+        )
+    if prep.boolean and not margin.relative and margin.value / scale >= 1:
+        raise ConfigError(
+            f"gate {key!r}: margin {margin} is outside the range of the binary "
+            f"metric {gate.metric!r}: a change in its share of 1s lies between -1 "
+            f"and 1, so the margin must be below 1. For {margin.value:g} "
+            f"percentage points write margin: {margin.value / 100:g} (absolute), "
+            f"for {margin.value:g}% of the baseline margin: '{margin.value:g}%' "
+            "(relative)"
         )
     choice = select(gate, prep, margin, custom)
     custom_kind = choice.kind is TestKind.CUSTOM
@@ -254,6 +391,17 @@ def measure(
     elif not (math.isfinite(ci_low) and math.isfinite(ci_high)) and not custom_kind:
         other = "greater" if alt == "less" else "less"
         p_opp = run_test(choice.kind, side(margin, other)).pvalue
+    if prep.boolean and math.isfinite(ci_low) and math.isfinite(ci_high):
+        # a change in a share of 0/1 values lies in [-1, 1] (§4)
+        ci_low, ci_high = max(ci_low, -scale), min(ci_high, scale)
+    spread_note: str | None = None
+    inconclusive = res.inconclusive
+    constant = None if custom_kind else _constant_difference(prep, gate)
+    if constant is not None:
+        spread_note, too_few = _zero_spread(n, gate.alpha, constant, ci_low, ci_high)
+        if too_few is not None:  # a zero-width interval would claim certainty
+            inconclusive = inconclusive or too_few
+            ci_low = ci_high = p = p_opp = math.nan
     se = res.se * scale
     two_sided = gate.mode is Mode.EQUIVALENCE
     pp = pass_probability(se, m_abs, alpha=gate.alpha)
@@ -287,7 +435,8 @@ def measure(
         ),
         pass_probability=pp if gate.mode is not Mode.REGRESSION_DETECTION else math.nan,
         mc_se=res.mc_se,
-        inconclusive_reason=res.inconclusive,
+        inconclusive_reason=inconclusive,
+        zero_spread=spread_note,
         seed=seed,
         **counts,
         **common,

@@ -38,6 +38,8 @@ def _what(e: Evidence, out: Outcome, f: text.GateNumbers) -> str:
                 f"the candidate is at most {f.value(-e.bound)} worse"
                 if e.bound < 0
                 else f"the candidate is not worse (at least {f.value(e.bound)} better)"
+                if e.bound > 0
+                else "the candidate is not worse"
             )
         if out is Outcome.FAIL:
             return what + (
@@ -76,6 +78,8 @@ def _what(e: Evidence, out: Outcome, f: text.GateNumbers) -> str:
                     f": the candidate is at most {f.value(-e.ci_low)} worse"
                     if math.isfinite(e.ci_low) and e.ci_low < 0
                     else ": the candidate is better"
+                    if e.ci_low > 0
+                    else ": the candidate is not worse"
                 )
             )
         mde = (
@@ -144,5 +148,7 @@ def explain(
             f"; {e.new_failures} new failures (at most {g.max_new_failures} allowed)"
         )
     more = "" if settle is None else f"; {settle_sentence(settle, f, e.estimate)}"
+    if e.zero_spread and e.zero_spread not in (e.inconclusive_reason or ""):
+        more += f"; {e.zero_spread}"
     tail = "" if g.declared else " [warn-only]"
     return f"{head}; {_what(e, outcome, f)} ({stats}){count}{more}{tail}"

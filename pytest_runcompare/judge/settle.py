@@ -27,6 +27,8 @@ def settle(e: Evidence, outcome: Outcome) -> Settle | None:
     """
     if outcome is not Outcome.INCONCLUSIVE or e.margin is None or e.inconclusive_reason:
         return None
+    if e.zero_spread:  # no spread to extrapolate from: the figure would mislead (§4)
+        return None
     if e.gate.mode is Mode.REGRESSION_DETECTION and e.margin == 0:
         return None
     n = e.n_paired or e.n_units

@@ -46,6 +46,7 @@ class TestKind(StrEnum):
     BOOTSTRAP_PERCENTILE = "bootstrap-percentile"
     BOOTSTRAP_BCA = "bootstrap-bca"
     TANGO = "tango"
+    RELATIVE_SCORE = "relative-score"  # binary metric, relative margin
     MCNEMAR = "mcnemar"
     MCNEMAR_EXACT = "mcnemar-exact"
     SCORE = "score"
@@ -120,7 +121,10 @@ class Evidence:
         Binary metrics: datapoints right in the baseline, wrong in the candidate.
     inconclusive_reason : str or None
         Why the data cannot decide whatever the p-value (e.g. too little tail
-        data for a quantile).
+        data for a quantile, or identical paired differences at small n).
+    zero_spread : str or None
+        When every paired difference is identical, what that does and does not
+        show (docs/statistics.md §4); the verdict's sentence carries it.
 
     """
 
@@ -158,6 +162,7 @@ class Evidence:
     coverage: float = math.nan
     new_failures: int | None = None
     inconclusive_reason: str | None = None
+    zero_spread: str | None = None
     mc_se: float = 0.0
     seed: int = 0
     numpy_version: str = ""

@@ -10,6 +10,14 @@ import numpy as np
 from pytest_runcompare.stats.result import ALTERNATIVES, Alternative
 
 
+class InsufficientData(ValueError):
+    """The data are too few or too degenerate for the test (not a programming error).
+
+    A gate turns it into a fail-closed verdict with the message as its reason
+    (docs/statistics.md §4); any other ``ValueError`` is a bug and propagates.
+    """
+
+
 def as_1d(x: object, name: str, *, min_size: int = 1) -> np.ndarray:
     """Return ``x`` as a finite 1-D float64 array or raise a clear error."""
     try:
@@ -19,7 +27,7 @@ def as_1d(x: object, name: str, *, min_size: int = 1) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"`{name}` must be one-dimensional, got shape {arr.shape}.")
     if arr.size < min_size:
-        raise ValueError(
+        raise InsufficientData(
             f"`{name}` needs at least {min_size} observation(s), got {arr.size}."
         )
     if not np.isfinite(arr).all():

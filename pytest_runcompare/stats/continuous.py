@@ -8,12 +8,14 @@ non-inferiority test with margin ``m`` uses ``null=-m, alternative="greater"``.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from scipy import special
 from scipy import stats as st
 
 from pytest_runcompare.stats._validation import (
+    InsufficientData,
     as_1d,
     check_alternative,
     check_level,
@@ -25,6 +27,11 @@ from pytest_runcompare.stats.clusters import cluster_robust_se
 from pytest_runcompare.stats.result import Alternative, TestResult
 
 MEAN_OF_D = "mean of paired differences"
+
+#: Fewest differences :func:`bootstrap_t` resamples. Below it a large share of the
+#: resamples repeat a few values, their SD is near 0 and ``t*`` explodes, so the
+#: interval can reach far beyond the metric's range (docs/statistics.md §3).
+BOOTSTRAP_T_MIN_N = 10
 
 
 def _paired_t_iv(
@@ -136,7 +143,10 @@ def paired_t(
     if clusters is not None:
         se, g = cluster_robust_se(d, clusters)
         if g < 2:
-            raise ValueError("`clusters` must contain at least two clusters.")
+            raise InsufficientData(
+                "`clusters` must contain at least two clusters (all the rows are "
+                "replicates of one group)."
+            )
         name = f"paired t, cluster-robust SE ({g} clusters)"
         if not se > 0 or d.min() == d.max():
             return _degenerate(name, MEAN_OF_D, est, null, alternative, level, g)
@@ -186,7 +196,8 @@ def bootstrap_t(
 ) -> TestResult:
     """Studentized (bootstrap-t) test and interval for the mean difference.
 
-    Resamples ``d`` with replacement, computes ``t* = (mean* − d̄)/(sd*/√n)`` and
+    Below :data:`BOOTSTRAP_T_MIN_N` differences it returns the paired t result,
+    named and warned as such. Resamples ``d`` with replacement, computes ``t* = (mean* − d̄)/(sd*/√n)`` and
     uses its quantiles in place of Student's: lower bound
     ``d̄ − t*_{1−α}·s/√n`` (Efron & Tibshirani, *An Introduction to the
     Bootstrap*, 1993, ch. 12.5). Unlike the t, percentile and BCa bounds it keeps
@@ -220,6 +231,17 @@ def bootstrap_t(
     rng = check_rng(rng)
     b = check_resamples(n_resamples)
     n = d.size
+    if n < BOOTSTRAP_T_MIN_N:  # too few to resample: the t interval, named so
+        t = paired_t(d, null=null, alternative=alternative, confidence_level=level)
+        return replace(
+            t,
+            test=f"paired t (bootstrap-t needs at least {BOOTSTRAP_T_MIN_N} pairs)",
+            warnings=(
+                *t.warnings,
+                f"fewer than {BOOTSTRAP_T_MIN_N} units: no bootstrap-t bound (too "
+                "few to resample), the t interval alone",
+            ),
+        )
     est = float(d.mean())
     sd = float(d.std(ddof=1))
     name = "bootstrap-t"
@@ -234,6 +256,9 @@ def bootstrap_t(
         x = d[idx]
         m = x.mean(axis=1)
         s = x.std(axis=1, ddof=1)
+        # a resample of one repeated value has SD 0, not the rounding error
+        # x.std leaves (~1e-18), which would make t* astronomically large
+        s[x.min(axis=1) == x.max(axis=1)] = 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
             tstar[start:stop] = (m - est) / (s / math.sqrt(n))
     tstar = tstar[np.isfinite(tstar)]

@@ -21,8 +21,12 @@ from scipy import special
 def minimum_detectable_effect(
     se: float, *, alpha: float = 0.05, power: float = 0.8
 ) -> float:
-    """Smallest true difference a one-sided level-α test detects with ``power``."""
-    if not math.isfinite(se):
+    """Smallest true difference a one-sided level-α test detects with ``power``.
+
+    NaN when ``se`` is 0 or undefined: zero spread in a sample says nothing about
+    what it could detect (docs/statistics.md §4, §9).
+    """
+    if not (math.isfinite(se) and se > 0):
         return math.nan
     return float((special.ndtri(1 - alpha) + special.ndtri(power)) * se)
 
@@ -41,12 +45,11 @@ def required_n(
 
     Assumes the true difference is ``delta`` (0: the candidate is unchanged) and
     the per-datapoint SD stays ``se·√n``. ``two_sided`` is for equivalence
-    (TOST at δ = 0 needs ``z_{1−β/2}``). None when it cannot be computed.
+    (TOST at δ = 0 needs ``z_{1−β/2}``). None when it cannot be computed,
+    also when ``se`` is 0 (no spread to extrapolate from).
     """
-    if not (math.isfinite(se) and n > 0 and margin + delta > 0):
+    if not (math.isfinite(se) and se > 0 and n > 0 and margin + delta > 0):
         return None
-    if se == 0:
-        return 2
     beta = 1 - power
     zb = special.ndtri(1 - beta / 2) if two_sided else special.ndtri(power)
     sigma2 = se * se * n
@@ -63,10 +66,9 @@ def pass_probability(
 ) -> float:
     """Chance that a one-sided non-inferiority test passes when the truth is ``delta``.
 
-    ``Φ((δ + m)/se − z_{1−α})`` (normal approximation).
+    ``Φ((δ + m)/se − z_{1−α})`` (normal approximation); NaN when ``se`` is 0
+    or undefined.
     """
-    if not math.isfinite(se):
+    if not (math.isfinite(se) and se > 0):
         return math.nan
-    if se == 0:
-        return 1.0 if delta + margin > 0 else 0.0
     return float(special.ndtr((delta + margin) / se - special.ndtri(1 - alpha)))

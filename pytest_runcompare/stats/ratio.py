@@ -8,6 +8,7 @@ import numpy as np
 from scipy import stats as st
 
 from pytest_runcompare.stats._validation import (
+    InsufficientData,
     as_1d,
     check_alternative,
     check_level,
@@ -31,7 +32,7 @@ def _ratio_iv(
     if len({a.size for a in out}) != 1:
         raise ValueError("rate arrays must be paired: all four need the same length.")
     if out[1].sum() == 0 or out[3].sum() == 0:
-        raise ValueError("a rate's denominator sums to zero.")
+        raise InsufficientData("a rate's denominator sums to zero.")
     return out
 
 
