@@ -611,6 +611,11 @@ def _metric_rows(
 ) -> list[MetricPlan]:
     out: list[MetricPlan] = []
     tags: list[str | None] = [None, *sorted(baseline.datapoints.slices)]
+    denominators = {
+        s.gate.metric: s.gate.denominator
+        for s in config.gates
+        if s.gate.denominator is not None
+    }
     for metric in baseline.metrics:
         name = config.aggregates.get(metric, "mean")
         for tag in tags:
@@ -621,13 +626,18 @@ def _metric_rows(
                     aggregate=name,
                     higher_is_better=config.directions.get(metric),
                     alpha=alpha,
+                    denominator=denominators.get(metric) if name == "rate" else None,
                 )
                 prep = prepare(view, gate)
             except (FailClosed, ConfigError):
                 continue  # the metric is not in this slice, or cannot be planned
-            x = prep.base
+            x, den = prep.base, prep.den_base
             spread = unchanged_spread(
-                x, rho=correlation, clusters=prep.clusters, aggregate_name=name
+                x,
+                rho=correlation,
+                clusters=prep.clusters,
+                aggregate_name=name,
+                denominator=den,
             )
             se = spread.se()
             q = quantile_of(name)
@@ -646,7 +656,11 @@ def _metric_rows(
                     n=int(x.size),
                     n_units=spread.n_units,
                     clustered=spread.clustered,
-                    baseline=aggregate(x, name) or math.nan,
+                    baseline=(
+                        float(x.sum() / den.sum())
+                        if den is not None and den.sum()
+                        else aggregate(x, name) or math.nan
+                    ),
                     se=se,
                     mde=minimum_detectable_effect(se, alpha=alpha, power=power),
                     alpha=alpha,

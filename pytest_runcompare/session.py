@@ -255,8 +255,8 @@ class RunCompareSession:
 
                 try:
                     plan = make_plan(self.baseline_run(), gates, metrics=metrics)
-                except RunCompareError:
-                    plan = None
+                except (RunCompareError, ValueError, ArithmeticError):
+                    plan = None  # the gates say what is wrong with the baseline
             self._plans[metrics] = plan
         return self._plans[metrics]
 

@@ -219,3 +219,29 @@ def test_replicates_measure_the_correlation():
     # ignoring the item effect (rho = 0) would overstate the SE about threefold
     naive = math.sqrt(2 * base.var(ddof=1) / base.size)
     assert plan.se < naive / 2
+
+
+def test_ratio_of_sums_uses_the_delta_method_influence_values():
+    rng = np.random.default_rng(6)
+    y, x = rng.random(300), rng.integers(1, 50, 300).astype(float)
+    records = [
+        {"id": f"q{i}", "metrics": {"cost": y[i].item(), "tok": x[i].item()}}
+        for i in range(300)
+    ]
+    config = parse_gates(
+        {
+            "metrics": {
+                "cost": {"aggregate": "rate", "denominator": "tok", "margin": 0.002}
+            }
+        }
+    )
+    plan = make_plan(build_run(records, {"name": "b"}), config)
+    ratio = y.sum() / x.sum()
+    u = (y - ratio * x) / x.mean()
+    se = math.sqrt(2 * u.var(ddof=1) / 300)
+    gate = plan.gates[0]
+    assert gate.baseline == pytest.approx(ratio)
+    assert gate.se == pytest.approx(se, rel=1e-9)
+    row = next(m for m in plan.metrics if m.metric == "cost" and m.slice is None)
+    assert row.baseline == pytest.approx(ratio)
+    assert row.se == pytest.approx(se, rel=1e-9)
