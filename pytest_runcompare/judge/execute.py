@@ -7,15 +7,17 @@ Each runner receives the gate's prepared data on the test's scale and returns th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pytest_runcompare.aggregates import quantile_of
+from pytest_runcompare.judge.select import BOOTSTRAP_T_MAX_N
 from pytest_runcompare.judge.spec import Gate, Margin
 from pytest_runcompare.judge.verdict import TestKind
 from pytest_runcompare.stats import binary, continuous, nonparametric, quantiles, ratio
+from pytest_runcompare.stats import clusters as cl
 from pytest_runcompare.stats.bootstrap import paired_bootstrap
 
 if TYPE_CHECKING:
@@ -94,11 +96,93 @@ def _score(s: Side) -> TestResult:
 
 
 def _tango(s: Side) -> TestResult:
-    return binary.tango_test(binary.paired_table(*s.oriented_binary()), **s.options)
+    if s.prep.clusters is not None:
+        return _cluster_binary(s)
+    table = binary.paired_table(*s.oriented_binary())
+    # Regression detection ("less"): the asymptotic p-value's exact size reaches
+    # 7.5% with a margin; the exact unconditional p-value holds α (§3).
+    exact = s.alternative == "less" and table.n <= binary.TANGO_EXACT_MAX_N
+    method = "exact-unconditional" if exact else "asymptotic"
+    return binary.tango_test(table, method=method, **s.options)
+
+
+def _keep_conservative(name: str, first: TestResult, *others: TestResult) -> TestResult:
+    """Fold :func:`continuous.conservative` over several tests of one hypothesis."""
+    res = first
+    for other in others:
+        res = continuous.conservative(res, other, name)
+    every = (first, *others)
+    return replace(
+        res,
+        extra={
+            "bounds": {r.test: [r.ci_low, r.ci_high] for r in every},
+            "pvalues": {r.test: r.pvalue for r in every},
+        },
+    )
+
+
+def _cluster_binary(s: Side) -> TestResult:
+    """Paired proportions with replicates (docs/statistics.md §6).
+
+    The more conservative of Tango's score test on the cluster-mean table, a t on
+    the cluster means (``G − 1`` df) and the row-level Tango test that ignores the
+    replicates, so replicate information never makes the gate more lenient.
+    """
+    assert s.prep.clusters is not None
+    xb, xc = s.oriented_binary()
+    opts = s.options
+    tango = cl.cluster_tango_test(xb, xc, s.prep.clusters, **opts)
+    means, _ = cl.cluster_means(xc - xb, s.prep.clusters)
+    t = continuous.paired_t(means, **opts)
+    rows = binary.tango_test(binary.paired_table(xb, xc), **opts)
+    g = tango.n
+    # a t on identical cluster means (se 0) carries no information: left out
+    res = _keep_conservative(
+        f"Tango and t on cluster means ({g} clusters, conservative)",
+        tango,
+        *((t,) if t.se > 0 else ()),
+        rows,
+    )
+    rough = (f"only {g} clusters: the approximation is rough",) if g < 30 else ()
+    return replace(
+        res,
+        n=g,
+        df=float(g - 1),
+        discordant=rows.discordant,
+        warnings=tuple(dict.fromkeys(res.warnings + rough)),
+    )
+
+
+def _relative_score(s: Side) -> TestResult:
+    """``o·(p_cand − w·p_base) ≥ 0`` on the raw 0/1 values (a ratio of proportions)."""
+    table = binary.paired_table(s.prep.base, s.prep.cand)
+    opts = s.options
+    if s.prep.hib:
+        return binary.relative_score_test(table, weight=s.weight, **opts)
+    flipped = {"greater": "less", "less": "greater"}.get(opts["alternative"])
+    res = binary.relative_score_test(
+        table,
+        weight=s.weight,
+        null=-opts["null"],
+        alternative=flipped or opts["alternative"],
+        confidence_level=opts["confidence_level"],
+    )
+    return replace(
+        res,
+        estimate=-res.estimate,
+        null=-res.null,
+        alternative=opts["alternative"],
+        ci_low=-res.ci_high,
+        ci_high=-res.ci_low,
+        statistic=-res.statistic,
+        discordant=(res.discordant[1], res.discordant[0]) if res.discordant else None,
+    )
 
 
 def _mcnemar(method: str) -> Callable[[Side], TestResult]:
     def run(s: Side) -> TestResult:
+        if s.prep.clusters is not None:
+            return _cluster_binary(s)  # select refuses mcnemar-exact with replicates
         opts = s.options
         return binary.mcnemar(
             binary.paired_table(*s.oriented_binary()),
@@ -118,6 +202,16 @@ def _welch(s: Side) -> TestResult:
 def _quantile(s: Side) -> TestResult:
     q = quantile_of(s.gate.aggregate)
     assert q is not None
+    if s.prep.clusters is not None:
+        return cl.cluster_quantile_difference(
+            s.prep.cand,
+            s.prep.base,
+            s.prep.clusters,
+            q=q,
+            higher_is_better=s.prep.hib,
+            baseline_weight=s.weight,
+            **s.options,
+        )
     return quantiles.quantile_difference(
         s.prep.cand,
         s.prep.base,
@@ -136,6 +230,14 @@ def _ratio_args(s: Side) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray
 
 
 def _delta(s: Side) -> TestResult:
+    if s.prep.clusters is not None:
+        return cl.cluster_ratio_difference(
+            *_ratio_args(s),
+            s.prep.clusters,
+            higher_is_better=s.prep.hib,
+            baseline_weight=s.weight,
+            **s.options,
+        )
     return ratio.ratio_difference(
         *_ratio_args(s),
         higher_is_better=s.prep.hib,
@@ -145,7 +247,7 @@ def _delta(s: Side) -> TestResult:
 
 
 def _ratio_bootstrap(s: Side) -> TestResult:
-    return ratio.ratio_bootstrap(
+    rows = ratio.ratio_bootstrap(
         *_ratio_args(s),
         higher_is_better=s.prep.hib,
         baseline_weight=s.weight,
@@ -153,36 +255,133 @@ def _ratio_bootstrap(s: Side) -> TestResult:
         n_resamples=N_RESAMPLES,
         **s.options,
     )
+    if s.prep.clusters is None:
+        return rows
+    by_cluster = cl.cluster_ratio_bootstrap(
+        *_ratio_args(s),
+        s.prep.clusters,
+        higher_is_better=s.prep.hib,
+        baseline_weight=s.weight,
+        rng=s.rng,
+        n_resamples=N_RESAMPLES,
+        **s.options,
+    )
+    res = _keep_conservative(
+        f"cluster and row bootstrap ({by_cluster.n} clusters, conservative)",
+        by_cluster,
+        rows,
+    )
+    return replace(res, n=by_cluster.n)
 
 
 def _t(s: Side) -> TestResult:
-    return continuous.paired_t(s.differences(), clusters=s.prep.clusters, **s.options)
-
-
-def _auto_mean(s: Side) -> TestResult:
     d = s.differences()
+    if s.prep.clusters is None:
+        return _with_tail_warning(continuous.paired_t(d, **s.options), d)
+    cr = continuous.paired_t(d, clusters=s.prep.clusters, **s.options)
+    if cr.se == 0:
+        return cr
+    # the ordinary SE too: a cluster-robust SE below it must not make t more lenient
+    res = continuous.conservative(cr, continuous.paired_t(d, **s.options), cr.test)
+    return replace(res, n=cr.n, df=cr.df)
+
+
+#: Below this many units the verdict warns about rare tail regressions.
+TAIL_MIN_N = 50
+#: Sample skewness of the differences below which that warning is given.
+TAIL_SKEWNESS = -1.0
+
+
+def _tail_warning(d: FloatArray) -> str | None:
+    """The warning for strongly left-skewed differences at small n (§10), or None."""
+    n = d.size
+    r = d - d.mean()
+    m2 = float(np.dot(r, r)) / n
+    if n >= TAIL_MIN_N or not m2 > 0:
+        return None
+    gamma = float(np.dot(r * r, r)) / n / m2**1.5
+    if gamma >= TAIL_SKEWNESS:
+        return None
+    return (
+        f"n = {n} is too small to protect against rare tail regressions: the "
+        f"differences are strongly left-skewed (skewness {gamma:.1f}, a few "
+        "datapoints much worse), and at this n a regression on a few datapoints "
+        f"can pass; about {TAIL_MIN_N} or more are needed (docs/statistics.md §10)"
+    )
+
+
+def _with_tail_warning(res: TestResult, d: FloatArray) -> TestResult:
+    warning = _tail_warning(d)
+    if warning is None:
+        return res
+    return replace(res, warnings=(*res.warnings, warning))
+
+
+def _mean_bounds(d: FloatArray, s: Side) -> TestResult:
+    """Paired t and its second bound, the more conservative kept (§3, rows 8–9).
+
+    Bootstrap-t below ``BOOTSTRAP_T_MAX_N`` units, skewness-corrected t from there.
+    """
     t = continuous.paired_t(d, **s.options)
     if t.se == 0:
         return t
-    bt = continuous.bootstrap_t(d, rng=s.rng, n_resamples=N_RESAMPLES, **s.options)
-    return continuous.conservative(t, bt, "paired t + bootstrap-t (conservative)")
-
-
-def _auto_mean_large(s: Side) -> TestResult:
-    d = s.differences()
-    t = continuous.paired_t(d, **s.options)
-    if t.se == 0:
-        return t
+    if d.size < continuous.BOOTSTRAP_T_MIN_N:  # too few to resample (§3)
+        return replace(
+            t,
+            warnings=(
+                *t.warnings,
+                f"fewer than {continuous.BOOTSTRAP_T_MIN_N} units: no bootstrap-t "
+                "bound (too few to resample), the t interval alone",
+            ),
+        )
+    if d.size < BOOTSTRAP_T_MAX_N:
+        bt = continuous.bootstrap_t(d, rng=s.rng, n_resamples=N_RESAMPLES, **s.options)
+        return continuous.conservative(t, bt, "paired t + bootstrap-t (conservative)")
     sk = continuous.skew_corrected_t(d, **s.options)
     return continuous.conservative(
         t, sk, "paired t + skewness-corrected t (conservative)"
     )
 
 
-def _bootstrap_t(s: Side) -> TestResult:
-    return continuous.bootstrap_t(
-        s.differences(), rng=s.rng, n_resamples=N_RESAMPLES, **s.options
+def _cluster_mean(s: Side) -> TestResult:
+    """A mean with replicates (docs/statistics.md §6).
+
+    The default mean procedure (:func:`_mean_bounds`) on the cluster means, the
+    cluster-robust t on the rows, and the default procedure on the rows as if
+    independent: the most conservative kept.
+    """
+    assert s.prep.clusters is not None
+    d = s.differences()
+    means, _ = cl.cluster_means(d, s.prep.clusters)
+    g = means.size
+    by_cluster = _mean_bounds(means, s)
+    cr = continuous.paired_t(d, clusters=s.prep.clusters, **s.options)
+    if by_cluster.se == 0 and cr.se == 0:
+        return cr
+    # what the gate would run ignoring the replicates
+    binary_relative = s.prep.boolean and s.margin.relative and s.margin.value > 0
+    rows = _relative_score(s) if binary_relative else _mean_bounds(d, s)
+    # a test on identical values (se 0) carries no information: left out
+    informative = [r for r in (by_cluster, cr, rows) if r.se > 0]
+    res = _keep_conservative(
+        f"{by_cluster.test} on cluster means ({g} clusters), with the rows' tests",
+        *informative,
     )
+    res = replace(res, n=g, df=float(g - 1))
+    return _with_tail_warning(res, means)
+
+
+def _auto_mean(s: Side) -> TestResult:
+    if s.prep.clusters is not None:
+        return _cluster_mean(s)
+    d = s.differences()
+    return _with_tail_warning(_mean_bounds(d, s), d)
+
+
+def _bootstrap_t(s: Side) -> TestResult:
+    d = s.differences()
+    res = continuous.bootstrap_t(d, rng=s.rng, n_resamples=N_RESAMPLES, **s.options)
+    return _with_tail_warning(res, d)
 
 
 def _wilcoxon(s: Side) -> TestResult:
@@ -217,6 +416,7 @@ RUNNERS: Mapping[TestKind, Callable[[Side], TestResult]] = {
     TestKind.CUSTOM: _custom,
     TestKind.SCORE: _score,
     TestKind.TANGO: _tango,
+    TestKind.RELATIVE_SCORE: _relative_score,
     TestKind.MCNEMAR: _mcnemar("midp"),
     TestKind.MCNEMAR_EXACT: _mcnemar("exact"),
     TestKind.WELCH: _welch,
@@ -225,7 +425,7 @@ RUNNERS: Mapping[TestKind, Callable[[Side], TestResult]] = {
     TestKind.RATIO_BOOTSTRAP: _ratio_bootstrap,
     TestKind.T: _t,
     TestKind.AUTO_MEAN: _auto_mean,
-    TestKind.AUTO_MEAN_LARGE: _auto_mean_large,
+    TestKind.AUTO_MEAN_LARGE: _auto_mean,
     TestKind.BOOTSTRAP_T: _bootstrap_t,
     TestKind.WILCOXON: _wilcoxon,
     TestKind.SIGN: _sign,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from pytest_runcompare.aggregates import quantile_of
 from pytest_runcompare.errors import ConfigError
 from pytest_runcompare.judge.prepare import Prepared
@@ -46,6 +48,7 @@ class Facts:
     relative: bool
     margin_positive: bool
     n: int
+    n_units: int = 0  # clusters when replicates are present, else pairs
 
     @classmethod
     def of(cls, gate: Gate, prep: Prepared, margin: Margin) -> Facts:
@@ -60,32 +63,74 @@ class Facts:
             relative=margin.relative,
             margin_positive=margin.value > 0,
             n=int(prep.base.size),
+            n_units=(
+                int(prep.base.size)
+                if prep.clusters is None
+                else int(np.unique(prep.clusters).size)
+            ),
         )
 
 
 Rule = tuple[Callable[[Facts], bool], TestKind, Callable[[Facts], str]]
+
+
+def _clustered(f: Facts) -> str:
+    """The note a rule's reason gets when its test is cluster-aware (§6)."""
+    return f", cluster-robust ({f.n_units} clusters)" if f.replicates else ""
+
 
 #: ``test: auto`` on paired data: the first rule whose condition holds is taken.
 AUTO_RULES: tuple[Rule, ...] = (
     (
         lambda f: f.ratio and f.n >= RATIO_BOOTSTRAP_MAX_N,
         TestKind.DELTA,
-        lambda f: "ratio of sums: delta method",
+        lambda f: "ratio of sums: delta method" + _clustered(f),
     ),
     (
         lambda f: f.ratio,
         TestKind.RATIO_BOOTSTRAP,
-        lambda f: f"ratio of sums with n < {RATIO_BOOTSTRAP_MAX_N}: paired bootstrap",
+        lambda f: (
+            f"ratio of sums with n < {RATIO_BOOTSTRAP_MAX_N}: paired bootstrap"
+            + _clustered(f)
+        ),
     ),
     (
         lambda f: f.quantile,
         TestKind.QUANTILE,
-        lambda f: f"{f.aggregate} aggregate: difference of run quantiles, Bahadur SE",
+        lambda f: (
+            f"{f.aggregate} aggregate: difference of run quantiles, Bahadur SE"
+            + _clustered(f)
+        ),
+    ),
+    (
+        lambda f: f.replicates and f.binary and not f.relative and f.margin_positive,
+        TestKind.TANGO,
+        lambda f: (
+            f"binary metric with replicates ({f.n_units} clusters) and a margin: "
+            "Tango score test and t on cluster means, the more conservative kept"
+        ),
+    ),
+    (
+        lambda f: f.replicates and f.binary and not f.relative,
+        TestKind.MCNEMAR,
+        lambda f: (
+            f"binary metric with replicates ({f.n_units} clusters), margin 0: "
+            "Tango score test (McNemar's z) and t on cluster means, the more "
+            "conservative kept"
+        ),
     ),
     (
         lambda f: f.replicates,
-        TestKind.T,
-        lambda f: "replicates present: paired t with cluster-robust SE",
+        TestKind.AUTO_MEAN,
+        lambda f: (
+            f"replicates ({f.n_units} clusters): paired t and "
+            + (
+                "bootstrap-t"
+                if f.n_units < BOOTSTRAP_T_MAX_N
+                else "skewness-corrected t"
+            )
+            + " on cluster means and cluster-robust t, the most conservative kept"
+        ),
     ),
     (
         lambda f: f.binary and not f.relative and f.margin_positive,
@@ -93,7 +138,15 @@ AUTO_RULES: tuple[Rule, ...] = (
         lambda f: "binary metric with a margin: Tango score test",
     ),
     (
-        lambda f: f.binary and not f.relative,
+        lambda f: f.binary and f.relative and f.margin_positive,
+        TestKind.RELATIVE_SCORE,
+        lambda f: (
+            "binary metric with a relative margin: paired score test of the "
+            "ratio of proportions"
+        ),
+    ),
+    (
+        lambda f: f.binary and not f.margin_positive,
         TestKind.MCNEMAR,
         lambda f: "binary metric, margin 0: McNemar one-sided mid-p",
     ),
@@ -158,6 +211,17 @@ DIFFERENCE_TESTS = frozenset(
     }
 )
 BINARY_TESTS = frozenset({TestKind.TANGO, TestKind.MCNEMAR, TestKind.MCNEMAR_EXACT})
+#: Explicit tests whose runner uses the replicate groups (docs/statistics.md §6).
+REPLICATE_AWARE = frozenset(
+    {
+        TestKind.T,
+        TestKind.TANGO,
+        TestKind.MCNEMAR,
+        TestKind.QUANTILE,
+        TestKind.DELTA,
+        TestKind.RATIO_BOOTSTRAP,
+    }
+)
 
 Requirement = tuple[Callable[[TestKind, Facts], bool], Callable[[str, Facts], str]]
 
@@ -239,7 +303,19 @@ def select(
     for violated, message in REQUIREMENTS:
         if violated(kind, facts):
             raise ConfigError(f"gate {key!r}: {message(test, facts)}")
-    if facts.replicates and kind is not TestKind.T:
+    if facts.replicates and kind is TestKind.MCNEMAR_EXACT:
+        raise ConfigError(
+            f"gate {key!r}: test 'mcnemar-exact' assumes independent pairs, but the "
+            f"data have replicates ({facts.n_units} groups); use test: mcnemar or "
+            "auto, which are cluster-aware (docs/statistics.md §6)"
+        )
+    if facts.replicates and kind in REPLICATE_AWARE:
+        return Choice(
+            kind,
+            f"requested by configuration; replicates ({facts.n_units} clusters): "
+            "cluster-aware (docs/statistics.md §6)",
+        )
+    if facts.replicates:
         prep.warnings.append(
             f"replicates present but test {test!r} treats them as independent"
         )
