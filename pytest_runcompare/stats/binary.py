@@ -95,8 +95,12 @@ def _p_from_z(z: float, alternative: str) -> float:
     return float(min(1.0, 2 * st.norm.sf(abs(z))))
 
 
-def _tango_t(delta0: float, b: int, c: int, n: int) -> float:
-    """Tango's T(Δ0) for Δ = p_base − p_cand (Tango 1998, eq. 5)."""
+def _tango_t(delta0: float, b: float, c: float, n: float) -> float:
+    """Tango's T(Δ0) for Δ = p_base − p_cand (Tango 1998, eq. 5).
+
+    The restricted maximum-likelihood estimate solves the same quadratic when the
+    counts are not integers (cluster-level tables), so real counts are accepted.
+    """
     a_ = 2.0 * n
     b_ = -b - c + (2.0 * n - b + c) * delta0
     c_ = -c * delta0 * (1.0 - delta0)

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as st
 
-from pytest_runcompare.stats import quantiles, ratio
+from pytest_runcompare.stats import binary, quantiles, ratio
 from pytest_runcompare.stats._validation import (
     as_1d,
     check_alternative,
@@ -94,23 +94,6 @@ def cluster_means(x: np.ndarray, clusters: object) -> tuple[np.ndarray, np.ndarr
     return np.bincount(codes, weights=x, minlength=g) / sizes, sizes
 
 
-def _tango_statistic(delta0: float, b: float, c: float, n: float) -> float:
-    """Tango's score statistic ``T(Δ0)`` for ``Δ = p_base − p_cand``, real counts.
-
-    Tango (1998, *Stat Med* 17:891–908, eq. 5); the restricted maximum-likelihood
-    estimate solves the same quadratic when the cell counts are not integers.
-    """
-    a_ = 2.0 * n
-    b_ = -b - c + (2.0 * n - b + c) * delta0
-    c_ = -c * delta0 * (1.0 - delta0)
-    p21 = (math.sqrt(max(b_ * b_ - 4 * a_ * c_, 0.0)) - b_) / (2 * a_)
-    var = n * (2 * p21 + delta0 * (1 - delta0))
-    num = b - c - n * delta0
-    if var <= 0:
-        return 0.0 if num == 0 else math.copysign(math.inf, num)
-    return num / math.sqrt(var)
-
-
 def cluster_tango_test(
     baseline: object,
     candidate: object,
@@ -170,7 +153,7 @@ def cluster_tango_test(
     est = (c - b) / g
 
     def stat(delta: float) -> float:  # grows with δ = p_cand − p_base
-        return -_tango_statistic(-delta, b, c, float(g))
+        return -binary._tango_t(-delta, b, c, float(g))
 
     z = stat(null)
     crit = float(st.norm.ppf((1 + level) / 2))
