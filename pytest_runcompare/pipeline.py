@@ -156,10 +156,6 @@ class GateResult:
         lines = [r.text for r in self.reasons if r.cause in _DECISIVE]
         return "\n".join([*lines, self.verdict.text])
 
-    def has(self, cause: Cause) -> bool:
-        """Whether ``cause`` is in the reason chain."""
-        return any(r.cause is cause for r in self.reasons)
-
     def to_dict(self) -> dict[str, Any]:
         """Plain values for the JSON report."""
         return {
@@ -221,11 +217,6 @@ class Judgement:
     def blocking(self) -> tuple[GateResult, ...]:
         """The gates that can fail the session."""
         return self.results + self.assertions
-
-    @property
-    def verdicts(self) -> list[Verdict]:
-        """Every gate's verdict, in :attr:`gates` order."""
-        return [r.verdict for r in self.gates]
 
     @property
     def failed(self) -> tuple[GateResult, ...]:
