@@ -309,9 +309,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
                     judgement,
                     settings.request.outputs,
                     tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
-                    plan=state.plan(metrics=True)
-                    if settings.request.outputs.wanted and judgement.results
-                    else None,
+                    plan=state.plan() if judgement.results else None,
                 )
             )
         except RunCompareError as error:

@@ -66,7 +66,8 @@ class RunCompareSession:
         self._readers_registered = False
         self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
         self._judgement: Judgement | None = None
-        self._plans: dict[bool, Plan | None] = {}
+        self._plan: Plan | None = None
+        self._plan_made = False
         #: fixture assertions judged in this process, by test node id and gate key
         self.assertions: dict[tuple[str, str], GateResult] = {}
         self.recorder: Recorder | None = None
@@ -233,18 +234,18 @@ class RunCompareSession:
 
         return expand_gates(self.settings.gates, self.comparison())
 
-    def plan(self, *, metrics: bool = False) -> Plan | None:
+    def plan(self) -> Plan | None:
         """The power plan of the gates from the baseline alone (computed once).
 
-        None when the gates file turns it off (``defaults.power: off``), has no
-        gates, or the baseline is missing or cannot be loaded: the gates
-        themselves say so.
+        Its per-metric rows are computed only when a report will show them. None
+        when the gates file turns it off (``defaults.power: off``), has no gates, or
+        the baseline is missing or cannot be loaded: the gates themselves say so.
         """
         from pytest_runcompare.config import PowerPolicy
 
-        if metrics not in self._plans:
+        if not self._plan_made:
+            self._plan_made = True
             gates = self.settings.gates
-            plan = None
             if (
                 gates.gates
                 and gates.power is not PowerPolicy.OFF
@@ -253,12 +254,12 @@ class RunCompareSession:
             ):
                 from pytest_runcompare.plan import make_plan
 
+                metrics = self.settings.request.outputs.wanted
                 try:
-                    plan = make_plan(self.baseline_run(), gates, metrics=metrics)
+                    self._plan = make_plan(self.baseline_run(), gates, metrics=metrics)
                 except (RunCompareError, ValueError, ArithmeticError):
-                    plan = None  # the gates say what is wrong with the baseline
-            self._plans[metrics] = plan
-        return self._plans[metrics]
+                    self._plan = None  # the gates say what is wrong with the baseline
+        return self._plan
 
     # ------------------------------------------------------------------ hooks
     @pytest.hookimpl
