@@ -10,6 +10,7 @@ failure.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ import pytest
 from pytest_runcompare.errors import RunCompareError
 
 if TYPE_CHECKING:
+    from pytest_runcompare.baseline import Seen
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import RunSource
     from pytest_runcompare.pipeline import Judgement
@@ -87,6 +89,7 @@ def _write(tr: Any, line: Any) -> None:
 def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> None:
     """One table of every gate, coloured like pytest's own output, then the report paths."""
     from pytest_runcompare.render.terminal import gate_table, session_lines
+    from pytest_runcompare.untrusted import log_text
 
     tr = terminalreporter
     done = final(state)
@@ -103,7 +106,7 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
         for line in session_lines(judgement, where=lambda n: _where(state, n)):
             _write(tr, line)
     for note in state.notes:
-        tr.write_line(note, yellow=True)
+        tr.write_line(log_text(note), yellow=True)
     for kind, path in sorted(state.written.items()):
         tr.write_line(f"{kind} report: {path}")
 
@@ -188,10 +191,12 @@ def _update_baseline(
     state: RunCompareSession, session: pytest.Session, done: Final | None
 ) -> None:
     from pytest_runcompare.baseline import (
+        DEFAULT_KEEP,
         BaselineUpdateRefused,
         check_promotable,
         promote,
     )
+    from pytest_runcompare.locking import DEFAULT_TIMEOUT
 
     settings = state.settings
     if settings.baseline is None:
@@ -223,25 +228,96 @@ def _update_baseline(
             compat = state.comparison().compatibility
             problems.extend(f"incompatible runs: {p}" for p in compat.problems)
         check_promotable(candidate, problems)
-        provenance = promote(
+        options = state.config.stash.get(_PROMOTION, None) or PromotionOptions(
+            None, DEFAULT_KEEP, DEFAULT_TIMEOUT
+        )
+        promotion = promote(
             candidate,
             settings.baseline.location.partition("::")[0],
             outcomes=state.outcomes(),
             reason=settings.reason,
             accepted_failures=failed,
+            seen=options.seen,
+            keep=options.keep,
+            lock_timeout=options.lock_timeout,
         )
     except (RunCompareError, BaselineUpdateRefused, OSError) as error:
         state.note(str(error))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
+    if promotion.removed:
+        state.note(
+            f"removed {len(promotion.removed)} temporary file(s) left by a killed "
+            f"promotion or writer: {', '.join(map(str, promotion.removed))}"
+        )
+    if promotion.kept:
+        state.note(
+            "left alone (their writer may still be running elsewhere): "
+            + ", ".join(map(str, promotion.kept))
+        )
     accepted = f"; accepted with {len(failed)} failed gate(s)" if failed else ""
-    if provenance["backup"] is None:
+    if promotion.previous is None:
         state.note(f"baseline created: {settings.baseline.location}{accepted}")
     else:
         state.note(
             f"baseline updated: {settings.baseline.location} (previous kept as "
-            f"{provenance['backup']}){accepted}"
+            f"{promotion.previous}){accepted}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionOptions:
+    """How this session promotes: the baseline as first seen, history size, lock wait."""
+
+    seen: Seen | None
+    keep: int
+    lock_timeout: float
+
+
+_PROMOTION = pytest.StashKey[PromotionOptions]()
+
+
+def _ini_number(config: pytest.Config, key: str, default: float, kind: type) -> Any:
+    text = config.getini(key)
+    if not text:
+        return kind(default)
+    try:
+        value = kind(str(text).strip())
+    except ValueError:
+        value = -1
+    if value < (1 if kind is int else 0):
+        accepted = "a whole number >= 1" if kind is int else "seconds >= 0"
+        raise pytest.UsageError(f"ini key {key}: expected {accepted}, got {text!r}")
+    return value
+
+
+def remember_baseline(config: pytest.Config, state: RunCompareSession) -> None:
+    """At configure, with --runcompare-update-baseline: note the baseline as it is now.
+
+    Its content hash is taken before anything loads it, so a promotion by another
+    session in between is seen, and refused, when this session promotes.
+    """
+    from pytest_runcompare.baseline import DEFAULT_KEEP, Seen
+    from pytest_runcompare.loaders.registry import is_uri
+    from pytest_runcompare.locking import DEFAULT_TIMEOUT
+
+    keep = _ini_number(config, "runcompare_history", DEFAULT_KEEP, int)
+    timeout = _ini_number(config, "runcompare_lock_timeout", DEFAULT_TIMEOUT, float)
+    seen = None
+    source = state.settings.baseline
+    if (
+        state.settings.update_baseline
+        and not state.is_worker
+        and source is not None
+        and not is_uri(source.location)
+    ):
+        try:
+            seen = Seen.now(Path(source.location.partition("::")[0]))
+        except OSError as error:
+            raise pytest.UsageError(
+                f"cannot read the baseline {source.location}: {error}"
+            ) from None
+    config.stash[_PROMOTION] = PromotionOptions(seen, keep, timeout)
 
 
 def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> None:
@@ -292,6 +368,25 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def _inputs(state: RunCompareSession) -> list[tuple[str, Path]]:
+    """What a report must never replace: the runs, the recorded run, the gates file."""
+    from pytest_runcompare.loaders.registry import is_uri, split_location
+
+    settings = state.settings
+    inputs: list[tuple[str, Path]] = []
+    for what, source in (
+        ("baseline run", settings.baseline),
+        ("candidate run", settings.candidate),
+    ):
+        if source is not None and not is_uri(source.location):
+            inputs.append((what, split_location(source.location)[0]))
+    if state.recording:
+        inputs.append(("recorded candidate", settings.record_path))
+    if settings.gates.path is not None:
+        inputs.append(("gates file", Path(settings.gates.path)))
+    return inputs
+
+
 def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     """Write reports and GitHub outputs, then update the baseline when asked."""
     from pytest_runcompare.render.write import write_reports
@@ -310,6 +405,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
                     settings.request.outputs,
                     tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
                     plan=state.plan() if judgement.results else None,
+                    inputs=_inputs(state),
                 )
             )
         except RunCompareError as error:

@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from pytest_runcompare.runs import Run
 
 
+#: ini keys without a command-line option: promotion and the recorded run's lineage.
+EXTRA_INI: dict[str, str] = {
+    "runcompare_history": "previous baselines kept in <baseline>.history/ (default 10)",
+    "runcompare_lock_timeout": "seconds a promotion waits for another one holding the "
+    "baseline's lock (default 60)",
+    "runcompare_record_name": "name of the recorded candidate run (default: "
+    "'recorded candidate')",
+    "runcompare_record_seed": "the model's seed, recorded in the recorded candidate's "
+    "lineage (never the resampling seed)",
+    "runcompare_record_params": "the model's parameters for the recorded candidate's "
+    "lineage, as a JSON or YAML mapping",
+}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(
         "runcompare", "compare model evaluation runs (pytest-runcompare)"
@@ -56,6 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="why the baseline is updated (recorded in its provenance)",
     )
+    for ini, help_text in EXTRA_INI.items():
+        parser.addini(ini, help=help_text, default=None)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -78,6 +94,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_runcompare.session import get_session
 
     state = get_session(config)
+    from pytest_runcompare.finish import remember_baseline
+
+    remember_baseline(config, state)
     _collect_gates_by_default(config, state.settings.gates.path)
 
 

@@ -12,9 +12,12 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -52,17 +55,134 @@ def _json_line(record: Mapping[str, Any]) -> str:
     return line + "\n"
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but rare)
+    os.umask(mask)
+    return mask
+
+
+def _as_created(path: str | Path, *, directory: bool) -> None:
+    """Give a ``mkstemp``/``mkdtemp`` result the permissions a plain create would have.
+
+    ``tempfile`` creates 0600 files and 0700 folders whatever the umask; a report, a
+    run or a baseline written through one must be readable as the umask allows.
+    """
+    base = 0o777 if directory else 0o666
+    os.chmod(path, base & ~current_umask())
+
+
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+
+
+def temp_prefix(name: str, *, hidden: bool = True) -> str:
+    """The prefix of a temporary beside ``name``: it names the writing process.
+
+    ``.<name>.tmp-<pid>-<host>-`` (or ``<name>.writing-<pid>-<host>-`` for a
+    RunWriter's visible work folder), so that a later session can tell the leftovers
+    of a killed process from the work of a live one.
+    """
+    if hidden:
+        return f".{name}.tmp-{os.getpid()}-{_HOST}-"
+    return f"{name}.writing-{os.getpid()}-{_HOST}-"
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """A temporary file or folder beside a path, left by a writer that did not finish."""
+
+    path: Path
+    pid: int | None  # None: written by an older version, which did not say
+    host: str | None
+
+    @property
+    def writer_alive(self) -> bool | None:
+        """Whether its writer still runs (None: cannot tell, another host or no pid)."""
+        if self.pid is None or self.host != _HOST:
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def leftovers(path: Path) -> list[Leftover]:
+    """The temporaries beside ``path`` that writers of it leave when killed."""
+    name = re.escape(path.name)
+    tagged = re.compile(rf"^(?:\.{name}\.tmp|{name}\.writing)-(\d+)-([A-Za-z0-9]*)-")
+    legacy = re.compile(
+        rf"^(?:\.{name}\.[a-z0-9_]{{8}}(?:\.tmp)?|\.{name}\.old|{name}\.writing-[a-z0-9_]{{8}})$"
+    )
+    found: list[Leftover] = []
+    try:
+        entries = sorted(path.parent.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        match = tagged.match(entry.name)
+        if match:
+            found.append(Leftover(entry, int(match.group(1)), match.group(2)))
+        elif legacy.match(entry.name):
+            found.append(Leftover(entry, None, None))
+    return found
+
+
+def remove_leftovers(
+    path: Path, *, unattributed: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """Remove the leftovers of dead writers beside ``path``; returns (removed, kept).
+
+    Those whose writer cannot be told (another host, an older version) are removed
+    only with ``unattributed`` (the caller holds the path's lock), else kept and named.
+    """
+    removed: list[Path] = []
+    kept: list[Path] = []
+    for leftover in leftovers(path):
+        alive = leftover.writer_alive
+        if alive or (alive is None and not unattributed):
+            kept.append(leftover.path)
+            continue
+        try:
+            if leftover.path.is_dir() and not leftover.path.is_symlink():
+                shutil.rmtree(leftover.path)
+            else:
+                leftover.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            kept.append(leftover.path)
+            continue
+        removed.append(leftover.path)
+    return removed, kept
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
-    """Write ``path`` through a temporary file beside it, renamed over it on success."""
+    """Write ``path`` through a temporary file beside it, renamed over it on success.
+
+    The file gets the permissions the umask gives a new file (not ``mkstemp``'s 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent
+    )
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        _as_created(tmp, directory=False)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -138,8 +258,9 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
             handle.write(_dump_yaml({"run": meta, "datapoints": list(run.records())}))
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target.name), dir=target.parent))
         try:
+            _as_created(tmp, directory=True)
             (tmp / META_FILE).write_text(_dump_yaml(meta), encoding="utf-8")
             with (tmp / DATAPOINTS_FILE).open("w", encoding="utf-8") as handle:
                 for record in run.records():
@@ -224,11 +345,15 @@ class RunWriter(DatapointSink):
         # Write beside the target while running, so that an existing run (a baseline)
         # is never clobbered by an evaluation that crashes.
         if self.path.exists():
+            # The work folders of writers that were killed go first (not a live one's).
+            remove_leftovers(self.path)
             self._dir = Path(
                 tempfile.mkdtemp(
-                    prefix=f"{self.path.name}.writing-", dir=self.path.parent
+                    prefix=temp_prefix(self.path.name, hidden=False),
+                    dir=self.path.parent,
                 )
             )
+            _as_created(self._dir, directory=True)
         else:
             self.path.mkdir()
             self._dir = self.path

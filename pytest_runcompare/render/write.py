@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import stat
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,77 @@ class ReportWriteError(RunCompareError):
     """A requested report could not be written (the path and the OS error named)."""
 
 
+def _kind_of(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _same(report: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(report, other)
+    except OSError:
+        return report.resolve() == other.resolve()
+
+
+def check_report_paths(
+    reports: Mapping[str, Path], inputs: Sequence[tuple[str, Path]] = ()
+) -> None:
+    """Refuse report paths that would replace an input, another report or a non-file.
+
+    ``inputs`` are ``(what, path)`` pairs: the runs and the gates file of the request.
+
+    Raises
+    ------
+    ReportWriteError
+        Naming the report, and the input or the kind of file it would replace.
+
+    """
+    seen: dict[Path, str] = {}
+    for kind, path in reports.items():
+        where = f"refusing to write the {kind} report {path}"
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as error:
+            raise ReportWriteError(f"{where}: {error.strerror or error}") from None
+        if mode is not None and not stat.S_ISREG(mode):
+            raise ReportWriteError(
+                f"{where}: it is a {_kind_of(mode)}, not a regular file; give the "
+                "path of a file to write"
+            )
+        resolved = path.resolve()
+        for what, source in inputs:
+            source_resolved = source.resolve()
+            if source.is_dir():
+                inside = source_resolved in resolved.parents
+                if inside or resolved == source_resolved:
+                    raise ReportWriteError(
+                        f"{where}: it is inside the {what} {source}; write reports "
+                        "outside the runs"
+                    )
+            elif (
+                source.exists() and mode is not None and _same(path, source)
+            ) or resolved == source_resolved:
+                raise ReportWriteError(
+                    f"{where}: it is the {what} {source}; give the report another path"
+                )
+        if resolved in seen:
+            raise ReportWriteError(
+                f"{where}: the {seen[resolved]} report is written there too; give "
+                "each report its own path"
+            )
+        seen[resolved] = kind
+
+
 def write_reports(
     comparison: RunComparisonResult,
     judgement: Judgement,
@@ -26,11 +99,13 @@ def write_reports(
     *,
     tests: Sequence[TestRecord] = (),
     plan: Plan | None = None,
+    inputs: Sequence[tuple[str, Path]] = (),
 ) -> dict[str, Path]:
     """Render the requested reports and write each atomically; returns what was written.
 
     ``plan`` (the power plan from the baseline alone) goes into the HTML and JSON
-    reports.
+    reports. No report may replace one of ``inputs`` (``(what, path)``: the runs and
+    the gates file), another report or anything but a regular file.
 
     Raises
     ------
@@ -39,6 +114,19 @@ def write_reports(
 
     """
     from pytest_runcompare.writer import atomic_file
+
+    check_report_paths(
+        {
+            kind: path
+            for kind, path in (
+                ("html", outputs.html),
+                ("markdown", outputs.markdown),
+                ("json", outputs.json),
+            )
+            if path is not None
+        },
+        inputs,
+    )
 
     texts: dict[str, tuple[Path, str]] = {}
     if outputs.html is not None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
+import json
 import os
 import shutil
 import signal
+import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
@@ -17,13 +21,12 @@ from helpers import (
     make_records,
     make_repo,
     outcomes_by_nodeid,
-    read_json,
     run_meta,
     summary_section,
     write_run,
 )
 
-from pytest_runcompare.baseline import promote
+from pytest_runcompare.baseline import content_hash, promote
 from pytest_runcompare.building import build_run
 from pytest_runcompare.loaders.registry import load_run
 from pytest_runcompare.runs import Run
@@ -54,11 +57,17 @@ def repo(pytester: pytest.Pytester) -> Path:
     return make_repo(pytester, make_records(), make_records(shift=REGRESSED))
 
 
-def test_update_promotes_keeps_a_backup_and_records_provenance(
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The entries of a provenance log, oldest first."""
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_update_promotes_keeps_a_generation_and_logs_provenance(
     pytester: pytest.Pytester, repo: Path
 ) -> None:
     old = fingerprint(repo / "runs" / "baseline")
     new = fingerprint(repo / "runs" / "candidate")
+    old_hash = content_hash(repo / "runs" / "baseline")
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     result = pytester.runpytest(
         UPDATE, ACCEPT, "--runcompare-reason", "retrained on qa-v1, #7"
@@ -66,27 +75,35 @@ def test_update_promotes_keeps_a_backup_and_records_provenance(
     # The gates judged this session's candidate against the old baseline (and failed);
     # the update accepts that change explicitly, and says so.
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    first = repo / "runs" / "baseline.history" / "baseline.0001"
     assert (
         f"baseline updated: {repo / 'runs' / 'baseline'} (previous kept as "
-        f"{repo / 'runs' / 'baseline.bak'}); accepted with 2 failed gate(s)"
+        f"{first}); accepted with 2 failed gate(s)"
     ) in summary_section(result)
     baseline = repo / "runs" / "baseline"
     assert fingerprint(baseline) == new
-    assert fingerprint(repo / "runs" / "baseline.bak") == old
+    assert fingerprint(first) == old
+    assert load_run(first).meta.code_version["commit"] == BASELINE_COMMIT
     promoted = load_run(baseline)
     assert promoted.meta.name == "candidate"
     assert promoted.meta.complete
     assert len(promoted) == 200
-    provenance = read_json(repo / "runs" / "baseline.provenance.json")
-    updated = dt.datetime.fromisoformat(provenance.pop("updated"))
+    [entry] = read_log(repo / "runs" / "baseline.provenance.jsonl")
+    updated = dt.datetime.fromisoformat(entry.pop("time"))
     assert before <= updated <= dt.datetime.now(dt.UTC)
-    assert provenance == {
+    by = entry.pop("by")
+    assert by["host"] == socket.gethostname()
+    assert by["user"] == getpass.getuser()
+    assert isinstance(by["pid"], int)
+    assert entry == {
         "reason": "retrained on qa-v1, #7",
         "candidate": "candidate",
         "candidate_source": str(repo / "runs" / "candidate"),
         "code_version": {"commit": CANDIDATE_COMMIT, "dirty": False},
         "datapoints": 200,
-        "backup": str(repo / "runs" / "baseline.bak"),
+        "previous_hash": old_hash,
+        "new_hash": content_hash(baseline),
+        "previous_generation": str(first),
         "gate_outcomes": {"score": "failed", "score[lang:de]": "failed"},
         "changed_outcomes": {
             "score": {"before": None, "after": "failed"},
@@ -94,17 +111,30 @@ def test_update_promotes_keeps_a_backup_and_records_provenance(
         },
         "accepted_failures": ["score", "score[lang:de]"],
     }
-    # Again, with the same candidate: now the gates pass, and the record says so.
+    assert entry["previous_hash"] != entry["new_hash"]
+    # Again, with the same candidate: now the gates pass, and the log says so; the
+    # original baseline is still kept, beside the second generation.
     again = pytester.runpytest(UPDATE)
     assert again.ret == pytest.ExitCode.OK
-    provenance = read_json(repo / "runs" / "baseline.provenance.json")
-    assert provenance["reason"] is None
-    assert provenance["accepted_failures"] == []
-    assert provenance["changed_outcomes"] == {
+    log = read_log(repo / "runs" / "baseline.provenance.jsonl")
+    assert len(log) == 2
+    assert log[0]["reason"] == "retrained on qa-v1, #7"
+    assert log[1]["reason"] is None
+    assert log[1]["accepted_failures"] == []
+    assert log[1]["changed_outcomes"] == {
         "score": {"before": "failed", "after": "passed"},
         "score[lang:de]": {"before": "failed", "after": "passed"},
     }
-    assert fingerprint(repo / "runs" / "baseline.bak") == new
+    assert log[1]["previous_hash"] == log[0]["new_hash"]
+    assert fingerprint(first) == old
+    assert fingerprint(repo / "runs" / "baseline.history" / "baseline.0002") == new
+    assert sorted(p.name for p in (repo / "runs").iterdir()) == [
+        ".baseline.lock",
+        "baseline",
+        "baseline.history",
+        "baseline.provenance.jsonl",
+        "candidate",
+    ]
 
 
 def test_without_the_flag_the_baseline_is_never_written(
@@ -144,7 +174,7 @@ def test_accepting_failed_gates_needs_a_reason(
     result.stderr.fnmatch_lines(
         ["*--runcompare-accept-failed needs --runcompare-reason*"]
     )
-    assert not (repo / "runs" / "baseline.bak").exists()
+    assert not (repo / "runs" / "baseline.history").exists()
 
 
 def _assert_refused(
@@ -160,8 +190,8 @@ def _assert_refused(
         f"refusing to update the baseline: {why} — the baseline was left as it was"
     ]
     assert fingerprint(repo / "runs" / "baseline") == old
-    assert not (repo / "runs" / "baseline.bak").exists()
-    assert not (repo / "runs" / "baseline.provenance.json").exists()
+    assert not (repo / "runs" / "baseline.history").exists()
+    assert not (repo / "runs" / "baseline.provenance.jsonl").exists()
     return result
 
 
@@ -241,7 +271,7 @@ def test_refuses_a_candidate_that_does_not_load(pytester: pytest.Pytester) -> No
     assert "datapoints.jsonl:4" in text
     assert "'score'" in text or "metrics.score" in text
     assert fingerprint(repo / "runs" / "baseline") == old
-    assert not (repo / "runs" / "baseline.provenance.json").exists()
+    assert not (repo / "runs" / "baseline.provenance.jsonl").exists()
 
 
 def test_refuses_to_rewrite_another_tools_file(
@@ -300,11 +330,12 @@ def test_missing_baseline_fails_every_gate_saying_how_to_create_it(
     assert fingerprint(repo / "runs" / "baseline") == fingerprint(
         repo / "runs" / "candidate"
     )
-    assert not (repo / "runs" / "baseline.bak").exists()
-    provenance = read_json(repo / "runs" / "baseline.provenance.json")
-    assert provenance["reason"] == "first baseline"
-    assert provenance["backup"] is None
-    assert provenance["datapoints"] == 200
+    assert not (repo / "runs" / "baseline.history").exists()
+    [entry] = read_log(repo / "runs" / "baseline.provenance.jsonl")
+    assert entry["reason"] == "first baseline"
+    assert entry["previous_hash"] is None
+    assert entry["previous_generation"] is None
+    assert entry["datapoints"] == 200
     # From now on the gates compare against it.
     assert pytester.runpytest().ret == pytest.ExitCode.OK
 
@@ -330,14 +361,18 @@ def test_update_of_a_single_file_baseline(pytester: pytest.Pytester) -> None:
     old = (repo / "runs" / "baseline.jsonl").read_bytes()
     result = pytester.runpytest(UPDATE, ACCEPT, "--runcompare-reason", "new model")
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the gate failed, as it should
-    assert (repo / "runs" / "baseline.jsonl.bak").read_bytes() == old
+    kept = repo / "runs" / "baseline.jsonl.history" / "baseline.0001.jsonl"
+    assert kept.read_bytes() == old
+    # The kept generation loads as it is, and the baseline is still one .jsonl file.
+    assert load_run(kept).meta.name == "baseline"
+    assert (repo / "runs" / "baseline.jsonl").is_file()
     promoted = load_run(repo / "runs" / "baseline.jsonl")
     assert promoted.meta.name == "candidate"
     assert promoted.meta.code_version["commit"] == CANDIDATE_COMMIT
-    provenance = read_json(repo / "runs" / "baseline.jsonl.provenance.json")
-    assert provenance["backup"] == str(repo / "runs" / "baseline.jsonl.bak")
-    assert provenance["gate_outcomes"] == {"score": "failed"}
-    assert provenance["accepted_failures"] == ["score"]
+    [entry] = read_log(repo / "runs" / "baseline.jsonl.provenance.jsonl")
+    assert entry["previous_generation"] == str(kept)
+    assert entry["gate_outcomes"] == {"score": "failed"}
+    assert entry["accepted_failures"] == ["score"]
 
 
 # ------------------------------------------------------------------ crash safety
@@ -401,10 +436,11 @@ def test_promote_killed_midway_leaves_the_old_or_the_new_run(tmp_path: Path) -> 
         # Byte for byte one of the two whole runs: never a mixture, never torn.
         assert state in whole.values(), (fraction, sorted(state))
         seen.append("old" if state == whole["old"] else "new")
-        if (runs / "baseline.bak").exists():
-            assert fingerprint(runs / "baseline.bak") == whole["old"]
+        kept = runs / "baseline.history" / "baseline.0001"
+        if kept.exists():
+            assert fingerprint(kept) == whole["old"]
         if seen[-1] == "old":
-            assert not (runs / "baseline.provenance.json").exists()
+            assert not (runs / "baseline.provenance.jsonl").exists()
     print(f"promotion {duration:.2f} s; state after each kill:", seen)
     # The first kill lands before the rename: the loop did interrupt a promotion.
     assert seen[0] == "old", seen
