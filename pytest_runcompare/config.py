@@ -88,6 +88,17 @@ METRIC_KEYS = (
 WAIVER_KEYS = ("metric", "slice", "step", "ids", "reason", "expires")
 REPORT_KEYS = ("html", "markdown", "json", "max_outputs")
 
+#: An absolute margin is 0 or within these bounds: beyond them a margin's square (in
+#: the power and sample-size figures) overflows or the n it needs is infinite.
+ABSOLUTE_MARGIN = (1e-100, 1e100)
+#: The smallest relative margin (a fraction of the baseline: 1e-10 is 1e-8%).
+RELATIVE_MARGIN_MIN = 1e-10
+#: ``alpha`` in [1e-10, 0.5): below 1e-10 the two-sided interval ``1 - 2 alpha`` would
+#: round to certainty.
+ALPHA = (1e-10, 0.5)
+#: The largest count or seed a gates file may give (exact in a float and in int64).
+MAX_COUNT = 2**53
+
 
 class PowerPolicy(StrEnum):
     """What an underpowered gate does at collection (``defaults.power``)."""
@@ -228,9 +239,18 @@ class _Where:
         self.path = path
         self.lines = lines
 
+    def line(self, key: str) -> int | None:
+        """The line of ``key``, else of the nearest enclosing key that has one."""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            cut = max(key.rfind("."), key.rfind("["))
+            key = key[:cut] if cut > 0 else ""
+        return None
+
     def error(self, key: str, message: str, accepted: str | None = None) -> ConfigError:
         where = str(self.path) if self.path is not None else "gates"
-        line = self.lines.get(key)
+        line = self.line(key)
         if line is not None:
             where += f":{line}"
         text = f"{where}: {key}: {message}"
@@ -239,37 +259,41 @@ class _Where:
         return ConfigError(text)
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    """Line of every mapping key and list item, as dotted paths (``metrics.acc.margin``)."""
+def _key_lines(root: Any) -> dict[str, int]:
+    """Line of every mapping key and list item, as dotted paths (``metrics.acc.margin``).
+
+    Each node is walked once: the keys under an alias are not expanded again (an
+    error there names the alias's own line, through :meth:`_Where.line`), so the walk
+    costs as much as the text, however far its aliases would expand.
+    """
     import yaml
 
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return {}
     lines: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [] if root is None else [(root, "")]
+    while stack:
+        node, prefix = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 name = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-                lines[name] = key_node.start_mark.line + 1
-                walk(value_node, name)
+                lines.setdefault(name, key_node.start_mark.line + 1)
+                stack.append((value_node, name))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 name = f"{prefix}[{i}]"
-                lines[name] = item.start_mark.line + 1
-                walk(item, name)
-
-    if root is not None:
-        walk(root, "")
+                lines.setdefault(name, item.start_mark.line + 1)
+                stack.append((item, name))
     return lines
 
 
 def load_gates_file(path: str | Path) -> GatesConfig:
     """Read and validate a gates file; relative run paths resolve against its folder."""
+    from pytest_runcompare import yaml_text
     from pytest_runcompare.errors import RunFormatError
-    from pytest_runcompare.loaders.files import parse_yaml, read_text
+    from pytest_runcompare.loaders.files import read_text
 
     file = Path(path)
     if not file.is_file():
@@ -278,11 +302,11 @@ def load_gates_file(path: str | Path) -> GatesConfig:
             "--runcompare-config or the runcompare_config ini key)"
         )
     try:
-        text = read_text(file)
-        data = parse_yaml(text, file)
+        root = yaml_text.compose(read_text(file), file)
+        data = yaml_text.construct(root, file)
     except RunFormatError as error:
         raise ConfigError(str(error)) from None
-    return parse_gates(data, path=file, lines=_key_lines(text))
+    return parse_gates(data, path=file, lines=_key_lines(root))
 
 
 def _check_keys(
@@ -308,7 +332,7 @@ def _run_source(
     if value is None:
         return None
     if isinstance(value, str):
-        location, options = value, {}
+        location, options = _text_value(where, key, value, "a run path"), {}
     elif isinstance(value, Mapping):
         if "path" not in value:
             raise where.error(
@@ -317,7 +341,9 @@ def _run_source(
                 "a path, or {path: ..., format: ..., <reader options>}",
             )
         options = {k: v for k, v in value.items() if k != "path"}
-        location = str(value["path"])
+        location = _text_value(where, f"{key}.path", value["path"], "a run path")
+        if "format" in options:
+            _text_value(where, f"{key}.format", options["format"], "a reader name")
     else:
         raise where.error(
             key, f"must be a path or a mapping, got {type(value).__name__}"
@@ -337,7 +363,7 @@ def resolve_location(location: str, base: Path | None) -> str:
 
 
 def _tags(where: _Where, key: str, value: Any) -> tuple[str, ...] | str:
-    if value in (None, False, ()):
+    if value is None or value is False or value == ():
         return ()
     if isinstance(value, tuple):
         return value
@@ -348,6 +374,109 @@ def _tags(where: _Where, key: str, value: Any) -> tuple[str, ...] | str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise where.error(key, f"must be a list of names or 'all', got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def _count(where: _Where, key: str, value: Any) -> int:
+    """A whole number in [0, MAX_COUNT] (a YAML float such as ``1e3`` is refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise where.error(
+            key,
+            f"must be a non-negative integer, got {_shown(value)}",
+            f"0 to {MAX_COUNT:,}",
+        )
+    if value > MAX_COUNT:
+        raise where.error(key, f"is too large ({value:.3g})", f"0 to {MAX_COUNT:,}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _text_value(where: _Where, key: str, value: Any, what: str) -> str:
+    """A non-empty string (a YAML number is its decimal text: ``metric: 5``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise where.error(key, f"must be {what}, got {_shown(value)}")
+    return value
+
+
+def _check_settings(where: _Where, prefix: str, settings: Mapping[str, Any]) -> None:
+    """The types and ranges of a metric's (or the defaults') gate settings.
+
+    ``Gate`` checks the choices; this catches what would otherwise surface later as a
+    ``TypeError`` or ``OverflowError`` inside the statistics.
+    """
+    from pytest_runcompare.aggregates import ACCEPTED, check_aggregate
+
+    if "aggregate" in settings:
+        value = settings["aggregate"]
+        if not isinstance(value, str):
+            raise where.error(
+                f"{prefix}.aggregate", f"must be a name, got {_shown(value)}", ACCEPTED
+            )
+        try:
+            check_aggregate(value)
+        except ConfigError:
+            raise where.error(
+                f"{prefix}.aggregate", f"unknown aggregate {_shown(value)}", ACCEPTED
+            ) from None
+    if "test" in settings:
+        what = "a test name (auto, t, bootstrap-t, tango, ...)"
+        _text_value(where, f"{prefix}.test", settings["test"], what)
+    if settings.get("denominator") is not None:
+        _text_value(where, f"{prefix}.denominator", settings["denominator"], "a metric")
+    if "alpha" in settings:
+        alpha = settings["alpha"]
+        low, high = ALPHA
+        if not _is_number(alpha) or not low <= alpha < high:
+            raise where.error(
+                f"{prefix}.alpha",
+                f"must be a number in [{low:g}, {high:g}), got {_shown(alpha)}",
+                "one-sided level: 0.05 by default, 0.025 is the regulatory convention",
+            )
+    if settings.get("margin") is not None:
+        _check_margin(where, f"{prefix}.margin", settings["margin"])
+    if "min_coverage" in settings:
+        cov = settings["min_coverage"]
+        if not _is_number(cov) or not 0 <= cov <= 1:
+            raise where.error(
+                f"{prefix}.min_coverage",
+                f"must be a number in [0, 1], got {_shown(cov)}",
+                "a share of the baseline's datapoints, 0.99 by default",
+            )
+    if settings.get("max_new_failures") is not None:
+        _count(where, f"{prefix}.max_new_failures", settings["max_new_failures"])
+
+
+def _check_margin(where: _Where, key: str, value: Any) -> None:
+    """A margin that parses and whose size the statistics can work with."""
+    from pytest_runcompare.judge.spec import parse_margin
+
+    accepted = (
+        f"0, or an absolute margin from {ABSOLUTE_MARGIN[0]:g} to "
+        f"{ABSOLUTE_MARGIN[1]:g} in metric units (0.01), or a relative one from "
+        f"{RELATIVE_MARGIN_MIN * 100:g}% to below 100% ('2%')"
+    )
+    try:
+        margin = parse_margin(value)
+    except ConfigError:
+        raise where.error(key, f"invalid margin {_shown(value)}", accepted) from None
+    if margin.value == 0:
+        return
+    if margin.relative:
+        ok = RELATIVE_MARGIN_MIN <= margin.value < 1
+    else:
+        ok = ABSOLUTE_MARGIN[0] <= margin.value <= ABSOLUTE_MARGIN[1]
+    if not ok:
+        raise where.error(key, f"margin {_shown(value)} is out of range", accepted)
 
 
 def _make_gate(where: _Where, key: str, **kwargs: Any) -> Gate:
@@ -395,6 +524,8 @@ def parse_gates(
             ) from None
     default_slices = _tags(where, "defaults.slices", defaults.pop("slices", None))
     power = _power_settings(where, defaults)
+    _check_settings(where, "defaults", defaults)
+    _make_gate(where, "defaults", metric="defaults", **defaults)
     report = dict(_mapping(where, "report", data.get("report")))
     _check_keys(where, "report", report, REPORT_KEYS)
     for key in ("html", "markdown", "json"):
@@ -404,21 +535,11 @@ def parse_gates(
                     f"report.{key}", f"must be a file path, got {report[key]!r}"
                 )
             report[key] = resolve_location(report[key], base)
-    max_outputs = report.get("max_outputs", 2000)
-    if (
-        isinstance(max_outputs, bool)
-        or not isinstance(max_outputs, int)
-        or max_outputs < 0
-    ):
-        raise where.error(
-            "report.max_outputs",
-            f"must be a non-negative integer, got {max_outputs!r}",
-        )
+    if "max_outputs" in report:
+        _count(where, "report.max_outputs", report["max_outputs"])
     seed = data.get("seed")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int) or seed < 0
-    ):
-        raise where.error("seed", f"must be a non-negative integer, got {seed!r}")
+    if seed is not None:
+        _count(where, "seed", seed)
 
     metrics = _mapping(where, "metrics", data.get("metrics"))
     specs: list[GateSpec] = []
@@ -426,6 +547,7 @@ def parse_gates(
     aggregates: dict[str, str] = {}
     for name, raw in metrics.items():
         key = f"metrics.{name}"
+        _text_value(where, key, name, "a metric name")
         spec = dict(_mapping(where, key, raw))
         _check_keys(where, key, spec, METRIC_KEYS)
         direction = spec.pop("direction", None)
@@ -440,6 +562,7 @@ def parse_gates(
         enabled = spec.pop("gate", True)
         if not isinstance(enabled, bool):
             raise where.error(f"{key}.gate", f"must be true or false, got {enabled!r}")
+        _check_settings(where, key, spec)
         settings = {**{k: v for k, v in defaults.items()}, **spec}
         mode = settings.get("mode")
         if mode is not None and mode not in [m.value for m in Mode]:
@@ -562,11 +685,18 @@ def _waivers(where: _Where, raw: Any) -> tuple[Waiver, ...]:
                 raise where.error(
                     f"{key}.expires", f"invalid date {expires!r}", "YYYY-MM-DD"
                 )
+        for name in ("metric", "slice", "step"):
+            if item.get(name) is not None:
+                _text_value(where, f"{key}.{name}", item[name], f"a {name} name")
         ids = item.get("ids") or ()
         if not isinstance(ids, list | tuple) or not all(
-            isinstance(v, str | int) for v in ids
+            isinstance(v, str | int) and not isinstance(v, bool) for v in ids
         ):
-            raise where.error(f"{key}.ids", "must be a list of datapoint ids")
+            raise where.error(
+                f"{key}.ids",
+                f"must be a list of datapoint ids, got {_shown(ids)}",
+                "[q-17, q-243]",
+            )
         if not any(item.get(k) for k in ("metric", "slice", "step", "ids")):
             raise where.error(
                 key, "a waiver must name a metric, a slice, a step or ids"

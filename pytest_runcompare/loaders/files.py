@@ -75,45 +75,21 @@ def parse_json(text: str, path: Path) -> Any:
 
 @functools.cache
 def _loader() -> Any:
-    """``safe_load``'s loader, with dates and times left as text.
+    """The YAML loader of run and gates files (:mod:`pytest_runcompare.yaml_text`)."""
+    from pytest_runcompare import yaml_text
 
-    A date is validated where it is used (a waiver's ``expires``), with the file,
-    the line and the key in the message; YAML's own timestamp constructor would
-    raise a bare ``ValueError`` for ``2026-02-30``.
-    """
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        pass
-
-    Loader.add_constructor("tag:yaml.org,2002:timestamp", base.construct_yaml_str)
-    return Loader
+    return yaml_text.loader_class()
 
 
 def parse_yaml(text: str, path: Path) -> Any:
-    """Parse YAML with ``safe_load`` semantics: tags that construct objects are refused."""
-    import yaml
+    """Parse YAML with the 1.2 core schema: plain data only, bounded, no duplicate keys.
 
-    try:
-        return yaml.load(text, Loader=_loader())
-    except yaml.constructor.ConstructorError as error:
-        mark = error.problem_mark
-        raise RunFormatError(
-            f"YAML tag not allowed: {error.problem}",
-            path=path,
-            line=None if mark is None else mark.line + 1,
-            hint="run files are plain data: use mappings, lists, strings and numbers",
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
-        raise RunFormatError(
-            f"malformed YAML: {problem}",
-            path=path,
-            line=None if mark is None else mark.line + 1,
-        ) from None
+    Dates, ``no`` and ``1:30`` stay text; aliases that expand past
+    ``limits.YAML_NODES`` are refused (:mod:`pytest_runcompare.yaml_text`).
+    """
+    from pytest_runcompare import yaml_text
+
+    return yaml_text.load(text, path)
 
 
 def iter_jsonl(
