@@ -1,11 +1,16 @@
 """GitHub Actions outputs of a judgement: workflow-command annotations per gate.
 
 The step summary is the Markdown summary (:mod:`pytest_runcompare.render.markdown`).
+Run data in an annotation (gate keys, warnings) is shown escaped first
+(:func:`~pytest_runcompare.untrusted.one_line`), then escaped as GitHub's toolkit
+does, so it can neither end the command nor start another one.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from pytest_runcompare.untrusted import MESSAGE_CHARS, NAME_CHARS, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.pipeline import Judgement
@@ -39,11 +44,12 @@ def workflow_commands(judgement: Judgement, file: str = "") -> list[str]:
             where.append(f"file={_property(file)}")
             if result.spec.line:
                 where.append(f"line={result.spec.line}")
-        where.append(f"title={_property(f'runcompare {result.key}')}")
+        key = one_line(result.key, NAME_CHARS)
+        where.append(f"title={_property(f'runcompare {key}')}")
         if result.status is Status.PASSED:
             why = result.verdict.warnings[:1] or [r.text for r in result.reasons[:1]]
-            first = f"{result.key}: {why[0]}"
+            first = f"{key}: {one_line(why[0], MESSAGE_CHARS)}"
         else:
-            first = result.message.splitlines()[0]
+            first = one_line(result.message_lines[0], MESSAGE_CHARS)
         commands.append(f"::{level} {','.join(where)}::{_message(first)}")
     return commands

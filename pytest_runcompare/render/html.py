@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.render.model import TestRecord
 
 _TEMPLATES = "templates"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_ESCAPES = {
     ord("<"): "\\u003c",
     ord(">"): "\\u003e",
@@ -40,10 +43,31 @@ def embed_json(data: Any) -> str:
 
     ``<``, ``>`` and ``&`` are written as ``\u`` escapes, so ``</script>`` or
     ``<!--`` in any string cannot end the block; ``JSON.parse`` gives the same
-    values back.
+    values back. A NaN or infinity (which strict JSON cannot carry) becomes
+    ``null``, and a lone surrogate (which UTF-8 cannot carry) the text of its
+    escape (``\ud800``), so that the page shows it and can be written.
     """
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        text = json.dumps(
+            data, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except ValueError:  # a non-finite float somewhere: never a crash of the report
+        text = json.dumps(
+            _finite(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    text = _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
     return text.translate(_JSON_ESCAPES)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def csp_hash(source: str) -> str:
@@ -167,7 +191,8 @@ def render_html(
         One HTML document with inline CSS, JS and SVG, and no external reference.
 
     """
-    from pytest_runcompare.render.model import view_model
+    from pytest_runcompare.render.model import bounded, view_model
+    from pytest_runcompare.untrusted import no_surrogates
 
     if max_outputs < 0:
         raise ValueError(f"max_outputs must be >= 0, got {max_outputs!r}")
@@ -183,7 +208,7 @@ def render_html(
     style = _asset("report.css")
     from markupsafe import Markup
 
-    return (
+    page = (
         environment()
         .get_template("report.html.j2")
         .render(
@@ -192,6 +217,9 @@ def render_html(
             script=Markup(script),
             style=Markup(style),
             data=Markup(embed_json(vm["explorer"])),
-            plan=plan_view(plan),
+            plan=bounded(plan_view(plan)),
         )
     )
+    # A lone surrogate anywhere else (a name in the page's text) is shown as its
+    # escape: the page must be writable as UTF-8 whatever a run holds.
+    return no_surrogates(page)

@@ -137,7 +137,12 @@ def render_json(
     deltas (with the ids that improved and regressed), the judgement (every
     gate's final status, reasons and verdict), the session's test records and the
     power ``plan`` from the baseline alone (null without one). NaN and infinities become
-    ``null``; keys keep a stable order, so equal inputs give equal text.
+    ``null``; keys keep a stable order, so equal inputs give equal text. A lone
+    surrogate in a string is written as its JSON escape (``\ud800``): it reads back
+    the same, and the text can be encoded as UTF-8.
     """
+    from pytest_runcompare.untrusted import no_surrogates
+
     data = report_dict(comparison, judgement, tests=tests, plan=plan)
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return no_surrogates(text)

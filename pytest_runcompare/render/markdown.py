@@ -2,6 +2,9 @@
 
 Every string from a run (gate keys, metric names, slice tags, run names) is escaped
 for Markdown and HTML: a PR comment renders both, and a run is untrusted input.
+GitHub also turns bare text into links and notifications (``https://…``,
+``www.…``, e-mail addresses, ``@user``, ``#123``): a word joiner (U+2060) or
+zero-width space breaks each, and control characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pytest_runcompare.render.model import (
     overall,
     top_regressed_slices,
 )
+from pytest_runcompare.untrusted import no_surrogates, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
@@ -27,16 +31,30 @@ MARKS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
 #: Characters that start Markdown syntax inside a line (a cell never starts one).
 _SPECIAL = re.compile(r"([\\`*_{}\[\]#|~!])")
 _ORDER = {"fail": 0, "inconclusive": 1, "pass": 2}
+#: What GitHub links by itself: ``scheme://`` (the autolink extension), ``www.``,
+#: issue references (``#12``, ``GH-12``); a word joiner after the first part breaks
+#: each. (E-mail addresses and mentions are broken at their ``@``.)
+_AUTOLINK = re.compile(r"(:)(?=//)|(www)(?=\.)|(#)(?=\d)|(gh)(?=-\d)", re.IGNORECASE)
+_JOINER = "\u2060"
 
 
-def md_escape(text: object, limit: int = 120) -> str:
-    """Text safe in a Markdown table cell: no markup, no HTML, one line, cut."""
+def md_escape(text: object, limit: int = 120, *, links: bool = False) -> str:
+    r"""Text safe in a Markdown table cell: no markup, no HTML, no link, one line, cut.
+
+    Control characters (ESC, BEL...) and lone surrogates are shown as escapes
+    (``\x1b``). ``links=True`` keeps URLs clickable, for our own (the report's).
+    """
     s = " ".join(str(text).split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
+    s = one_line(s)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A zero-width space after "@" keeps a run's text from mentioning GitHub users.
-    return _SPECIAL.sub(r"\\\1", s).replace("@", "@\u200b")
+    s = _SPECIAL.sub(r"\\\1", s)
+    if not links:
+        s = _AUTOLINK.sub(lambda m: m.group() + _JOINER, s)
+    # A zero-width space after "@" keeps a run's text from mentioning GitHub users
+    # and from being linked as an e-mail address.
+    return s.replace("@", "@\u200b")
 
 
 def render_markdown(
@@ -170,6 +188,8 @@ def render_markdown(
     if html_path:
         lines += [
             "",
-            f"Full report, with every changed output: {md_escape(html_path, 300)}",
+            "Full report, with every changed output: "
+            + md_escape(html_path, 300, links=True),
         ]
-    return "\n".join(lines) + "\n"
+    # A lone surrogate cannot be written as UTF-8: its escape is shown instead.
+    return no_surrogates("\n".join(lines) + "\n")

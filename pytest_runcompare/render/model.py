@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare import text
+from pytest_runcompare.untrusted import (
+    MESSAGE_CHARS,
+    NAME_CHARS,
+    clip,
+    log_text,
+    one_line,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -478,7 +485,7 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
         as_text,
         json_diff,
         parse_json_output,
-        word_diff,
+        text_diff,
     )
 
     base = comparison.baseline.datapoints
@@ -558,10 +565,13 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
         new_text, cut_new = _clip(as_text(new_out))
         entry: dict[str, Any] = {"row": r}
         if k == 0:
-            entry["seg"] = [list(s) for s in word_diff(old_text, new_text)]
+            diff = text_diff(old_text, new_text)
+            entry["seg"] = [list(s) for s in diff.segments]
+            if diff.note:
+                entry["diff_note"] = diff.note
             old_json, new_json = parse_json_output(old_out), parse_json_output(new_out)
             if old_json is not None and new_json is not None:
-                entry["json"] = [c.to_list() for c in json_diff(old_json, new_json)]
+                entry["json"] = [c.to_view() for c in json_diff(old_json, new_json)]
         else:
             entry["old" if k == 2 else "new"] = old_text if k == 2 else new_text
         if cut_old or cut_new:
@@ -663,7 +673,7 @@ def view_model(
         for per_metric in comparison.slice_deltas.values()
         for d in per_metric.values()
     ]
-    return {
+    vm = {
         "header": header(comparison, judgement, title=title, generated=generated),
         "verdicts": rows,
         "headline": [r for r in rows if r["declared"] and r["tone"] != "pass"],
@@ -683,5 +693,75 @@ def view_model(
         "distributions": [distribution(comparison, m["name"]) for m in data["metrics"]],
         "slices": slices,
         "steps": steps,
-        "explorer": data,
     }
+    out: dict[str, Any] = bounded(vm)
+    out["explorer"] = _bounded_explorer(data)
+    return out
+
+
+#: Keys whose text is a sentence around run data, bounded at ``MESSAGE_CHARS``;
+#: every other string of the view-model is a name, bounded at ``NAME_CHARS``.
+_SENTENCES = frozenset(
+    {
+        "assumption",
+        "margin_text",
+        "message",
+        "new",
+        "nodeid",
+        "note",
+        "notes",
+        "old",
+        "problems",
+        "reason",
+        "reasons",
+        "test",
+        "test_reason",
+        "tests_what",
+        "text",
+        "title",
+        "waiver",
+        "warnings",
+    }
+)
+
+
+def bounded(value: Any, limit: int = NAME_CHARS) -> Any:
+    """``value`` with every string (and key) cut to its bound, visibly (issue 12).
+
+    A 10 MB metric name must not make a report of many times that: names, tags and
+    ids are cut at ``NAME_CHARS``, sentences at ``MESSAGE_CHARS``, each with a
+    marker giving the full length and a hash, so that names cut alike stay apart
+    and every reference to one name is cut the same way. Outputs are not touched
+    here (:func:`explorer` clips them). Control characters are shown as escapes
+    (newlines too in names; sentences keep theirs).
+    """
+    if isinstance(value, str):
+        return _name(value) if limit == NAME_CHARS else log_text(clip(value, limit))
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            inner = MESSAGE_CHARS if k in _SENTENCES else NAME_CHARS
+            out[_name(k) if isinstance(k, str) else k] = bounded(v, inner)
+        return out
+    if isinstance(value, list | tuple):
+        if value and not isinstance(value[0], str | dict | list | tuple):
+            return value  # a column of numbers
+        return [bounded(v, limit) for v in value]
+    return value
+
+
+def _name(text: str) -> str:
+    """A name, tag or id as the report shows it: bounded, control characters escaped."""
+    return one_line(text, NAME_CHARS)
+
+
+def _bounded_explorer(data: dict[str, Any]) -> dict[str, Any]:
+    """The explorer's names and ids bounded like :func:`bounded` (outputs are clipped)."""
+    out = dict(data)
+    out["ids"] = [_name(k) for k in data["ids"]]
+    out["metrics"] = [{**m, "name": _name(m["name"])} for m in data["metrics"]]
+    for column in ("old", "new", "status"):
+        out[column] = {_name(k): v for k, v in data[column].items()}
+    if data.get("default_metric") is not None:
+        out["default_metric"] = _name(data["default_metric"])
+    return out

@@ -1,7 +1,9 @@
 """Plain-text views of a judgement: the gate table, a gate's failure message, the notes.
 
 Shared by the terminal summary of the plugin and by the ``runcompare`` command, so
-that both print the same rows, the same messages and the same notes.
+that both print the same rows, the same messages and the same notes. Every string
+that comes from run data (keys, ids, outputs, warnings) goes through
+:func:`~pytest_runcompare.untrusted.one_line` here, so no face can print it raw.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare import text
 from pytest_runcompare.render.model import status_word, tone
+from pytest_runcompare.untrusted import MESSAGE_CHARS, NAME_CHARS, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
@@ -52,7 +55,7 @@ def gate_row(result: GateResult) -> tuple[str, ...]:
     if v.p_adjusted is not None:
         p += f" ({text.p_value(v.p_adjusted)})"
     return (
-        v.key + (" (assertion)" if result.assertion else ""),
+        one_line(v.key, NAME_CHARS) + (" (assertion)" if result.assertion else ""),
         f.value(v.baseline_aggregate),
         f.value(v.candidate_aggregate),
         f.change(v.estimate),
@@ -118,23 +121,27 @@ def session_lines(
             Line(
                 "chance that every non-inferiority gate passes if nothing changed: "
                 f"at most {judgement.all_pass_bound:.0%} (the least powered gate, "
-                f"{judgement.least_powered})"
+                f"{one_line(judgement.least_powered, NAME_CHARS)})"
             )
         )
     for warning in judgement.warnings:
-        out.append(Line(f"warning: {warning}", Tone.WARN))
+        out.append(Line(f"warning: {one_line(warning, MESSAGE_CHARS)}", Tone.WARN))
     policy_fails = judgement.compatibility_policy is RunPolicy.FAIL
     for problem in judgement.compatibility.problems:
         out.append(
-            Line(f"compatibility: {problem}", Tone.BAD if policy_fails else Tone.WARN)
+            Line(
+                f"compatibility: {one_line(problem, MESSAGE_CHARS)}",
+                Tone.BAD if policy_fails else Tone.WARN,
+            )
         )
     for note in judgement.compatibility.notes:
-        out.append(Line(f"note: {note}"))
+        out.append(Line(f"note: {one_line(note, MESSAGE_CHARS)}"))
     for waiver in judgement.unmatched_waivers:
         place = where(waiver.line) if where is not None else ""
         out.append(
             Line(
-                f"{place}waiver for {waiver.describe()} matches nothing: {waiver.reason}",
+                f"{place}waiver for {one_line(waiver.describe())} matches nothing: "
+                f"{one_line(waiver.reason)}",
                 Tone.WARN,
             )
         )
@@ -142,7 +149,7 @@ def session_lines(
         out.append(
             Line(
                 f"{len(judgement.stale_metrics)} baseline metric(s) not checked by any "
-                "gate: " + ", ".join(judgement.stale_metrics),
+                "gate: " + _names(judgement.stale_metrics),
                 Tone.WARN,
             )
         )
@@ -150,24 +157,30 @@ def session_lines(
         out.append(
             Line(
                 "assumed higher is better (nothing declared a direction): "
-                + ", ".join(judgement.assumed_directions)
+                + _names(judgement.assumed_directions)
             )
         )
     if ungated:
         out.append(
             Line(
                 "aggregate-only metrics, not gated (no per-datapoint values): "
-                + ", ".join(ungated),
+                + _names(ungated),
                 Tone.WARN,
             )
         )
     return out
 
 
+def _names(names: Sequence[str]) -> str:
+    """Metric names from run data, each shown safely and bounded, comma-separated."""
+    return ", ".join(one_line(n, NAME_CHARS) for n in names)
+
+
 def _short(value: Any, limit: int = 60) -> str:
     s = value if isinstance(value, str) else repr(value)
     s = " ".join(str(s).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    s = s if len(s) <= limit else s[: limit - 1] + "…"
+    return one_line(s)
 
 
 def worst_regressions(
@@ -205,10 +218,15 @@ def worst_regressions(
         old = base_table.outputs[base_table.index[key]]
         new = cand_table.outputs[cand_table.index[key]]
         lines.append(
-            f"  {key}: {text.number(paired.baseline[i])} -> "
+            f"  {one_line(key, NAME_CHARS)}: {text.number(paired.baseline[i])} -> "
             f"{text.number(paired.candidate[i])}   {_short(old)} -> {_short(new)}"
         )
     return lines
+
+
+def message(result: GateResult) -> str:
+    """A gate's reasons and sentence (``GateResult.message``), safe on a terminal or log."""
+    return "\n".join(one_line(line, MESSAGE_CHARS) for line in result.message_lines)
 
 
 def failure_message(
@@ -217,9 +235,13 @@ def failure_message(
     *,
     report: str | None = None,
 ) -> str:
-    """What a failing gate says: its reasons and sentence, counts, worst datapoints."""
+    """What a failing gate says: its reasons and sentence, counts, worst datapoints.
+
+    Each line is safe on a terminal or CI log: the strings of run data in it are
+    shown escaped, and no line starts a workflow command.
+    """
     verdict = result.verdict
-    lines = [result.message]
+    lines = [message(result)]
     if verdict.reason is None:
         lines.append(
             f"datapoints: {verdict.degraded_count} regressed, {verdict.improved_count} "
@@ -240,7 +262,7 @@ def failure_message(
             )
             lines.extend(worst)
     for warning in verdict.warnings:
-        lines.append(f"warning: {warning}")
+        lines.append(f"warning: {one_line(warning, MESSAGE_CHARS)}")
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)

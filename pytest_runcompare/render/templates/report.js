@@ -231,8 +231,8 @@
       var tr = el("tr", "j-" + c[1]);
       tr.appendChild(el("td", "mono", c[0]));
       tr.appendChild(el("td", null, c[1]));
-      tr.appendChild(el("td", "mono old", c[2] === null && c[1] === "added" ? "" : JSON.stringify(c[2])));
-      tr.appendChild(el("td", "mono new", c[3] === null && c[1] === "removed" ? "" : JSON.stringify(c[3])));
+      tr.appendChild(el("td", "mono old", c[2]));
+      tr.appendChild(el("td", "mono new", c[3]));
       tb.appendChild(tr);
     });
     t.appendChild(tb);
@@ -262,6 +262,7 @@
       mt.appendChild(item);
     });
     if (det && det.cut) mt.appendChild(el("div", "warn", "outputs cut to " + det.cut + " characters"));
+    if (det && det.diff_note) mt.appendChild(el("div", "warn diff-note", det.diff_note));
     render();
   }
 
