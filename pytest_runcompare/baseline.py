@@ -329,7 +329,7 @@ def promote(
         raise _refused(problem)
     with exclusive(path, timeout=lock_timeout):
         # The lock is ours: whatever a writer of this baseline left is a dead one's.
-        removed, kept = remove_leftovers(path, unattributed=True)
+        removed, kept = remove_leftovers(path, locked=True)
         removed += _clear_history_temporaries(history_dir(path))
         current = Seen.now(path)
         if seen is not None and seen.digest != current.digest:

@@ -101,6 +101,8 @@ class Leftover:
     path: Path
     pid: int | None  # None: written by an older version, which did not say
     host: str | None
+    #: a RunWriter's work folder (whose writer takes no lock), not a promotion's
+    writing: bool
 
     @property
     def writer_alive(self) -> bool | None:
@@ -129,27 +131,30 @@ def leftovers(path: Path) -> list[Leftover]:
     except OSError:
         return found
     for entry in entries:
+        writing = entry.name.startswith(f"{path.name}.writing-")
         match = tagged.match(entry.name)
         if match:
-            found.append(Leftover(entry, int(match.group(1)), match.group(2)))
+            pid, host = int(match.group(1)), match.group(2)
+            found.append(Leftover(entry, pid, host, writing))
         elif legacy.match(entry.name):
-            found.append(Leftover(entry, None, None))
+            found.append(Leftover(entry, None, None, writing))
     return found
 
 
 def remove_leftovers(
-    path: Path, *, unattributed: bool = False
+    path: Path, *, locked: bool = False
 ) -> tuple[list[Path], list[Path]]:
     """Remove the leftovers of dead writers beside ``path``; returns (removed, kept).
 
-    Those whose writer cannot be told (another host, an older version) are removed
-    only with ``unattributed`` (the caller holds the path's lock), else kept and named.
+    Those whose writer cannot be told (another host, an older version) are kept, but
+    when the caller holds the path's lock (``locked``) a promotion's temporaries are
+    a dead one's whoever wrote them. RunWriters take no lock: theirs are only named.
     """
     removed: list[Path] = []
     kept: list[Path] = []
     for leftover in leftovers(path):
         alive = leftover.writer_alive
-        if alive or (alive is None and not unattributed):
+        if alive or (alive is None and (leftover.writing or not locked)):
             kept.append(leftover.path)
             continue
         try:
