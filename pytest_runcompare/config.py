@@ -268,6 +268,8 @@ def _key_lines(root: Any) -> dict[str, int]:
     """
     import yaml
 
+    from pytest_runcompare import yaml_text
+
     lines: dict[str, int] = {}
     seen: set[int] = set()
     stack: list[tuple[Any, str]] = [] if root is None else [(root, "")]
@@ -278,7 +280,10 @@ def _key_lines(root: Any) -> dict[str, int]:
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                name = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                key = key_node.value
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = yaml_text.construct(key_node)  # `null:` is the key None
+                name = f"{prefix}.{key}" if prefix else str(key)
                 lines.setdefault(name, key_node.start_mark.line + 1)
                 stack.append((value_node, name))
         elif isinstance(node, yaml.SequenceNode):
