@@ -8,7 +8,9 @@ sit in memory as a million dicts. Every problem is reported with the file, the l
 
 from __future__ import annotations
 
+import math
 import numbers
+import unicodedata
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from pytest_runcompare import limits
 from pytest_runcompare.errors import RunFormatError
 from pytest_runcompare.runs import (
     Datapoints,
@@ -163,15 +166,21 @@ def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunM
             f"must be an integer, got {seed!r}", path=path, field="seed"
         )
     metrics = mapping("metrics")
+    if len(metrics) > limits.METRICS.value:
+        raise RunFormatError(
+            limits.METRICS.exceeded(f"{len(metrics):,}"), path=path, field="metrics"
+        )
     for name, value in metrics.items():
-        value = plain_number(value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RunFormatError(
-                f"aggregate metric must be a number, got {short(value)}",
-                path=path,
-                field=f"metrics.{name}",
-            )
-        metrics[name] = value
+        metrics[name] = _aggregate(name, value, path)
+    count = raw.get("datapoint_count")
+    if count is not None and (
+        isinstance(count, bool) or not isinstance(count, int) or count < 0
+    ):
+        raise RunFormatError(
+            f"must be a whole number of datapoints, got {short(count)}",
+            path=path,
+            field="datapoint_count",
+        )
     complete = raw.get("complete", True)
     if not isinstance(complete, bool):
         raise RunFormatError(
@@ -199,7 +208,7 @@ def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunM
         environment=mapping("environment"),
         seed=seed,
         created=text("created"),
-        metrics={str(k): float(v) for k, v in metrics.items()},
+        metrics={str(k): v for k, v in metrics.items()},
         metric_definitions=parse_metric_definitions(
             raw.get("metric_definitions"), path=path
         ),
@@ -208,6 +217,47 @@ def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunM
         format=format,
         extra={k: v for k, v in raw.items() if k not in _META_KEYS},
     )
+
+
+def _aggregate(name: object, value: object, path: str | None) -> float:
+    """One aggregate metric of a run's metadata as a finite float, or an error."""
+    if type(name) is not str or not name:
+        raise RunFormatError(
+            f"metric names must be non-empty strings, got {short(name)}",
+            path=path,
+            field="metrics",
+        )
+    where = f"metrics.{name if len(name) <= 60 else name[:57] + '...'}"
+    if len(name) > limits.TEXT_CHARS.value:
+        raise RunFormatError(
+            limits.TEXT_CHARS.exceeded(f"a name of {len(name):,}"),
+            path=path,
+            field=where,
+        )
+    value = plain_number(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RunFormatError(
+            f"aggregate metric must be a number, got {short(value)}",
+            path=path,
+            field=where,
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        raise RunFormatError(
+            f"aggregate metric is too large for a 64-bit float (an integer of "
+            f"{len(str(abs(value))):,} digits)",
+            path=path,
+            field=where,
+        ) from None
+    if not math.isfinite(number):
+        raise RunFormatError(
+            f"aggregate metric is {value!r}: an aggregate must be a finite number",
+            path=path,
+            field=where,
+            hint="leave the metric out when the run could not compute it",
+        )
+    return number
 
 
 # --------------------------------------------------------------------------- columns
@@ -249,6 +299,10 @@ class _TableBuilder:
         self.groups: list[str | None] = []
         self.metrics: dict[str, _MetricParts] = {}
         self._tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # Read once: a limit's value looks at the environment.
+        self.text_cap = limits.TEXT_CHARS.value
+        self.tags_cap = limits.TAGS.value
+        self.metrics_cap = limits.METRICS.value
         self.has = {
             "input": False,
             "expected": False,
@@ -391,9 +445,17 @@ class _TableBuilder:
                     index=start + i,
                     field="id",
                 )
-        if kinds == {str}:
-            return raw
-        return [v if type(v) is str else str(v) for v in raw]
+        ids = raw if kinds == {str} else [v if type(v) is str else str(v) for v in raw]
+        if ids and max(map(len, ids)) > self.text_cap:
+            i = next(i for i, v in enumerate(ids) if len(v) > self.text_cap)
+            raise self.error(
+                limits.TEXT_CHARS.exceeded(f"an id of {len(ids[i]):,}"),
+                lines[i],
+                index=start + i,
+                datapoint=short(ids[i]),
+                field="id",
+            )
+        return ids
 
     def _slices(
         self,
@@ -418,6 +480,8 @@ class _TableBuilder:
                 out.append(_NO_TAGS)
                 continue
             if type(value) is list:
+                if len(value) > self.tags_cap:
+                    raise self._tags_error(len(value), lines[i], start + i, ids[i])
                 tags = tuple(value)
                 try:
                     shared = known.get(tags)
@@ -427,12 +491,16 @@ class _TableBuilder:
                     out.append(shared)
                     continue
                 if all(type(t) is str for t in tags):
+                    self._check_tags(tags, lines[i], start + i, ids[i])
                     if len(known) < _MAX_TAG_SETS:
                         known[tags] = tags
                     out.append(tags)
                     continue
             elif isinstance(value, Mapping):
+                if len(value) > self.tags_cap:
+                    raise self._tags_error(len(value), lines[i], start + i, ids[i])
                 tags = tuple(f"{k}:{v}" for k, v in value.items())
+                self._check_tags(tags, lines[i], start + i, ids[i])
                 out.append(known.setdefault(tags, tags))
                 continue
             raise self.error(
@@ -444,6 +512,30 @@ class _TableBuilder:
                 field="slices",
             )
         return out
+
+    def _tags_error(
+        self, count: int, line: int | None, index: int, key: str
+    ) -> RunFormatError:
+        return self.error(
+            limits.TAGS.exceeded(f"{count:,}"),
+            line,
+            index=index,
+            datapoint=key,
+            field="slices",
+        )
+
+    def _check_tags(
+        self, tags: tuple[str, ...], line: int | None, index: int, key: str
+    ) -> None:
+        if tags and max(map(len, tags)) > self.text_cap:
+            longest = max(tags, key=len)
+            raise self.error(
+                limits.TEXT_CHARS.exceeded(f"a tag of {len(longest):,}"),
+                line,
+                index=index,
+                datapoint=key,
+                field="slices",
+            )
 
     def _groups(
         self,
@@ -525,6 +617,8 @@ class _TableBuilder:
             if same_size
             else sorted(set(chain.from_iterable(dicts)), key=str)
         )
+        if len(names) > self.metrics_cap:
+            raise self._too_many_metrics(len(names), dicts, lines, ids, start)
         done: set[Any] = set()
         while names:
             saw_none = any(
@@ -537,6 +631,23 @@ class _TableBuilder:
                 else []
             )
             same_size = False
+
+    def _too_many_metrics(
+        self,
+        count: int,
+        dicts: list[Any],
+        lines: Sequence[int | None],
+        ids: list[str],
+        start: int,
+    ) -> RunFormatError:
+        i = max(range(len(dicts)), key=lambda k: len(dicts[k])) if dicts else 0
+        return self.error(
+            limits.METRICS.exceeded(f"{count:,}"),
+            lines[i] if dicts else None,
+            index=start + i,
+            datapoint=ids[i] if dicts else None,
+            field=f"{self.field_prefix}metrics",
+        )
 
     def _metric(
         self,
@@ -558,6 +669,20 @@ class _TableBuilder:
                 datapoint=ids[i],
                 field=f"{self.field_prefix}metrics",
             )
+        if name not in self.metrics:
+            if len(name) > self.text_cap:
+                i = next(i for i, d in enumerate(dicts) if name in d)
+                raise self.error(
+                    limits.TEXT_CHARS.exceeded(f"a metric name of {len(name):,}"),
+                    lines[i],
+                    index=start + i,
+                    datapoint=ids[i],
+                    field=f"{self.field_prefix}metrics",
+                )
+            if len(self.metrics) >= self.metrics_cap:
+                raise self._too_many_metrics(
+                    len(self.metrics) + 1, dicts, lines, ids, start
+                )
         values = (
             list(map(dict.get, dicts, repeat(name)))
             if plain
@@ -646,6 +771,37 @@ class _TableBuilder:
                 )
             seen[key] = i
 
+    def _check_normal_forms(self, index: Mapping[str, int]) -> None:
+        """Refuse two ids that are the same text in different Unicode forms.
+
+        ``'caf\u00e9'`` (NFC) and ``'cafe\u0301'`` (NFD) print alike and are one id
+        to a reader; kept apart, a run would hold the same datapoint twice.
+        """
+        if "".join(self.ids).isascii():
+            return
+        seen: dict[str, str] = {}
+        for key in self.ids:
+            if key.isascii() or unicodedata.is_normalized("NFC", key):
+                continue
+            form = unicodedata.normalize("NFC", key)
+            other = form if form in index else seen.get(form)
+            if other is not None:
+                i, j = sorted((index[key], index[other]))
+                first = self._line(i)
+                raise self.error(
+                    f"ids {self.ids[i]!a} and {self.ids[j]!a} are the same "
+                    "text in different Unicode normal forms (NFC and NFD): they would "
+                    "be two datapoints that print alike"
+                    + ("" if first is None else f" (first at line {first})"),
+                    self._line(j),
+                    index=j,
+                    datapoint=self.ids[j],
+                    field="id",
+                    hint="normalise ids to NFC (unicodedata.normalize('NFC', id)) "
+                    "where the run is written",
+                )
+            seen[form] = key
+
     def finish(self) -> Datapoints:
         """Check ids across all chunks and concatenate the metric columns."""
         n = len(self.ids)
@@ -653,6 +809,7 @@ class _TableBuilder:
         index = dict(zip(self.ids, range(n), strict=True))
         if len(index) != n:
             self._check_unique()
+        self._check_normal_forms(index)
         metrics: dict[str, MetricColumn] = {}
         for name, parts in self.metrics.items():
             if (
@@ -785,6 +942,21 @@ class RunBuilder:
                 "the run has no datapoints",
                 path=self.path,
                 hint="a run needs at least one datapoint",
+            )
+        count = meta.extra.get("datapoint_count")
+        if meta.complete and isinstance(count, int) and count != len(self._table.ids):
+            raise RunFormatError(
+                f"the run's metadata says datapoint_count: {count:,} but the file holds "
+                f"{len(self._table.ids):,} datapoints: the run looks truncated"
+                if count > len(self._table.ids)
+                else f"the run's metadata says datapoint_count: {count:,} but the file "
+                f"holds {len(self._table.ids):,} datapoints",
+                path=self.path,
+                field="datapoint_count",
+                hint=f"the metadata is {meta.source}; restore the complete run or "
+                "re-run the evaluation"
+                if meta.source and meta.source != self.path
+                else "restore the complete run or re-run the evaluation",
             )
         table = self._table.finish()
         steps = {name: builder.finish() for name, builder in self._steps.items()}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +92,14 @@ def read_run_dir(path: Path) -> Run:
 
     meta_path = next((path / n for n in META_FILES if (path / n).exists()), None)
     raw_meta = {} if meta_path is None else _read_meta_file(meta_path)
+    if meta_path is not None and raw_meta is None:
+        raise RunFormatError(
+            "the metadata file is empty: it cannot say whether the run is complete, how "
+            "many datapoints it holds or which way its metrics point",
+            path=meta_path,
+            hint="write runs with RunWriter or save_run(); or give it at least "
+            "'complete: true' and the metric_definitions, or delete it",
+        )
     meta = parse_meta(raw_meta, path=str(meta_path or path))
     meta = _with_source(meta, path)
     points = path / DATAPOINTS_FILE
@@ -217,20 +227,34 @@ def _run_from_document(doc: Any, path: Path) -> Run:
     return build_run(datapoints, doc.get("run"), path=str(path))
 
 
-def _csv_value(text: str) -> Any:
+#: A CSV number is a plain ASCII decimal: ``float()`` would also take ``1_000``,
+#: Arabic-Indic digits (``٣``) and surrounding spaces, which no writer of metrics means.
+_CSV_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_CSV_FLOAT = re.compile(
+    r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII
+)
+_CSV_SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
+
+
+class _LongCsvNumber(ValueError):
+    """A CSV number with more digits than ``NUMBER_DIGITS``."""
+
+
+def _csv_value(text: str, digits: int) -> Any:
     if text == "":
         return None
     low = text.strip().lower()
     if low in ("true", "false"):
         return low == "true"
-    try:
+    if _CSV_INT.fullmatch(text):
+        if len(text) - (text[0] in "+-") > digits:
+            raise _LongCsvNumber(text)
         return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text  # left as text: the builder names it as a bad metric value
+    if _CSV_FLOAT.fullmatch(text):
+        return float(text)  # a float's digits are bounded by the float itself
+    special = _CSV_SPECIAL.get(low)
+    # Anything else is left as text: the builder names it as a bad metric value.
+    return text if special is None else special
 
 
 def read_csv(path: Path) -> Run:
@@ -242,10 +266,19 @@ def read_csv(path: Path) -> Run:
 
 
 def _read_csv(path: Path) -> Run:
+    from pytest_runcompare import limits
     from pytest_runcompare.building import RunBuilder, parse_meta
     from pytest_runcompare.loaders.files import read_text
 
     text = read_text(path)
+    if "\x00" in text:
+        raise RunFormatError(
+            "a field holds a NUL byte (\\x00), which is not text",
+            path=path,
+            line=text.count("\n", 0, text.index("\x00")) + 1,
+            hint="a CSV run is plain UTF-8 text; was a binary file renamed to .csv?",
+        )
+    digits = limits.NUMBER_DIGITS.value
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -281,9 +314,19 @@ def _read_csv(path: Path) -> Run:
                     path=path,
                     line=line,
                 )
-            record: dict[str, Any] = {
-                "metrics": {h: _csv_value(row[k]) for k, h in metric_cols}
-            }
+            try:
+                metrics = {h: _csv_value(row[k], digits) for k, h in metric_cols}
+            except _LongCsvNumber as error:
+                column = next(h for k, h in metric_cols if row[k] == error.args[0])
+                raise RunFormatError(
+                    limits.NUMBER_DIGITS.exceeded(
+                        f"an integer of {len(error.args[0].lstrip('+-')):,} digits"
+                    ),
+                    path=path,
+                    line=line,
+                    field=f"metrics.{column}",
+                ) from None
+            record: dict[str, Any] = {"metrics": metrics}
             for k, h in other_cols:
                 value = row[k]
                 if h == "slices":

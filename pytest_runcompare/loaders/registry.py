@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from pytest_runcompare import hookspecs
-from pytest_runcompare.errors import RunCompareError, RunNotFoundError
+from pytest_runcompare.errors import RunCompareError, RunFormatError, RunNotFoundError
 
 if TYPE_CHECKING:
     from pytest_runcompare.runs import Run
@@ -90,6 +90,10 @@ def load_run(
         raise RunNotFoundError(
             f"{path}: no such file or directory",
         )
+    if not is_uri(str(location)) and not path.is_dir():
+        from pytest_runcompare.loaders.files import check_regular
+
+        check_regular(path)  # a FIFO or a device would hang or never end
     caller = hook or default_plugin_manager().hook.pytest_runcompare_load_run
     try:
         run = caller(location=str(location), options=dict(options or {}))
@@ -98,6 +102,14 @@ def load_run(
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RunNotFoundError(
             f"{location}: could not be read ({type(error).__name__}: {error})"
+        ) from error
+    except Exception as error:
+        # A reader's own bug (or a conftest reader's): still the file and the cause,
+        # not a traceback, with the original chained for whoever debugs it.
+        raise RunFormatError(
+            f"could not be read ({type(error).__name__}: {error})",
+            path=path,
+            hint="the reader failed on this file; please report it with the file",
         ) from error
     fmt = (options or {}).get("format")
     if run is None and fmt is not None:

@@ -250,8 +250,9 @@ def test_nan_in_yaml_not_declared(tmp_path: Path) -> None:
 
 
 def test_metric_too_large_for_float(tmp_path: Path) -> None:
+    # 350 digits: within NUMBER_DIGITS, beyond a 64-bit float (1.8e308).
     path = jsonl(
-        tmp_path, '{"id": "big", "output": "", "metrics": {"n": 1%s}}' % ("0" * 400)
+        tmp_path, '{"id": "big", "output": "", "metrics": {"n": 1%s}}' % ("0" * 349)
     )
     with pytest.raises(
         RunFormatError,
