@@ -33,9 +33,9 @@ META_FILE = "run.yaml"
 
 
 def _dump_yaml(data: Mapping[str, Any]) -> str:
-    import yaml
+    from pytest_runcompare import yaml_text
 
-    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+    return yaml_text.dump(dict(data))  # strings such as "089" stay strings
 
 
 def _json_default(value: object) -> object:

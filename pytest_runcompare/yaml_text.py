@@ -275,3 +275,34 @@ def construct(node: Any, path: Path | None = None) -> Any:
 def load(text: str, path: Path | None = None) -> Any:
     """Parse one YAML document into plain data, or raise :class:`RunFormatError`."""
     return construct(compose(text, path), path)
+
+
+@functools.cache
+def dumper_class() -> Any:
+    """A safe dumper quoting every string that YAML 1.1 or 1.2 would read as another type.
+
+    ``"089"``, ``"1e5"`` and ``"0o7"`` are numbers in YAML 1.2 only; ``"no"`` in 1.1.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class CoreDumper(base):  # type: ignore[misc, valid-type]
+        yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 (PyYAML's table)
+
+    for first, entries in yaml.resolver.Resolver.yaml_implicit_resolvers.items():
+        for tag, regexp in entries:
+            CoreDumper.add_implicit_resolver(tag, regexp, [first])
+    for tag, pattern, starts in _CORE_RESOLVERS:
+        chars = [*starts, ""] if tag == _NULL else list(starts)
+        CoreDumper.add_implicit_resolver(tag, re.compile(pattern), chars)
+    return CoreDumper
+
+
+def dump(data: Any) -> str:
+    """``data`` as YAML that :func:`load` reads back as the same values."""
+    import yaml
+
+    return str(
+        yaml.dump(data, Dumper=dumper_class(), sort_keys=False, allow_unicode=True)
+    )

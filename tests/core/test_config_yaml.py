@@ -212,3 +212,20 @@ def _without_bad(path: Path) -> Path:
     text = path.read_text().splitlines()[:-1]
     path.write_text("\n".join(text) + "\n")
     return path
+
+
+@pytest.mark.parametrize(
+    "text", ["1e5", "089", "0o7", "0x1F", "no", "1_000", "010", ".5", "~", "1:30", ""]
+)
+def test_dumped_strings_read_back_as_strings(text: str) -> None:
+    data = {"name": text, "params": {"lr": text}, "n": 5, "x": 1.5, "ok": True}
+    assert yaml_text.load(yaml_text.dump(data)) == data
+
+
+def test_written_run_yaml_keeps_number_like_strings(tmp_path: Path) -> None:
+    from pytest_runcompare import RunWriter
+
+    with RunWriter(tmp_path / "run", name="1e5", params={"tag": "089"}) as writer:
+        writer.add(id="a", metrics={"acc": 1.0})
+    run = load_run(tmp_path / "run")
+    assert (run.name, run.meta.params["tag"]) == ("1e5", "089")
