@@ -97,23 +97,39 @@ def _slice_keys(value: Any, path: Path) -> tuple[str, ...]:
 
 
 def read_eval_log(path: Path, *, slice_metadata: tuple[str, ...] = ()) -> Run:
-    """A ``.eval`` log (zip): the header, then every ``samples/*.json`` member."""
+    """A ``.eval`` log (zip): the header, then every ``samples/*.json`` member.
+
+    What is decompressed is bounded (``MEMBER_BYTES`` per member, ``ARCHIVE_BYTES`` in
+    all), a damaged archive is a :class:`RunFormatError`, and no listed sample is
+    dropped without a word.
+    """
     import zipfile
 
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise RunFormatError(
             f"not a readable Inspect .eval log: {error}",
             path=path,
             hint="a .eval log is a zip archive; a truncated copy cannot be read",
         ) from None
     with archive:
-        names = archive.namelist()
+        reader = _MemberReader(archive, path)
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        for special in ("header.json", "_journal/start.json", "summaries.json"):
+            if names.count(special) > 1:
+                raise RunFormatError(
+                    f"the archive holds {names.count(special)} members named "
+                    f"{special}: which one describes the run is ambiguous",
+                    path=path,
+                    hint="the log was appended to or tampered with; use the copy "
+                    "Inspect wrote",
+                )
         if "header.json" in names:
-            header = _member(archive, "header.json", path)
+            header = reader.read("header.json")
         elif "_journal/start.json" in names:
-            start = _member(archive, "_journal/start.json", path)
+            start = reader.read("_journal/start.json")
             header = (
                 {**start, "status": "started"} if isinstance(start, dict) else start
             )
@@ -124,41 +140,211 @@ def read_eval_log(path: Path, *, slice_metadata: tuple[str, ...] = ()) -> Run:
                 path=path,
             )
         header = _require_header(header, path)
-        members = sorted(
-            (m for m in names if _SAMPLE_RE.match(m)),
-            key=lambda m: _member_key(m),
+        listed = (
+            _listed_samples(reader.read("summaries.json"), path)
+            if "summaries.json" in names
+            else None
         )
-        samples = [(m, _member(archive, m, path)) for m in members]
-    return _build(
+        members = [n for n in names if n.startswith("samples/") and n.endswith(".json")]
+        samples, warnings = _read_samples(reader, members, path)
+    _check_listed(header, listed, samples, path, warnings)
+    samples.sort(key=lambda item: _sample_key(item[1]))
+    run = _build(
         header, samples, path, has_samples=bool(members), slice_metadata=slice_metadata
     )
+    if warnings:
+        from dataclasses import replace
+
+        run = replace(run, warnings=(*warnings, *run.warnings))
+    return run
 
 
-def _member_key(name: str) -> tuple[Any, ...]:
-    m = _SAMPLE_RE.match(name)
-    if m is None:  # pragma: no cover - filtered before
-        return ((2, name), 0)
-    return (_id_key(m["id"]), int(m["epoch"]))
+class _MemberReader:
+    """Reads members of one archive, bounded per member and in all."""
+
+    def __init__(self, archive: ZipFile, path: Path) -> None:
+        from pytest_runcompare import limits
+
+        self.archive = archive
+        self.path = path
+        self.member_cap = limits.MEMBER_BYTES.value
+        self.left = limits.ARCHIVE_BYTES.value
+
+    def _error(self, name: str, what: str, hint: str | None = None) -> RunFormatError:
+        return RunFormatError(
+            f"cannot read {name} from the .eval log: {what}",
+            path=self.path,
+            hint=hint or "the archive is damaged or was cut off",
+        )
+
+    def raw(self, name: str) -> bytes:
+        """The member's bytes, refused past ``MEMBER_BYTES`` or ``ARCHIVE_BYTES``."""
+        import zipfile
+        import zlib
+
+        from pytest_runcompare import limits
+
+        info = self.archive.getinfo(name)
+        # Checked before anything is decompressed (the declared size) and again on
+        # the bytes really produced, read in chunks.
+        if info.file_size > self.member_cap:
+            raise self._error(
+                name, limits.MEMBER_BYTES.exceeded(f"{info.file_size:,} declared")
+            )
+        if info.file_size > self.left:
+            raise self._error(name, limits.ARCHIVE_BYTES.exceeded("with this member"))
+        cap = min(self.member_cap, self.left)
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            with self.archive.open(info) as handle:
+                while piece := handle.read(1 << 20):
+                    size += len(piece)
+                    if size > cap:
+                        limit = (
+                            limits.MEMBER_BYTES
+                            if cap == self.member_cap
+                            else limits.ARCHIVE_BYTES
+                        )
+                        raise self._error(name, limit.exceeded(f"{size:,}+"))
+                    pieces.append(piece)
+        except NotImplementedError as error:  # before RuntimeError, its base  # a compression method zipfile lacks
+            raise self._error(
+                name,
+                f"{error}",
+                "Inspect writes deflate-compressed members; re-zip with deflate",
+            ) from None
+        except RuntimeError as error:  # zipfile's "encrypted, password required"
+            raise self._error(
+                name,
+                f"{error}",
+                "Inspect does not encrypt its logs: decrypt the archive first",
+            ) from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as error:
+            raise self._error(name, f"{type(error).__name__}: {error}") from None
+        self.left -= size
+        return b"".join(pieces)
+
+    def read(self, name: str) -> Any:
+        """The member parsed as JSON (duplicate keys, long integers refused)."""
+        from pytest_runcompare.loaders.files import check_surrogates, loads
+
+        data = self.raw(name)
+        try:
+            value = loads(data.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise RunFormatError(
+                f"{name} in the .eval log is not UTF-8 (byte {error.start})",
+                path=self.path,
+            ) from None
+        except RecursionError:
+            raise RunFormatError(
+                f"{name} in the .eval log: JSON nested too deeply", path=self.path
+            ) from None
+        except ValueError as error:
+            from pytest_runcompare.loaders.files import _json_error
+
+            inner = _json_error(error, self.path, None, data.decode("utf-8"))
+            raise RunFormatError(
+                f"{name} in the .eval log: {inner.reason}",
+                path=self.path,
+                line=inner.line,
+                field=inner.field,
+            ) from None
+        try:
+            check_surrogates(value, data, self.path, None)
+        except RunFormatError as error:
+            raise RunFormatError(
+                f"{name} in the .eval log: {error.reason}",
+                path=self.path,
+                field=error.field,
+            ) from None
+        return value
 
 
-def _member(archive: ZipFile, name: str, path: Path) -> Any:
-    import json
-    import zipfile
+def _read_samples(
+    reader: _MemberReader, members: list[str], path: Path
+) -> tuple[list[tuple[str, Any]], list[str]]:
+    """Every sample member, keyed by its content; damaged names said, not dropped."""
+    samples: list[tuple[str, Any]] = []
+    warnings: list[str] = []
+    seen: dict[tuple[str, int], str] = {}
+    for name in members:
+        sample = reader.read(name)
+        if not isinstance(sample, dict) or sample.get("id") is None:
+            raise RunFormatError(
+                "not an Inspect sample: expected an object with 'id'",
+                path=path,
+                field=name,
+            )
+        key = (str(sample["id"]), _epoch(sample))
+        if key in seen:
+            raise RunFormatError(
+                f"sample {key[0]!r} epoch {key[1]} is in two members, {seen[key]} and "
+                f"{name}: which one holds the result is ambiguous",
+                path=path,
+                field=name,
+            )
+        seen[key] = name
+        match = _SAMPLE_RE.match(name)
+        if match is None or (match["id"], int(match["epoch"])) != key:
+            warnings.append(
+                f"{path}: archive member {name!r} does not have the name Inspect gives "
+                f"sample {key[0]!r} epoch {key[1]} (samples/{key[0]}_epoch_{key[1]}"
+                ".json): read from its content; the archive may be damaged"
+            )
+        samples.append((name, sample))
+    return samples, warnings
 
-    try:
-        data = archive.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+
+def _epoch(sample: Mapping[str, Any]) -> int:
+    epoch = sample.get("epoch", 1)
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 1
+
+
+def _listed_samples(summaries: Any, path: Path) -> set[tuple[str, int]]:
+    """The (id, epoch) pairs that ``summaries.json`` says the log holds."""
+    if not isinstance(summaries, list):
         raise RunFormatError(
-            f"cannot read {name} from the .eval log: {error}",
+            f"summaries.json must be a list of sample summaries, got "
+            f"{type(summaries).__name__}",
             path=path,
-            hint="the archive is damaged or was cut off",
-        ) from None
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+        )
+    return {
+        (str(s["id"]), _epoch(s))
+        for s in summaries
+        if isinstance(s, dict) and s.get("id") is not None
+    }
+
+
+def _check_listed(
+    header: Mapping[str, Any],
+    listed: set[tuple[str, int]] | None,
+    samples: list[tuple[str, Any]],
+    path: Path,
+    warnings: list[str],
+) -> None:
+    """A sample the log lists but does not hold is an error in a finished log."""
+    if listed is None:
+        return
+    found = {(str(s["id"]), _epoch(s)) for _, s in samples}
+    missing = sorted(listed - found, key=lambda k: (_id_key(k[0]), k[1]))
+    if not missing:
+        return
+    shown = ", ".join(f"{i} (epoch {e})" for i, e in missing[:5])
+    shown += ", ..." if len(missing) > 5 else ""
+    if header.get("status") == "success":
         raise RunFormatError(
-            f"{name} in the .eval log is not valid JSON: {error}", path=path
-        ) from None
+            f"{len(missing)} sample(s) listed in summaries.json have no sample member "
+            f"in the archive: {shown}",
+            path=path,
+            hint="the archive is damaged (a member lost or renamed); use an intact "
+            "copy or re-run the evaluation",
+        )
+    warnings.append(
+        f"{path}: {len(missing)} sample(s) listed in summaries.json are not in the "
+        f"archive yet ({shown}): the log is {header.get('status')!r}"
+    )
 
 
 def read_json_log(path: Path, *, slice_metadata: tuple[str, ...] = ()) -> Run:
