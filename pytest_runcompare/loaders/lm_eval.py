@@ -306,9 +306,14 @@ def _filters_in(path: Path) -> list[str]:
     """The filters a samples file was logged with (a scan of the raw lines)."""
     import json
 
+    from pytest_runcompare import limits
+    from pytest_runcompare.loaders.files import check_regular
+
+    check_regular(path)
+    cap = limits.LINE_BYTES.value + 1  # a longer line is refused by iter_jsonl
     found: dict[str, None] = {}
     with path.open("rb") as handle:
-        for line in handle:
+        for line in iter(lambda: handle.readline(cap), b""):
             if b'"filter": "' in line and (m := _FILTER_RE.search(line)):
                 found.setdefault(json.loads(b'"' + m.group(1) + b'"'), None)
     return list(found) or ["none"]
@@ -343,9 +348,11 @@ def _read_tasks(
             with_filter=with_filter,
             skipped=skipped.setdefault(task_name, {}),
         )
+        count = 0
         for records, lines in iter_jsonl(
             samples, tolerate_truncated_tail=True, warnings=truncated
         ):
+            count += len(records)
             converted = [
                 reader.convert(r, n) for r, n in zip(records, lines, strict=True)
             ]
@@ -360,6 +367,20 @@ def _read_tasks(
                 samples,
                 hint="lm-eval writes the samples file in one go at the end of a run: "
                 "the file is cut off; restore it or re-run the evaluation",
+            )
+        if count == 0:
+            others = [t for t in tasks if t != task_name]
+            raise RunFormatError(
+                f"the samples file of task {task_name!r} holds no samples: its "
+                "datapoints and its metrics would be missing from the run",
+                path=samples,
+                hint="lm-eval writes every sample with --log_samples; restore the file "
+                "or re-run the task"
+                + (
+                    f", or read the other tasks alone (::task={'+'.join(others)})"
+                    if others
+                    else ""
+                ),
             )
     warnings.extend(_skipped_warnings(skipped, meta, with_task))
     builder.warnings.extend(warnings)
