@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from pytest_runcompare.aggregates import aggregate, check_aggregate
 from pytest_runcompare.errors import ComparisonError
-from pytest_runcompare.runs import Datapoints, Run, RunMeta
+from pytest_runcompare.runs import Datapoints, MetricColumn, Run, RunMeta
 
 IndexArray = npt.NDArray[np.intp]
 ObjectArray = npt.NDArray[np.object_]
@@ -916,6 +916,13 @@ class RunComparisonResult:
                         f"metric {name!r} is defined differently: {key} {vb!r} in the "
                         f"baseline, {vc!r} in the candidate"
                     )
+        for name, kind_b, kind_c in self._kind_mismatches():
+            same_metrics = False
+            problems.append(
+                f"metric {name!r} is defined differently: {kind_b} in the baseline, "
+                f"{kind_c} in the candidate"
+            )
+        notes.extend(self._normal_form_notes())
         for name in self.metric_names:
             in_b = name in self.baseline.metric_names
             in_c = name in self.candidate.metric_names
@@ -932,6 +939,49 @@ class RunComparisonResult:
             problems=tuple(problems),
             notes=tuple(notes),
         )
+
+    def _kind_mismatches(self) -> list[tuple[str, str, str]]:
+        """Metrics boolean in one run and continuous (not only 0 and 1) in the other.
+
+        A pass/fail flag and a score are different measurements under one name;
+        booleans against 0/1 numbers are the same thing written two ways.
+        """
+        out: list[tuple[str, str, str]] = []
+        mb, mc = self.baseline.datapoints.metrics, self.candidate.datapoints.metrics
+        for name in sorted(set(mb) & set(mc)):
+            kinds = [_kind(mb[name]), _kind(mc[name])]
+            if {"boolean", "continuous"} <= {k.split(" ")[0] for k in kinds}:
+                out.append((name, kinds[0], kinds[1]))
+        return out
+
+    def _normal_form_notes(self) -> list[str]:
+        """Unpaired ids that equal an unpaired id of the other run once NFC-normalised.
+
+        They are not paired (an id is what the run says), but said, naming both forms:
+        a writer that changed its Unicode normalisation looks like lost datapoints.
+        """
+        import unicodedata
+
+        pairing = self._pairing
+        old = [pairing.base.ids[i] for i in pairing.old_only]
+        new = [pairing.cand.ids[i] for i in pairing.new_only]
+        if not old or not new or ("".join(old).isascii() and "".join(new).isascii()):
+            return []
+        by_form = {unicodedata.normalize("NFC", k): k for k in old if not k.isascii()}
+        found = [
+            (by_form[form], k)
+            for k in new
+            if not k.isascii() and (form := unicodedata.normalize("NFC", k)) in by_form
+        ]
+        if not found:
+            return []
+        shown = ", ".join(f"{b!a} and {c!a}" for b, c in found[:3])
+        return [
+            f"{len(found)} baseline id(s) equal a candidate id once Unicode-normalised "
+            f"(NFC) but are written differently, so they are not paired: {shown}"
+            + (", ..." if len(found) > 3 else "")
+            + "; normalise ids to NFC where the runs are written"
+        ]
 
     def _content_mismatches(self) -> tuple[int, int, str] | None:
         """Count common datapoints whose input or expected output differs."""
@@ -964,6 +1014,17 @@ def _positions(paired: PairedMetric, mask: npt.NDArray[np.bool_]) -> IndexArray:
     if paired.id_positions is None:
         return np.flatnonzero(mask)
     return paired.id_positions[mask]
+
+
+def _kind(column: MetricColumn) -> str:
+    """``boolean``, ``binary`` (numbers, only 0 and 1) or ``continuous (e.g. 0.9)``."""
+    if column.boolean:
+        return "boolean (true/false)"
+    values = column.values[column.present & np.isfinite(column.values)]
+    other = values[(values != 0) & (values != 1)]
+    if other.size == 0:
+        return "binary (0/1 numbers)"
+    return f"continuous (values such as {float(other[0]):g})"
 
 
 def _is_binary(values: npt.NDArray[np.float64]) -> bool:
