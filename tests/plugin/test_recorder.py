@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 from helpers import datapoints, write_jsonl
@@ -114,3 +116,85 @@ def test_recorded_bad_metric_fails_at_its_source(pytester: pytest.Pytester) -> N
             "*datapoint 'q1': field 'metrics.exact_match': metric value must be a number or a boolean, got str 'yes'*"
         ]
     )
+
+
+def _header(pytester: pytest.Pytester) -> dict:
+    recorded = pytester.path / ".runcompare" / "candidate.jsonl"
+    return json.loads(recorded.read_text().splitlines()[0])["run"]
+
+
+def test_recorded_lineage_never_takes_the_resampling_seed(
+    pytester: pytest.Pytester,
+) -> None:
+    _repo(pytester)
+    result = pytester.runpytest("-q", "-p", "no:randomly", "--runcompare-seed", "7")
+    result.assert_outcomes(passed=201)
+    header = _header(pytester)
+    assert header["name"] == "recorded candidate"
+    assert "seed" not in header
+    assert "params" not in header
+
+
+DESCRIBED = """
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def model(runcompare_recorder):
+    runcompare_recorder.describe(name="qa-model (temp 0)", params={"t": 0.0}, seed=3)
+"""
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_the_recorder_describes_the_model(
+    pytester: pytest.Pytester, workers: tuple[str, ...]
+) -> None:
+    _repo(pytester)
+    pytester.makeconftest(DESCRIBED)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:randomly", *workers)
+    result.assert_outcomes(passed=201)
+    header = _header(pytester)
+    assert header["name"] == "qa-model (temp 0)"
+    assert header["params"] == {"t": 0.0}
+    assert header["seed"] == 3
+
+
+def test_ini_keys_describe_the_recorded_model(pytester: pytest.Pytester) -> None:
+    _repo(pytester)
+    pytester.makeini(
+        "[pytest]\n"
+        "runcompare_record_name = nightly qa\n"
+        "runcompare_record_params = {model: small, layers: 4}\n"
+        "runcompare_record_seed = 11\n"
+    )
+    result = pytester.runpytest("-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=201)
+    header = _header(pytester)
+    assert header["name"] == "nightly qa"
+    assert header["params"] == {"model": "small", "layers": 4}
+    assert header["seed"] == 11
+
+
+def test_a_bad_recorder_seed_is_named(pytester: pytest.Pytester) -> None:
+    _repo(pytester)
+    pytester.makeini("[pytest]\nruncompare_record_seed = -1\n")
+    result = pytester.runpytest("-q", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(
+        [
+            "*runcompare_recorder (ini key runcompare_record_seed): expected the "
+            "model's seed, a non-negative integer, got -1*"
+        ]
+    )
+    assert result.ret != 0
+
+
+def test_the_recorded_run_gets_the_umask_permissions(
+    pytester: pytest.Pytester,
+) -> None:
+    _repo(pytester)
+    old = os.umask(0o022)
+    try:
+        pytester.runpytest("-q", "-p", "no:randomly").assert_outcomes(passed=201)
+    finally:
+        os.umask(old)
+    recorded = pytester.path / ".runcompare" / "candidate.jsonl"
+    assert stat.S_IMODE(recorded.stat().st_mode) == 0o644
