@@ -224,12 +224,20 @@ def _disambiguate(records: list[dict[str, Any]]) -> None:
 
 def _read_tree(folder: Path) -> dict[str, str]:
     """``{name: text}`` for the files under ``folder``; names keep their slashes."""
+    from pytest_runcompare import limits
+    from pytest_runcompare.loaders.files import read_text
+
     out: dict[str, str] = {}
     if not folder.is_dir():
         return out
-    for file in sorted(folder.rglob("*")):
-        if file.is_file():
-            out[file.relative_to(folder).as_posix()] = file.read_text("utf-8").strip()
+    files = [file for file in sorted(folder.rglob("*")) if file.is_file()]
+    if len(files) > limits.METRICS.value:  # one file per metric, param or tag
+        raise RunFormatError(
+            limits.METRICS.exceeded(f"{len(files):,} files"), path=folder
+        )
+    for file in files:
+        # Bounded and UTF-8-checked like every run file; errors name the file.
+        out[file.relative_to(folder).as_posix()] = read_text(file).strip()
     return out
 
 
