@@ -17,9 +17,64 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pytest_runcompare.untrusted import NAME_CHARS, log_text, one_line
+
+if TYPE_CHECKING:
+    from pytest_runcompare.config import GatesConfig
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_GATES_FILE = "runcompare.yaml"
+#: the smallest level accepted: below it no test here resolves a p-value
+MIN_ALPHA = 1e-10
+
+
+def _count(text: str) -> int:
+    """A non-negative integer, written as digits (``1e3`` and ``-1`` are refused)."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer, got {text} (digits only, e.g. 20)"
+        )
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r} (expected a number)"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r} (expected a number)")
+    return value
+
+
+def _alpha(text: str) -> float:
+    """A one-sided level in [1e-10, 0.5)."""
+    value = _finite(text)
+    if not MIN_ALPHA <= value < 0.5:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range (expected a one-sided level in "
+            f"[{MIN_ALPHA:g}, 0.5), e.g. 0.05)"
+        )
+    return value
+
+
+def _share(low_closed: bool) -> Any:
+    def parse(text: str) -> float:
+        value = _finite(text)
+        if not ((value >= 0 if low_closed else value > 0) and value < 1):
+            accepted = "[0, 1)" if low_closed else "(0, 1)"
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {accepted}, got {text}"
+            )
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,17 +88,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("baseline", help="baseline run (path or path::selector)")
     compare.add_argument("candidate", help="candidate run (path or path::selector)")
-    compare.add_argument("--config", type=Path, help="gates file (runcompare.yaml)")
+    compare.add_argument(
+        "--config",
+        type=Path,
+        help=f"gates file (default: ./{DEFAULT_GATES_FILE} when there is one)",
+    )
     compare.add_argument("--html", type=Path, help="write the HTML report here")
     compare.add_argument(
         "--markdown", type=Path, help="write the Markdown summary here"
     )
     compare.add_argument("--json", type=Path, help="write the JSON report here")
     compare.add_argument(
-        "--seed", type=int, default=None, help="resampling seed (default 0)"
+        "--seed", type=_count, default=None, help="resampling seed (default 0)"
     )
     compare.add_argument(
-        "--alpha", type=float, default=None, help="one-sided level of every gate"
+        "--alpha", type=_alpha, default=None, help="one-sided level of every gate"
+    )
+    compare.add_argument(
+        "--max-outputs",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="changed outputs shown in the reports (default: the gates file's "
+        "report.max_outputs, else 2000)",
     )
     compare.add_argument(
         "--plugin",
@@ -67,17 +134,17 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--config", type=Path, help="gates file (runcompare.yaml)")
     plan.add_argument(
         "--power",
-        type=float,
+        type=_share(False),
         default=None,
         help="target power of the MDE and the required n (default: the gates "
         "file's defaults.power_warn_below, else 0.8)",
     )
     plan.add_argument(
-        "--alpha", type=float, default=None, help="one-sided level of every gate"
+        "--alpha", type=_alpha, default=None, help="one-sided level of every gate"
     )
     plan.add_argument(
         "--correlation",
-        type=float,
+        type=_share(True),
         default=None,
         metavar="RHO",
         help="assumed correlation of an unchanged candidate's per-datapoint values "
@@ -129,7 +196,7 @@ def run_plan(args: argparse.Namespace) -> int:
         baseline, request.config, power=power, correlation=rho, alpha=args.alpha
     )
     for line in plan_lines(plan):
-        print(line)
+        print(log_text(line))
     return EXIT_PASSED
 
 
@@ -151,15 +218,27 @@ def _plugin_manager(modules: Sequence[str]) -> Any:
     return pm
 
 
+def _gates_file(given: Path | None) -> GatesConfig:
+    """The gates file: ``--config``, else ``./runcompare.yaml`` (said on stderr)."""
+    from pytest_runcompare.config import GatesConfig, load_gates_file
+
+    if given is not None:
+        return load_gates_file(given)
+    default = Path(DEFAULT_GATES_FILE)
+    if not default.is_file():
+        return GatesConfig()
+    print(
+        f"runcompare: using the gates file {default.resolve()} (found in the "
+        "current directory; pass --config FILE to use another)",
+        file=sys.stderr,
+    )
+    return load_gates_file(default)
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """Build the request, load, compare, judge, render; return the exit code."""
     from pytest_runcompare import pipeline
-    from pytest_runcompare.config import (
-        GatesConfig,
-        PowerPolicy,
-        RunSource,
-        load_gates_file,
-    )
+    from pytest_runcompare.config import PowerPolicy, RunSource
     from pytest_runcompare.errors import ConfigError
     from pytest_runcompare.render.terminal import (
         failure_message,
@@ -168,7 +247,12 @@ def run_compare(args: argparse.Namespace) -> int:
     )
     from pytest_runcompare.render.write import write_reports
 
-    config = GatesConfig() if args.config is None else load_gates_file(args.config)
+    config = _gates_file(args.config)
+    empty = pipeline.no_gate_declared(config)
+    if empty is not None:
+        raise ConfigError(empty)
+    if config.gates and args.margin is not None:
+        raise ConfigError("--margin applies without a gates file; set margins in it")
     pm = _plugin_manager(args.plugin)
     request = pipeline.build_request(
         config,
@@ -183,6 +267,9 @@ def run_compare(args: argparse.Namespace) -> int:
             pm.hook.pytest_runcompare_register_tests()
         ),
     )
+    if args.max_outputs is not None:
+        outputs = replace(request.outputs, max_outputs=args.max_outputs)
+        request = replace(request, outputs=outputs)
     assert request.baseline is not None
     assert request.candidate is not None
     hook = pm.hook.pytest_runcompare_load_run
@@ -197,17 +284,26 @@ def run_compare(args: argparse.Namespace) -> int:
                 gates=pipeline.default_gates(comparison, args.margin, args.alpha),
             ),
         )
-    elif args.margin is not None:
-        raise ConfigError("--margin applies without a gates file; set margins in it")
     judgement = pipeline.judge(comparison, request)
+    if not judgement.blocking:
+        raise ConfigError(
+            "no gate was judged (the gates matched nothing in these runs): "
+            "nothing passed"
+        )
     plan = None
     if config.gates and config.power is not PowerPolicy.OFF and request.outputs.wanted:
         from pytest_runcompare.plan import make_plan
 
         plan = make_plan(baseline, request.config)
-    written = write_reports(comparison, judgement, request.outputs, plan=plan)
-    print(f"baseline:  {baseline.name} ({len(baseline)} datapoints)")
-    print(f"candidate: {candidate.name} ({len(candidate)} datapoints)")
+    inputs = [("baseline run", Path(args.baseline.partition("::")[0]))]
+    inputs.append(("candidate run", Path(args.candidate.partition("::")[0])))
+    if args.config is not None:
+        inputs.append(("gates file", Path(args.config)))
+    written = write_reports(
+        comparison, judgement, request.outputs, plan=plan, inputs=inputs
+    )
+    print(f"baseline:  {one_line(baseline.name)} ({len(baseline)} datapoints)")
+    print(f"candidate: {one_line(candidate.name)} ({len(candidate)} datapoints)")
     print(
         f"paired: {comparison.n_common}, only in baseline: "
         f"{len(comparison.old_only_datapoints)}, only in candidate: "
@@ -216,7 +312,8 @@ def run_compare(args: argparse.Namespace) -> int:
     for line in gate_table(judgement):
         print(line.text)
     for result in judgement.failed:
-        print(f"\nFAILED {result.key}: {failure_message(result, comparison)}")
+        key = one_line(result.key, NAME_CHARS)
+        print(f"\nFAILED {key}: {failure_message(result, comparison)}")
     gated = {r.verdict.gate.metric for r in judgement.results}
     ungated = sorted(
         {m for m in (*baseline.meta.metrics, *candidate.meta.metrics) if m not in gated}
@@ -225,7 +322,10 @@ def run_compare(args: argparse.Namespace) -> int:
         print(line.text, file=sys.stderr if line.tone != "white" else sys.stdout)
     for result in judgement.blocking:
         for warning in result.verdict.warnings:
-            print(f"warning: {result.key}: {warning}", file=sys.stderr)
+            print(
+                f"warning: {one_line(result.key, NAME_CHARS)}: {one_line(warning)}",
+                file=sys.stderr,
+            )
     for kind, path in sorted(written.items()):
         print(f"{kind} report: {path}")
     return EXIT_PASSED if judgement.passed else EXIT_FAILED
@@ -235,14 +335,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``runcompare`` console script."""
     from pytest_runcompare.errors import RunCompareError
 
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # a usage error (2, said by argparse) or --help (0)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     try:
         return run_plan(args) if args.command == "plan" else run_compare(args)
-    except RunCompareError as error:
-        print(f"runcompare: error: {error}", file=sys.stderr)
+    except (RunCompareError, OSError) as error:
+        print(f"runcompare: error: {log_text(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as error:
-        print(f"runcompare: error: {error}", file=sys.stderr)
+    except Exception as error:  # exit 1 means "a gate failed", never a crash
+        print(
+            f"runcompare: error: {type(error).__name__}: {one_line(str(error))} "
+            "(an unexpected error, not a verdict: please report it)",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
 
 

@@ -151,10 +151,15 @@ class GateResult:
         return self.verdict.outcome
 
     @property
+    def message_lines(self) -> tuple[str, ...]:
+        """The lines of :attr:`message`, each one string (run data may hold newlines)."""
+        lines = [r.text for r in self.reasons if r.cause in _DECISIVE]
+        return (*lines, self.verdict.text)
+
+    @property
     def message(self) -> str:
         """The reasons that decided the status, then the verdict's sentence."""
-        lines = [r.text for r in self.reasons if r.cause in _DECISIVE]
-        return "\n".join([*lines, self.verdict.text])
+        return "\n".join(self.message_lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for the JSON report."""
@@ -761,16 +766,60 @@ def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
     )
 
 
+def no_gate_declared(config: GatesConfig) -> str | None:
+    """Why a gates file judges nothing by itself (no gate declared), or None.
+
+    The one rule both faces apply: a gates file without a gate is never a pass. The
+    command refuses it; a pytest session fails unless a fixture judged something.
+    """
+    if config.path is None or config.gates:
+        return None
+    return (
+        f"{config.path}: declares no gate (`metrics:` is missing or empty, or every "
+        "metric has `gate: false`), so it judges nothing: declare the metrics to "
+        "gate under `metrics:`, e.g. `metrics: {accuracy: {margin: 0.02}}`"
+    )
+
+
 def default_gates(
     comparison: RunComparisonResult, margin: str | None, alpha: float | None = None
 ) -> tuple[GateSpec, ...]:
     """Without a gates file: one gate per per-datapoint metric of the baseline.
 
     With ``margin`` they are non-inferiority gates; without, regression detection.
+    Each gate takes the direction the runs declare (``metric_definitions``).
+
+    Raises
+    ------
+    ConfigError
+        When the baseline has no per-datapoint metric (nothing would be judged),
+        or a metric's direction is not declared (it is never guessed).
+
     """
-    extra: dict[str, Any] = {} if alpha is None else {"alpha": alpha}
+    names = list(comparison.baseline.metrics)
+    if not names:
+        held = sorted(comparison.baseline.meta.metrics)
+        aggregates = f" (it holds aggregates only: {', '.join(held)})" if held else ""
+        raise ConfigError(
+            f"baseline {comparison.baseline.name}: no per-datapoint metric to gate"
+            f"{aggregates}, so nothing would be judged: a gate needs each "
+            "datapoint's value in both runs (record them per datapoint)"
+        )
+    undeclared = [n for n in names if n in comparison.assumed_directions]
+    if undeclared:
+        raise ConfigError(
+            "no gates file, and the runs do not declare whether higher or lower is "
+            f"better for: {', '.join(undeclared)}; it is not guessed. Declare it in "
+            "the runs' metadata (metric_definitions: {"
+            f"{undeclared[0]}: {{direction: higher}}}}, or lower), or gate the "
+            "metrics in a gates file (metrics: {"
+            f"{undeclared[0]}: {{direction: higher, margin: ...}}}}) and pass --config"
+        )
     specs = []
-    for name in comparison.baseline.metrics:
+    for name in names:
+        extra: dict[str, Any] = {"higher_is_better": comparison.directions[name]}
+        if alpha is not None:
+            extra["alpha"] = alpha
         if margin is None:
             gate = Gate(metric=name, mode=Mode.REGRESSION_DETECTION, **extra)
         else:

@@ -14,8 +14,13 @@ from pytest_runcompare.cli import main
 EXAMPLE = Path(__file__).parents[2] / "examples" / "sklearn_classifier"
 
 
+#: the runs declare their metric's direction: without a gates file, none is guessed
+DIRECTIONS = {"metric_definitions": {"ok": {"direction": "higher"}}}
+
+
 def _write(path: Path, records: list[dict], name: str) -> Path:
-    lines = [json.dumps({"run": {"name": name}})] + [json.dumps(r) for r in records]
+    head = {"run": {"name": name, **DIRECTIONS}}
+    lines = [json.dumps(head)] + [json.dumps(r) for r in records]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -217,7 +222,11 @@ def test_warnings_and_aggregate_only_metrics_are_printed(
     base = tmp_path / "b.jsonl"
     base.write_text(
         "\n".join(
-            [json.dumps({"run": {"name": "b", "metrics": {"accuracy": 0.9}}})]
+            [
+                json.dumps(
+                    {"run": {"name": "b", "metrics": {"accuracy": 0.9}, **DIRECTIONS}}
+                )
+            ]
             + [json.dumps(r) for r in records]
         )
         + "\n"
@@ -232,6 +241,7 @@ def test_warnings_and_aggregate_only_metrics_are_printed(
                             "name": "c",
                             "complete": False,
                             "metrics": {"accuracy": 0.5},
+                            **DIRECTIONS,
                         }
                     }
                 )
