@@ -953,10 +953,7 @@ class RunBuilder:
                 f"holds {len(self._table.ids):,} datapoints",
                 path=self.path,
                 field="datapoint_count",
-                hint=f"the metadata is {meta.source}; restore the complete run or "
-                "re-run the evaluation"
-                if meta.source and meta.source != self.path
-                else "restore the complete run or re-run the evaluation",
+                hint="restore the complete run or re-run the evaluation",
             )
         table = self._table.finish()
         steps = {name: builder.finish() for name, builder in self._steps.items()}

@@ -113,7 +113,17 @@ def read_run_dir(path: Path) -> Run:
             path=path,
             hint="write datapoints with pytest_runcompare.RunWriter or save_run()",
         )
-    return _read_jsonl_body(points, meta, header_allowed=False)
+    try:
+        return _read_jsonl_body(points, meta, header_allowed=False)
+    except RunFormatError as error:
+        if error.field != "datapoint_count" or meta_path is None:
+            raise
+        raise RunFormatError(
+            error.reason.replace("the run's metadata", meta_path.name, 1),
+            path=error.path,
+            field=error.field,
+            hint=error.hint,
+        ) from None
 
 
 def _with_source(meta: Any, path: Path) -> Any:

@@ -243,7 +243,7 @@ def test_datapoint_count_larger_than_the_file_says_truncated(tmp_path: Path) -> 
     with pytest.raises(
         RunFormatError,
         match=re.escape(
-            f"{path / 'datapoints.jsonl'}: field 'datapoint_count': the run's metadata "
+            f"{path / 'datapoints.jsonl'}: field 'datapoint_count': run.yaml "
             "says datapoint_count: 600 but the file holds 300 datapoints: the run "
             "looks truncated"
         ),
