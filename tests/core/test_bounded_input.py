@@ -404,3 +404,23 @@ def test_csv_number_over_number_digits_is_refused(tmp_path: Path) -> None:
         r"\(an integer of 401 digits\)",
     ):
         load_run(path)
+
+
+# --------------------------------------------------------------------- the last net
+
+
+def test_a_readers_own_crash_is_a_format_error_naming_the_file(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, OK)
+
+    def broken_reader(location: str, options: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(
+        RunFormatError,
+        match=re.escape(
+            f"{path}: could not be read (ZeroDivisionError: division by zero) (the "
+            "reader failed on this file; please report it with the file)"
+        ),
+    ) as caught:
+        load_run(path, hook=broken_reader)
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
