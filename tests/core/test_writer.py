@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import re
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -295,3 +297,52 @@ def test_writer_flushes_in_batches(tmp_path: Path) -> None:
             w.add(i, output=str(i))
         assert (path / "datapoints.jsonl").read_text(encoding="utf-8").count("\n") == 20
     assert len(load_run(path)) == 25
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_writer_removes_the_work_folders_of_killed_writers(tmp_path: Path) -> None:
+    from pytest_runcompare.writer import temp_prefix
+
+    path = save_run(build_run(RECORDS[:1], {**META, "name": "old"}), tmp_path / "run")
+    live = temp_prefix("run", hidden=False)  # this process: still running
+    host = live.split("-")[-2]
+    dead = tmp_path / f"run.writing-{_dead_pid()}-{host}-abcd1234"
+    dead.mkdir()
+    (dead / "run.yaml").write_text("name: killed\ncomplete: false\n")
+    elsewhere = tmp_path / "run.writing-4242-otherhost-abcd1234"
+    elsewhere.mkdir()
+    with pytest.raises(Boom):
+        crash_while_writing(path, ids=("new",), truncate=False)
+    with RunWriter(path, name="new", capture_lineage=False) as w:
+        w.add("z", output="x")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    # The killed writer's folder is gone; this process's crashed one and the other
+    # host's are kept (their writers may still be running).
+    assert dead.name not in names
+    assert elsewhere.name in names
+    assert len([n for n in names if n.startswith(live)]) == 1
+    assert load_run(path).meta.name == "new"
+
+
+def test_writer_files_get_the_umask_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        save_run(build_run(RECORDS[:1], META), tmp_path / "run")
+        with RunWriter(tmp_path / "run", name="new", capture_lineage=False) as w:
+            w.add("z", output="x")
+        save_run(build_run(RECORDS[:1], META), tmp_path / "r.jsonl")
+    finally:
+        os.umask(old)
+    for path, mode in (
+        (tmp_path / "run", 0o755),
+        (tmp_path / "run" / "run.yaml", 0o644),
+        (tmp_path / "run" / "datapoints.jsonl", 0o644),
+        (tmp_path / "r.jsonl", 0o644),
+    ):
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path
