@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Literal
@@ -21,6 +21,11 @@ from pytest_runcompare.untrusted import MESSAGE_CHARS, clip
 #: A word (run of non-space characters) or a run of whitespace; joining the tokens
 #: gives the text back exactly.
 _TOKEN = re.compile(r"\s+|[^\s]+")
+#: What the matcher compares: a word with the whitespace after it (and leading
+#: whitespace alone), so that no token is as common as a space, which would make
+#: the matcher quadratic; the whitespace both sides of a change share is given back
+#: to the unchanged text (:meth:`_Segments.opcodes`).
+_MATCH_TOKEN = re.compile(r"\s+|\S+\s*")
 
 Op = Literal["=", "-", "+"]
 
@@ -100,15 +105,17 @@ class DiffLevel(StrEnum):
 #: What the report says when a diff is coarser than word by word.
 LEVEL_NOTES: Final = {
     DiffLevel.WORD: "",
-    DiffLevel.LINE: "diffed line by line: too many word changes to diff word by word",
+    DiffLevel.LINE: (
+        "diffed line by line: a word-by-word diff of these outputs would take too long"
+    ),
     DiffLevel.WHOLE: (
-        "too different to diff: the changed part is shown as removed, then added"
+        "too different to diff in time: the changed part is shown as removed, "
+        "then added"
     ),
 }
-#: Default bound on a diff's work: pairs of equal (non-blank) tokens in the two
-#: changed middles, which is what difflib's matcher walks through (see
-#: ``benchmarks/bench_diff.py`` for the time it takes).
-MAX_WORK: Final = 400_000
+#: Default bound on a diff's work at each level (see :class:`_BoundedMatcher`);
+#: ``benchmarks/bench_diff.py`` measures the time it takes.
+MAX_WORK: Final = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,8 @@ class TextDiff:
 
     segments: tuple[tuple[Op, str], ...]
     level: DiffLevel = DiffLevel.WORD
+    #: the work this diff took, in the units of ``max_work``
+    work: int = 0
 
     @property
     def note(self) -> str:
@@ -124,16 +133,124 @@ class TextDiff:
         return LEVEL_NOTES[self.level]
 
 
-def _blank(token: str) -> bool:
-    # Whitespace is junk to the matcher: it never starts a match (it is in every
-    # gap), but matches extend across it, so a change of spacing still shows.
-    return token.isspace()
+class _OverBudget(Exception):
+    """A diff would pass its bound on work (``spent``: what it took until then)."""
+
+    def __init__(self, spent: int) -> None:
+        super().__init__(spent)
+        self.spent = spent
 
 
-def _work(a: Sequence[str], b: Sequence[str]) -> int:
-    """Pairs of equal non-blank tokens of ``a`` and ``b``: the matcher's inner loop."""
-    counts = Counter(t for t in b if not _blank(t))
-    return sum(counts.get(t, 0) for t in a if not _blank(t))
+_Opcodes = list[tuple[str, int, int, int, int]]
+
+
+def _myers(a: Sequence[str], b: Sequence[str], budget: int) -> tuple[_Opcodes, int]:
+    """Myers' O(ND) shortest edit script as difflib opcodes, and the work it took.
+
+    Linear in the sizes when few tokens changed (an edited text), where difflib's
+    earliest-longest-match recursion is quadratic in the number of edits; the work
+    (diagonals tried and tokens compared) is bounded by ``budget``.
+    """
+    n, m = len(a), len(b)
+    v: dict[int, int] = {1: 0}
+    trace: list[dict[int, int]] = []
+    spent = 0
+    for d in range(n + m + 1):
+        trace.append(v.copy())
+        spent += d + 1
+        for k in range(-d, d + 1, 2):
+            down = k == -d or (k != d and v[k - 1] < v[k + 1])
+            x = v[k + 1] if down else v[k - 1] + 1
+            y = x - k
+            start = x
+            while x < n and y < m and a[x] == b[y]:
+                x, y = x + 1, y + 1
+            spent += x - start
+            v[k] = x
+            if x >= n and y >= m:
+                return _backtrack(trace, n, m), spent
+        if spent > budget:
+            raise _OverBudget(spent)
+    raise AssertionError("unreachable: d = n + m always reaches the end")
+
+
+def _backtrack(trace: list[dict[int, int]], n: int, m: int) -> _Opcodes:
+    """The opcodes of the path Myers' search found, from its saved diagonals."""
+    moves: list[tuple[bool, int, int]] = []  # (equal?, x, y) where a move starts
+    x, y = n, m
+    for d in range(len(trace) - 1, -1, -1):
+        v = trace[d]  # the furthest x on each diagonal before round d
+        k = x - y
+        down = k == -d or (k != d and v[k - 1] < v[k + 1])
+        prev_k = k + 1 if down else k - 1
+        prev_x = v[prev_k]
+        prev_y = prev_x - prev_k
+        while x > prev_x and y > prev_y:
+            x, y = x - 1, y - 1
+            moves.append((True, x, y))
+        if d > 0:
+            moves.append((False, prev_x, prev_y))
+        x, y = prev_x, prev_y
+    codes: _Opcodes = []
+    for k in range(len(moves) - 1, -1, -1):
+        equal, x, y = moves[k]
+        nx, ny = moves[k - 1][1:] if k else (n, m)
+        tag = "equal" if equal else "replace"
+        if codes and codes[-1][0] == tag:
+            codes[-1] = (tag, codes[-1][1], nx, codes[-1][3], ny)
+        else:
+            codes.append((tag, x, nx, y, ny))
+    return codes
+
+
+def _matched(a: Sequence[str], b: Sequence[str], budget: int) -> tuple[_Opcodes, int]:
+    """Difflib's opcodes (longest matches first), and the work it took."""
+    matcher = _BoundedMatcher(a, b, budget)
+    return [tuple(c) for c in matcher.get_opcodes()], matcher.spent  # type: ignore[misc]
+
+
+class _BoundedMatcher(difflib.SequenceMatcher[str]):
+    """difflib's matcher, counting the pairs it walks; past ``budget`` it stops.
+
+    Its search for the longest match is difflib's (no junk, so the same blocks), but
+    it walks only the positions of each token inside the searched range of ``b``
+    (found by bisection) where difflib walks every one before the range's end. The
+    count is deterministic, unlike a clock, so equal inputs still give equal reports.
+    """
+
+    def __init__(self, a: Sequence[str], b: Sequence[str], budget: int) -> None:
+        self.budget = budget
+        self.spent = 0
+        self._a, self._b = a, b
+        self._where: dict[str, list[int]] = {}  # each token's positions in b
+        for j, t in enumerate(b):
+            self._where.setdefault(t, []).append(j)
+        super().__init__(None, a, b, autojunk=False)
+
+    def find_longest_match(
+        self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
+    ) -> difflib.Match:
+        a, where = self._a, self._where
+        ahi = len(a) if ahi is None else ahi
+        bhi = len(self._b) if bhi is None else bhi
+        empty: list[int] = []
+        besti, bestj, bestsize = alo, blo, 0
+        # j2len[j]: length of the longest match ending with a[i - 1] and b[j]
+        j2len: dict[int, int] = {}
+        for i in range(alo, ahi):
+            positions = where.get(a[i], empty)
+            lo, hi = bisect_left(positions, blo), bisect_left(positions, bhi)
+            self.spent += 1 + hi - lo
+            if self.spent > self.budget:
+                raise _OverBudget(self.spent)
+            get, new = j2len.get, {}
+            for n in range(lo, hi):
+                j = positions[n]
+                k = new[j] = get(j - 1, 0) + 1
+                if k > bestsize:
+                    besti, bestj, bestsize = i - k + 1, j - k + 1, k
+            j2len = new
+        return difflib.Match(besti, bestj, bestsize)
 
 
 def _common(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
@@ -162,46 +279,75 @@ class _Segments:
         else:
             self.out.append((op, text))
 
-    def opcodes(self, a: Sequence[str], b: Sequence[str]) -> None:
-        matcher = difflib.SequenceMatcher(_blank, a, b, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    def opcodes(self, a: Sequence[str], b: Sequence[str], codes: _Opcodes) -> None:
+        """Emit the segments of difflib-style opcodes over the tokens ``a``, ``b``."""
+        for tag, i1, i2, j1, j2 in codes:
             if tag == "equal":
                 self.emit("=", "".join(a[i1:i2]))
-            else:
-                self.emit("-", "".join(a[i1:i2]))
-                self.emit("+", "".join(b[j1:j2]))
+                continue
+            old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
+            space = old[len(old.rstrip()) :]
+            if not (old and new) or new[len(new.rstrip()) :] != space or old.isspace():
+                space = ""
+            old, new = old[: len(old) - len(space)], new[: len(new) - len(space)]
+            self.emit("-", old)
+            self.emit("+", new)
+            self.emit("=", space)
 
 
 def text_diff(old: str, new: str, *, max_work: int = MAX_WORK) -> TextDiff:
-    """Word-level diff of two texts, bounded: never more than ``max_work`` matching.
+    """Word-level diff of two texts, bounded: at most ``max_work`` per attempt.
 
-    The common prefix and suffix (in words) are taken off first, in linear time; the
-    changed middles are then diffed word by word when their work (pairs of equal
-    words, see :func:`_work`) is at most ``max_work``, else line by line under the
-    same bound, else shown whole as removed then added. ``level`` says which; the
-    segments always rebuild both texts.
+    The common prefix and suffix (in words) are taken off first, in linear time.
+    The changed middles are then diffed word by word with Myers' algorithm (fast
+    when little changed), else with difflib's longest matches (fast when much did),
+    else line by line the same two ways, each attempt given up once its work passes
+    ``max_work``; else they are shown whole, as removed then added. ``level`` says
+    which and ``work`` what it all took; the segments always rebuild both texts.
     """
     a = _TOKEN.findall(old)
     b = _TOKEN.findall(new)
     p, s = _common(a, b)
     mid_a, mid_b = a[p : len(a) - s], b[p : len(b) - s]
+    head, tail = "".join(a[:p]), "".join(a[len(a) - s :])
+    text_a, text_b = "".join(mid_a), "".join(mid_b)
+
+    def words() -> tuple[list[str], list[str]]:
+        return _MATCH_TOKEN.findall(text_a), _MATCH_TOKEN.findall(text_b)
+
+    def lines() -> tuple[list[str], list[str]]:
+        return text_a.splitlines(keepends=True), text_b.splitlines(keepends=True)
+
+    attempts: tuple[
+        tuple[DiffLevel, Callable[[], tuple[list[str], list[str]]], Any], ...
+    ] = (
+        (DiffLevel.WORD, lambda: (mid_a, mid_b), _myers),
+        (DiffLevel.WORD, words, _matched),
+        (DiffLevel.LINE, lines, _myers),
+        (DiffLevel.LINE, lines, _matched),
+    )
+    spent = 0
+    if max_work > 0 or not (mid_a or mid_b):
+        for level, tokens, differ in attempts:
+            x, y = tokens()
+            # Myers is worth trying only while few tokens changed (its work grows
+            # as the square of the changes): an eighth of the bound.
+            budget = max_work // 8 if differ is _myers else max_work
+            try:
+                codes, cost = differ(x, y, budget)
+            except _OverBudget as over:
+                spent += min(over.spent, budget)
+                continue
+            out = _Segments()
+            out.emit("=", head)
+            out.opcodes(x, y, codes)
+            out.emit("=", tail)
+            return TextDiff(tuple(out.out), level, spent + cost)
     out = _Segments()
-    out.emit("=", "".join(a[:p]))
-    level = DiffLevel.WORD
-    if _work(mid_a, mid_b) <= max_work:
-        out.opcodes(mid_a, mid_b)
-    else:
-        lines_a = "".join(mid_a).splitlines(keepends=True)
-        lines_b = "".join(mid_b).splitlines(keepends=True)
-        if _work(lines_a, lines_b) <= max_work:
-            level = DiffLevel.LINE
-            out.opcodes(lines_a, lines_b)
-        else:
-            level = DiffLevel.WHOLE
-            out.emit("-", "".join(mid_a))
-            out.emit("+", "".join(mid_b))
-    out.emit("=", "".join(a[len(a) - s :]))
-    return TextDiff(tuple(out.out), level)
+    for op, text in (("=", head), ("-", text_a), ("+", text_b)):
+        out.emit(op, text)  # type: ignore[arg-type]
+    out.emit("=", tail)
+    return TextDiff(tuple(out.out), DiffLevel.WHOLE, spent)
 
 
 def word_diff(old: str, new: str, *, max_work: int = MAX_WORK) -> list[tuple[Op, str]]:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 #: Longest output text embedded per side; beyond it the report says it was cut.
 MAX_OUTPUT_CHARS = 20_000
+#: Work (see :func:`pytest_runcompare.diff.text_diff`) all the word diffs of one
+#: report may take: beyond it the rest are diffed line by line, and say so.
+REPORT_DIFF_WORK = 40_000_000
 #: Most slices listed in a headline of "where it got worse".
 TOP_SLICES = 5
 
@@ -482,6 +485,7 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
     import numpy as np
 
     from pytest_runcompare.diff import (
+        MAX_WORK,
         as_text,
         json_diff,
         parse_json_output,
@@ -547,6 +551,7 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
     chosen = sorted(order[: max(0, max_outputs)].tolist())
 
     details = []
+    budget = REPORT_DIFF_WORK
     for r in chosen:
         k = kind[r]
         if k == 0:
@@ -565,7 +570,8 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
         new_text, cut_new = _clip(as_text(new_out))
         entry: dict[str, Any] = {"row": r}
         if k == 0:
-            diff = text_diff(old_text, new_text)
+            diff = text_diff(old_text, new_text, max_work=min(MAX_WORK, budget))
+            budget = max(0, budget - diff.work)
             entry["seg"] = [list(s) for s in diff.segments]
             if diff.note:
                 entry["diff_note"] = diff.note
