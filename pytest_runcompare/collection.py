@@ -15,6 +15,7 @@ from pytest_runcompare.config import GateSpec
 from pytest_runcompare.errors import RunCompareError
 from pytest_runcompare.pipeline import Status
 from pytest_runcompare.session import RunCompareSession, get_session
+from pytest_runcompare.untrusted import log_text, one_line
 
 
 class GateFailed(Exception):
@@ -36,10 +37,18 @@ class GatesFile(pytest.File):
             if key in seen:
                 raise self.CollectError(f"{self.path}: gate {key!r} is declared twice")
             seen.add(key)
+        state.gates_collected = len(specs)
         figures = self._power(state)
         for spec in specs:
             key = spec.gate.key
-            item = GateItem.from_parent(self, name=key, spec=spec)
+            # The node id shows run data (a slice tag) escaped: pytest prints it.
+            name = one_line(key)
+            # A string node id, so that pytest parses ``acc[lang:de]`` into a name
+            # and params as it does the ids in its cache: --lf, --ff and node-id
+            # arguments then match slice gates like parametrized tests.
+            item = GateItem.from_parent(
+                self, name=name, spec=spec, nodeid=f"{self.nodeid}::{name}"
+            )
             item.user_properties.extend(figures.get(key, ()))
             yield item
 
@@ -68,7 +77,9 @@ class GatesFile(pytest.File):
                 f"changed (defaults.power: fail; {plan.short_assumption}):\n{lines}"
             )
         for g in low:
-            state.warn(f"{where[g.key]}{g.sentence()} ({plan.short_assumption})")
+            line = next((s.line for s in gates.gates if s.gate.key == g.key), None)
+            message = f"{where[g.key]}{g.sentence()} ({plan.short_assumption})"
+            state.warn(message, line=line)
         return {
             g.key: [
                 ("runcompare_plan_pass_chance", chance(g.pass_chance)),
@@ -80,7 +91,7 @@ class GatesFile(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, self.CollectError | RunCompareError):
-            return str(excinfo.value)
+            return log_text(excinfo.value)
         return super().repr_failure(excinfo)
 
 
@@ -102,6 +113,7 @@ def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
     """The outcome of the gate ``key``: a pure rendering of the session's judgement."""
     from pytest_runcompare.render.junit import properties
     from pytest_runcompare.render.terminal import failure_message
+    from pytest_runcompare.render.terminal import message as safe_message
 
     gate = (("runcompare_gate", key),)
     if state.baseline_missing():
@@ -119,9 +131,9 @@ def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
     except RunCompareError as error:
         return ItemOutcome("failed", str(error), gate)
     props = gate + tuple(properties(result))
-    warnings = tuple(f"{key}: {w}" for w in result.verdict.warnings)
+    warnings = tuple(f"{one_line(key)}: {one_line(w)}" for w in result.verdict.warnings)
     if result.status is Status.WAIVED:
-        return ItemOutcome("xfailed", result.message, props, warnings)
+        return ItemOutcome("xfailed", safe_message(result), props, warnings)
     if result.fails_session:
         report = state.settings.html
         message = failure_message(
@@ -147,7 +159,7 @@ class GateItem(pytest.Item):
             self.user_properties.append((name, value))
         state.warn_session_once()
         for warning in result.warnings:
-            state.warn(warning)
+            state.warn(warning, line=self.spec.line)
         if result.outcome == "skipped":
             raise pytest.skip.Exception(result.message, _use_item_location=True)
         if result.outcome == "xfailed":
@@ -157,7 +169,7 @@ class GateItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, GateFailed | RunCompareError):
-            return str(excinfo.value)
+            return log_text(excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_runcompare.settings import OPTIONS, SESSION_KEY, is_configured
+from pytest_runcompare.errors import RunCompareError
+from pytest_runcompare.settings import OPTIONS, SESSION_KEY, Settings, is_configured
 
 if TYPE_CHECKING:
     from pytest_runcompare.assertions import RunCompareAssertions
@@ -197,7 +198,7 @@ def pytest_terminal_summary(
 ) -> None:
     """The gate table and the session's notes, after pytest's own summary."""
     state = config.stash.get(SESSION_KEY, None)
-    if state is None or state.is_worker or not state.wanted():
+    if state is None or state.is_worker or not (state.wanted() or state.notes):
         return
     from pytest_runcompare.finish import write_terminal_summary
 
@@ -218,11 +219,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.is_worker:
         state.write_worker_output()
         return
-    if not state.wanted():
-        return
-    from pytest_runcompare.finish import finish_session
+    if state.wanted():
+        from pytest_runcompare.finish import finish_session
 
-    finish_session(state, session)
+        finish_session(state, session)
+    from pytest_runcompare.unjudged import unjudged
+
+    problem = unjudged(state, session.config)
+    if problem is not None and session.exitstatus in (0, 5):
+        state.note(problem)  # never green without judging
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 # ---------------------------------------------------------------------- fixtures
@@ -248,18 +254,48 @@ def candidate_run(request: pytest.FixtureRequest) -> Run:
 def run_comparison(request: pytest.FixtureRequest) -> RunComparisonResult:
     """The comparison of baseline and candidate (``@pytest.mark.runcompare`` overrides)."""
     from pytest_runcompare.session import get_session
-    from pytest_runcompare.settings import with_marker
 
     state = get_session(request.config)
-    settings = state.settings
-    marker = request.node.get_closest_marker("runcompare")
-    if marker is not None:
-        settings = with_marker(
-            settings, dict(marker.kwargs), Path(request.node.path).parent
-        )
+    settings = _marked_settings(request, state.settings)
     request.node.user_properties.append(("runcompare_fixture", "run_comparison"))
     state.comparison_users.add(request.node.nodeid)
-    return state.comparison(settings)
+    try:
+        return state.comparison(settings)
+    except RunCompareError as error:  # one paragraph, not a traceback through us
+        pytest.fail(f"{request.node.nodeid}: {error}", pytrace=False)
+
+
+def _marked_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The session's settings with this test's ``@pytest.mark.runcompare`` paths.
+
+    Marker paths are relative to the test file's folder; a path that does not exist
+    fails the test with one paragraph naming the test, the path and that folder.
+    """
+    from pytest_runcompare.loaders.registry import is_uri, split_location
+    from pytest_runcompare.settings import with_marker
+
+    marker = request.node.get_closest_marker("runcompare")
+    if marker is None:
+        return settings
+    base = Path(request.node.path).parent
+    try:
+        out = with_marker(settings, dict(marker.kwargs), base)
+    except pytest.UsageError as error:
+        pytest.fail(f"{request.node.nodeid}: {error}", pytrace=False)
+    for name in ("baseline", "candidate"):
+        source = getattr(out, name)
+        if name not in marker.kwargs or source is None or is_uri(source.location):
+            continue
+        path = split_location(source.location)[0]
+        if not path.exists():
+            pytest.fail(
+                f"{request.node.nodeid}: @pytest.mark.runcompare({name}="
+                f"{marker.kwargs[name]!r}): no run at {path}. Marker paths are "
+                f"relative to the test file's folder ({base}); give a path from "
+                "there, or an absolute one",
+                pytrace=False,
+            )
+    return out
 
 
 @pytest.fixture
@@ -269,15 +305,9 @@ def runcompare(
     """Assertions for hand-written tests: ``runcompare.assert_no_regression("bleu", margin="2%")``."""
     from pytest_runcompare.assertions import RunCompareAssertions
     from pytest_runcompare.session import get_session
-    from pytest_runcompare.settings import with_marker
 
     state = get_session(request.config)
-    settings = state.settings
-    marker = request.node.get_closest_marker("runcompare")
-    if marker is not None:
-        settings = with_marker(
-            settings, dict(marker.kwargs), Path(request.node.path).parent
-        )
+    settings = _marked_settings(request, state.settings)
     report = settings.html
     nodeid = request.node.nodeid
     return RunCompareAssertions(

@@ -19,6 +19,7 @@ import pytest
 
 from pytest_runcompare.errors import RunCompareError
 from pytest_runcompare.settings import SESSION_KEY, Settings, settings_from_config
+from pytest_runcompare.untrusted import log_text
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 RECORDS_KEY = "runcompare_records"
 DEFERRED_KEY = "runcompare_deferred_gates"
+LINEAGE_KEY = "runcompare_recorded_lineage"
 
 
 class RunCompareWarning(UserWarning):
@@ -44,6 +46,27 @@ def get_session(config: pytest.Config) -> RunCompareSession:
         config.stash[SESSION_KEY] = state
         config.pluginmanager.register(state, "runcompare-session")
     return state
+
+
+def similar_paths(path: Path, limit: int = 3) -> list[Path]:
+    """Existing paths whose name is close to ``path``'s (its folder's too)."""
+    import difflib
+
+    def close(folder: Path, name: str) -> list[Path]:
+        try:
+            names = [p.name for p in folder.iterdir()]
+        except OSError:
+            return []
+        found = difflib.get_close_matches(name, names, limit, cutoff=0.8)
+        return [folder / n for n in found]
+
+    if path.parent.is_dir():
+        return close(path.parent, path.name)
+    return [
+        folder / path.name
+        for folder in close(path.parent.parent, path.parent.name)
+        if (folder / path.name).exists()
+    ]
 
 
 def _run_key(source: RunSource) -> str:
@@ -81,6 +104,10 @@ class RunCompareSession:
         self.gates_ran = False
         self.ran_gate_keys: set[str] = set()
         self.warned_session = False
+        #: gate items the gates file gave (None: it was not collected here)
+        self.gates_collected: int | None = None
+        #: gate items that -k, -m, --lf or another plugin deselected
+        self.gates_deselected = 0
         self.written: dict[str, Path] = {}
         self.notes: list[str] = []
 
@@ -128,10 +155,26 @@ class RunCompareSession:
         return self.load(source)
 
     def missing_baseline_message(self, source: RunSource) -> str:
-        """What to do when there is no baseline yet (the way syrupy treats snapshots)."""
+        """What to do when there is no baseline: fix a mistyped path, or create it.
+
+        "Create it" is offered only when no similar path exists beside it: a typo
+        (``runs/basline``) must not become a second, stray baseline.
+        """
+        from pytest_runcompare.loaders.registry import split_location
+
+        origin = self.settings.origins.get("baseline", "the baseline")
+        similar = similar_paths(split_location(source.location)[0])
+        if similar:
+            return (
+                f"no baseline at {source.location} (set by {origin}), but similar "
+                f"paths exist: {', '.join(str(p) for p in similar)}. Fix the path; "
+                "--runcompare-update-baseline would create a new baseline at the "
+                "mistyped one"
+            )
         return (
             f"no baseline at {source.location}: run the session once with "
-            "--runcompare-update-baseline to create it from this candidate"
+            "--runcompare-update-baseline to create it from this candidate\n"
+            f"(the path is set by {origin})"
         )
 
     def candidate_run(self, settings: Settings | None = None) -> Run:
@@ -166,9 +209,10 @@ class RunCompareSession:
     def get_recorder(self) -> Recorder:
         """The session's recorder, created on first use."""
         if self.recorder is None:
-            from pytest_runcompare.recorder import Recorder
+            from pytest_runcompare.recorder import Recorder, options_from_ini
 
-            self.recorder = Recorder(seed=self.settings.seed)
+            # The model's own name, params and seed: never the resampling seed.
+            self.recorder = Recorder(**options_from_ini(self.config.getini))
         return self.recorder
 
     # ------------------------------------------------------------------ comparison
@@ -313,6 +357,21 @@ class RunCompareSession:
                 message=message,
             )
 
+    @pytest.hookimpl
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.gates_deselected += sum(
+            1 for i in items if i.get_closest_marker("runcompare_gate") is not None
+        )
+
+    def judged_anything(self) -> bool:
+        """Whether a gate ran (here or on a worker) or a fixture compared runs."""
+        return bool(
+            self.gates_ran
+            or self.deferred_gates
+            or self.comparison_users
+            or self.assertions
+        )
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """On the xdist controller: merge the datapoints a worker recorded."""
@@ -321,6 +380,7 @@ class RunCompareSession:
         if records:
             self.recording = True
             self.get_recorder().merge(records)
+            self.get_recorder().adopt(output.get(LINEAGE_KEY) or {})
         self.deferred_gates.update(output.get(DEFERRED_KEY) or {})
 
     def write_worker_output(self) -> None:
@@ -328,6 +388,7 @@ class RunCompareSession:
         output = self.config.workeroutput  # type: ignore[attr-defined]
         if self.recorder is not None and len(self.recorder):
             output[RECORDS_KEY] = self.recorder.records()
+            output[LINEAGE_KEY] = self.recorder.lineage()
         if self.deferred_gates:
             output[DEFERRED_KEY] = self.deferred_gates
 
@@ -354,9 +415,23 @@ class RunCompareSession:
         for warning in warnings:
             self.warn(warning)
 
-    def warn(self, message: str) -> None:
-        """A warning shown in pytest's warnings summary."""
-        warnings.warn(RunCompareWarning(message), stacklevel=2)
+    def warn(self, message: str, *, line: int | None = None) -> None:
+        """A warning shown in pytest's warnings summary (run data in it shown escaped).
+
+        It points at the gates file (at ``line``, else its first line), not at the
+        plugin's code that noticed; without a gates file, at the caller.
+        """
+        path = self.settings.gates.path
+        if path is None:
+            warnings.warn(RunCompareWarning(log_text(message)), stacklevel=2)
+            return
+        warnings.warn_explicit(
+            RunCompareWarning(log_text(message)),
+            RunCompareWarning,
+            filename=str(path),
+            lineno=line or 1,
+            module="runcompare",
+        )
 
     def env(self, name: str) -> str | None:
         """An environment variable (kept here so tests can see what is read)."""

@@ -35,7 +35,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "config": (
         "runcompare_config",
-        f"gates file (default: {DEFAULT_GATES_FILE} in the rootdir)",
+        f"gates file (default: {DEFAULT_GATES_FILE} in the rootdir, else beside the "
+        "ini file, else in the current directory)",
     ),
     "report": ("runcompare_report", "write the HTML report to this file"),
     "markdown": ("runcompare_markdown", "write the Markdown summary to this file"),
@@ -64,6 +65,13 @@ class Settings:
     accept_failed: bool = False
     #: where the baseline and candidate locations came from, for error messages
     origins: Mapping[str, str] = field(default_factory=dict)
+    #: the ``--runcompare-*`` options given on the command line (they ask for a
+    #: judgement: a session that judges nothing then fails)
+    asked: tuple[str, ...] = ()
+    #: the ini keys that are set
+    ini_keys: tuple[str, ...] = ()
+    #: where the default gates file was looked for
+    searched: tuple[Path, ...] = ()
 
     @property
     def gates(self) -> GatesConfig:
@@ -125,6 +133,62 @@ def _number(
         ) from None
 
 
+#: files that mark a project's root: the search for a gates file stops there
+PROJECT_MARKERS = (".git", "pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+
+
+def gates_file_dirs(config: pytest.Config) -> list[Path]:
+    """Where the default gates file is looked for, in order.
+
+    The rootdir, the ini file's folder, then the current directory and its parents
+    up to the first that holds a project marker (:data:`PROJECT_MARKERS`). The
+    rootdir alone is not enough: pytest fixes it before it knows this plugin's
+    options, so ``--runcompare-candidate /ci/artifacts/run`` (the space form) counts
+    the value as a path argument and moves the rootdir (and the ini file) away.
+    """
+    dirs = [Path(config.rootpath)]
+    if config.inipath is not None:
+        dirs.append(Path(config.inipath).parent)
+    here = Path(config.invocation_params.dir)
+    for directory in (here, *here.parents):
+        dirs.append(directory)
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            break
+    out: list[Path] = []
+    for d in dirs:
+        if d.resolve() not in {o.resolve() for o in out}:
+            out.append(d)
+    return out
+
+
+def default_gates_file(config: pytest.Config) -> Path | None:
+    """The first ``runcompare.yaml`` of :func:`gates_file_dirs`, if there is one."""
+    for directory in gates_file_dirs(config):
+        if (directory / DEFAULT_GATES_FILE).is_file():
+            return directory / DEFAULT_GATES_FILE
+    return None
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """The line of a top-level key of the gates file (None when it cannot be read).
+
+    A top-level key of a block mapping starts its line, which is all this needs.
+    """
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(
+        rf"""^(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*:"""
+    )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
 def is_configured(config: pytest.Config) -> bool:
     """Whether this session asks for anything: an option, an ini key or a gates file.
 
@@ -135,7 +199,7 @@ def is_configured(config: pytest.Config) -> bool:
             return True
     if config.getoption("runcompare_update_baseline"):
         return True
-    return (Path(config.rootpath) / DEFAULT_GATES_FILE).is_file()
+    return default_gates_file(config) is not None
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
@@ -156,9 +220,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
                 f"--runcompare-config: gates file {config_value!r} not found"
             )
     else:
-        gates_path = rootdir / DEFAULT_GATES_FILE
-        if not gates_path.is_file():
-            gates_path = None
+        gates_path = default_gates_file(config)
     gates = GatesConfig()
     if gates_path is not None:
         from pytest_runcompare.config import load_gates_file
@@ -174,8 +236,10 @@ def settings_from_config(config: pytest.Config) -> Settings:
         value = _value(config, name)
         from_file = gates.baseline if name == "baseline" else gates.candidate
         if value is None:
-            if from_file is not None:
-                origins[name] = f"{gates.path}: {name}"
+            if from_file is not None and gates.path is not None:
+                line = _key_line(gates.path, name)
+                where = f"{gates.path}:{line}" if line else str(gates.path)
+                origins[name] = f"{where}: {name}"
             return from_file
         origins[name] = (
             f"--runcompare-{name}"
@@ -229,6 +293,11 @@ def settings_from_config(config: pytest.Config) -> Settings:
         raise pytest.UsageError(
             "--runcompare-accept-failed applies to --runcompare-update-baseline"
         )
+    asked = [
+        f"--runcompare-{name}"
+        for name in OPTIONS
+        if config.getoption(f"runcompare_{name}") is not None
+    ]
     return Settings(
         rootdir=rootdir,
         request=request,
@@ -237,6 +306,9 @@ def settings_from_config(config: pytest.Config) -> Settings:
         reason=reason,
         accept_failed=accept,
         origins=origins,
+        asked=tuple(asked),
+        ini_keys=tuple(ini for ini, _ in OPTIONS.values() if config.getini(ini)),
+        searched=tuple(gates_file_dirs(config)),
     )
 
 
