@@ -394,7 +394,11 @@ def _count(where: _Where, key: str, value: Any) -> int:
             f"0 to {MAX_COUNT:,}",
         )
     if value > MAX_COUNT:
-        raise where.error(key, f"is too large ({value:.3g})", f"0 to {MAX_COUNT:,}")
+        raise where.error(
+            key,
+            f"is too large (a {len(str(value))}-digit number)",
+            f"0 to {MAX_COUNT:,}",
+        )
     return value
 
 
@@ -474,6 +478,10 @@ def _check_margin(where: _Where, key: str, value: Any) -> None:
         margin = parse_margin(value)
     except ConfigError:
         raise where.error(key, f"invalid margin {_shown(value)}", accepted) from None
+    except OverflowError:  # an integer beyond any float
+        raise where.error(
+            key, f"margin {_shown(value)} is out of range", accepted
+        ) from None
     if margin.value == 0:
         return
     if margin.relative:
@@ -620,13 +628,13 @@ def _share(where: _Where, key: str, value: Any, low: float, high: float) -> floa
     ok = (
         not isinstance(value, bool)
         and isinstance(value, int | float)
-        and math.isfinite(value)
+        and (isinstance(value, int) or math.isfinite(value))
         and (low <= value if low == 0 else low < value)
         and value < high
     )
     if not ok:
         interval = f"[{low:g}, {high:g})" if low == 0 else f"({low:g}, {high:g})"
-        raise where.error(key, f"must be a number in {interval}, got {value!r}")
+        raise where.error(key, f"must be a number in {interval}, got {_shown(value)}")
     return float(value)
 
 

@@ -137,7 +137,28 @@ CASES = [
     ),
     (
         _gate("max_new_failures: 100000000000000000000"),
-        "4: metrics.acc.max_new_failures: is too large (1e+20) " + COUNT,
+        "4: metrics.acc.max_new_failures: is too large (a 21-digit number) " + COUNT,
+    ),
+    (
+        _gate("max_new_failures: 1" + "0" * 399),
+        "4: metrics.acc.max_new_failures: is too large (a 400-digit number) " + COUNT,
+    ),
+    (
+        "metrics:\n  acc:\n    margin: 1" + "0" * 399 + "\n",
+        "3: metrics.acc.margin: margin 1" + "0" * 76 + "... is out of range " + MARGINS,
+    ),
+    (
+        "defaults:\n  power_warn_below: 1" + "0" * 399 + "\n",
+        "2: defaults.power_warn_below: must be a number in [0, 1), got 1"
+        + "0" * 76
+        + "...",
+    ),
+    (
+        "defaults:\n  alpha: 1" + "0" * 399 + "\n",
+        "2: defaults.alpha: must be a number in [1e-10, 0.5), got 1"
+        + "0" * 76
+        + "... "
+        + ALPHA,
     ),
     (
         _gate("test: null"),
@@ -242,7 +263,7 @@ CASES = [
     ("seed: 1e300\n", "1: seed: must be a non-negative integer, got 1e+300 " + COUNT),
     (
         "seed: 123456789012345678901234567890\n",
-        "1: seed: is too large (1.23e+29) " + COUNT,
+        "1: seed: is too large (a 30-digit number) " + COUNT,
     ),
     ("seed: [0]\n", "1: seed: must be a non-negative integer, got [0] " + COUNT),
     (

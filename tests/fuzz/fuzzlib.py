@@ -346,6 +346,23 @@ NASTY_VALUES: list[Callable[[], Any]] = [
 ]
 
 
+RAW_SENTINEL = "\x00raw\x00"
+RAW_JSON = [
+    b"[" * 900 + b"1" + b"]" * 900,
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a":' * 3000 + b"1" + b"}" * 3000,
+    b"1e999",
+    b"-1e999",
+    b"1" + b"0" * 5000,
+    b"1E400",
+    b"4.9e-325",
+    b"NaN",
+    b"-Infinity",
+    b'"\\ud800\\udc00\\udfff"',
+    b'"\\u0000"',
+]
+
+
 def _deep(depth: int) -> Any:
     value: Any = 1
     for i in range(depth):
@@ -386,6 +403,9 @@ def _set(root: Any, path: tuple[Any, ...], value: Any) -> Any:
 def mutate_tree(rng: random.Random, data: Any, log: list[str]) -> Any:
     """Change, delete, duplicate or retype one node of parsed JSON/YAML data."""
     nodes = list(_nodes(data))
+    records = [(p, n) for p, n in nodes if isinstance(n, dict) and _is_record(n)]
+    if records and rng.random() < 0.4:
+        return _mutate_field(rng, data, records, log)
     path, node = rng.choice(nodes)
     choice = rng.randrange(5)
     if choice == 0 and path and isinstance(_get(data, path[:-1]), dict):
@@ -419,6 +439,60 @@ def mutate_tree(rng: random.Random, data: Any, log: list[str]) -> Any:
     index = rng.randrange(len(NASTY_VALUES))
     log.append(f"replace {_show_path(path)} with nasty[{index}]")
     return _set(data, path, NASTY_VALUES[index]())
+
+
+RECORD_KEYS = ("id", "doc_id", "sample_id", "metrics", "scores", "output", "input")
+FIELDS = (
+    "id",
+    "output",
+    "input",
+    "expected",
+    "slices",
+    "group",
+    "meta",
+    "steps",
+    "metrics",
+    "metrics.exact_match",
+    "metrics.latency_ms",
+    "metrics.<new>",
+    "steps.0.name",
+    "steps.0.output",
+    "steps.0.metrics",
+)
+
+
+def _is_record(node: dict[str, Any]) -> bool:
+    return any(key in node for key in RECORD_KEYS)
+
+
+def _mutate_field(
+    rng: random.Random,
+    data: Any,
+    records: list[tuple[tuple[Any, ...], Any]],
+    log: list[str],
+) -> Any:
+    """Set one field of one datapoint-like mapping to a nasty value (still well-formed)."""
+    path, record = rng.choice(records)
+    name = rng.choice(FIELDS)
+    index = rng.randrange(len(NASTY_VALUES))
+    value = NASTY_VALUES[index]()
+    target = record
+    parts = name.split(".")
+    for part in parts[:-1]:
+        if part.isdigit() and isinstance(target, list) and target:
+            target = target[0]
+        elif isinstance(target, dict):
+            if not isinstance(target.get(part), dict | list):
+                target[part] = {} if part != "steps" else [{}]
+            target = target[part]
+        else:
+            break
+    last = parts[-1]
+    if isinstance(target, dict):
+        key = "m-" + str(rng.randrange(99)) if last == "<new>" else last
+        target[key] = value
+    log.append(f"field {_show_path(path)}.{name} = nasty[{index}]")
+    return data
 
 
 def _number_or_text(rng: random.Random, text: str) -> Any:
@@ -536,7 +610,10 @@ def _structured(rng: random.Random, kind: str, data: bytes, log: list[str]) -> b
             tree = json.loads(data)
         except (ValueError, RecursionError):
             return mutate_bytes(rng, data, log)
-        tree = mutate_tree(rng, tree, log)
+        if rng.random() < 0.25:
+            tree = _raw_slot(rng, tree, log)
+        else:
+            tree = mutate_tree(rng, tree, log)
         return _dump_json(tree)
     if kind in ("yaml", "gates"):
         if rng.random() < 0.3:
@@ -555,11 +632,23 @@ def _structured(rng: random.Random, kind: str, data: bytes, log: list[str]) -> b
     return mutate_bytes(rng, data, log)
 
 
+def _raw_slot(rng: random.Random, tree: Any, log: list[str]) -> Any:
+    """Mark one node to be replaced by raw JSON text no ``json.dumps`` would write."""
+    path, _ = rng.choice(list(_nodes(tree)))
+    index = rng.randrange(len(RAW_JSON))
+    log.append(f"raw {_show_path(path)} = raw[{index}]")
+    return _set(tree, path, f"{RAW_SENTINEL}{index}")
+
+
 def _dump_json(tree: Any) -> bytes:
     try:
-        return json.dumps(tree).encode()
+        text = json.dumps(tree).encode()
     except (ValueError, RecursionError):
         return b"[" * 100_000  # nested past any parser's depth
+    marker = json.dumps(RAW_SENTINEL).encode()[:-1]
+    for index, raw in enumerate(RAW_JSON):
+        text = text.replace(marker + str(index).encode() + b'"', raw)
+    return text
 
 
 def _mutate_zip(rng: random.Random, data: bytes, log: list[str]) -> bytes:
@@ -796,16 +885,21 @@ def run_case(
     targets = []
     for side in ("a", "b"):
         log = []
-        files = mutate_seed(rng, seed, rng.randint(1, 3), log)
+        rounds = rng.randint(1, 3) if side == "a" or rng.random() < 0.5 else 0
+        files = mutate_seed(rng, seed, rounds, log)
         base = work / side
         write_files(base, files)
-        recipe = f"{name} side {side}: {' '.join(log)}"
+        recipe = f"{name} side {side}: {' '.join(log) or 'unchanged'}"
         with time_limit(timeout):
             outcome, run = check_load(seed.target, base, files, recipe)
         result.outcomes.append(outcome)
         if run is not None:
-            targets.append((str(base / seed.target), recipe))
+            targets.append((str(base / seed.target), run))
     if len(targets) == 2:
+        gates = work / "gates.yaml"
+        gates.write_text(
+            _gates_for(targets[0][1]), encoding="utf-8", errors="surrogatepass"
+        )
         with time_limit(timeout):
             result.outcomes.append(
                 check_compare(
@@ -813,6 +907,16 @@ def run_case(
                     targets[1][0],
                     work / "out",
                     f"{name} | compare side a vs side b",
+                    config=str(gates) if targets[0][1].metric_names else None,
                 )
             )
     return result
+
+
+def _gates_for(run: Any) -> str:
+    """A gates file (JSON is YAML) gating every metric of ``run``, whatever its name."""
+    metrics = {
+        name: {"direction": "higher", "mode": "regression_detection", "slices": "all"}
+        for name in list(run.metric_names)[:20]
+    }
+    return json.dumps({"metrics": metrics, "report": {"max_outputs": 50}})

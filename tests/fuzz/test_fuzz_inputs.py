@@ -79,3 +79,39 @@ def test_fuzzed_input_ends_in_a_run_or_a_clear_error(
         f"{o.detail} at {o.where}\n  reproduce: python benchmarks/fuzz.py {o.recipe}"
         for o in result.bugs
     )
+
+
+def test_benchmark_script_runs_a_short_campaign_and_rebuilds_a_case() -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[2] / "benchmarks" / "fuzz.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--seed",
+            "3",
+            "--cases",
+            "4",
+            "--seconds",
+            "120",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(
+        "fuzz campaign --seed 3: 4 cases in 120 s (cases 0..3)"
+    )
+    one = subprocess.run(
+        [sys.executable, str(script), "--seed", "3", "--case", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert "--seed 3 --case 2 (" in one.stdout
