@@ -98,7 +98,7 @@ def test_missing_candidate_is_a_usage_error_naming_its_origin(model_repo) -> Non
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "*runcompare.yaml: candidate: the candidate run *candidate.jsonl does not exist*"
+            "*runcompare.yaml:2: candidate: the candidate run *candidate.jsonl does not exist*"
         ]
     )
     result = pytester.runpytest("-q", "--runcompare-candidate", "nope.jsonl")
