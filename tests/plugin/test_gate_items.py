@@ -127,7 +127,7 @@ def test_malformed_run_names_file_line_and_field(model_repo) -> None:
     [
         (
             "metrics:\n  score:\n    margin: two percent\n",
-            "*runcompare.yaml:3: metrics.score.margin: invalid margin 'two percent'; expected a non-negative number*'2%')",
+            "*runcompare.yaml:3: metrics.score.margin: invalid margin 'two percent' (accepted: 0, or an absolute margin*'2%'))",
         ),
         (
             "metrics:\n  score:\n    margn: 0.1\n",
