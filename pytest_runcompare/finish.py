@@ -339,7 +339,7 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
         location = (gates_path, index, f"runcompare gate {key}")
         state.warn_session_once()
         for warning in result.warnings:
-            state.warn(warning)
+            state.warn(warning, line=line)
         outcome: Literal["passed", "failed", "skipped"] = (
             "skipped" if result.outcome == "xfailed" else result.outcome
         )
