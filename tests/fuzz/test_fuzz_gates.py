@@ -9,6 +9,7 @@ judge two small runs through ``runcompare compare`` to a verdict or a clear erro
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_runcompare.config import DEFAULT_KEYS, METRIC_KEYS, REPORT_KEYS, WAIVER_KEYS
+from pytest_runcompare.judge.spec import BUILTIN_TESTS
 
 NUMBERS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
@@ -72,8 +74,58 @@ VALUES = st.recursive(
 METRICS = ("exact_match", "latency_ms", "answer_length", "missing_metric")
 
 
+_MODES = ["non_inferiority", "regression_detection", "equivalence"]
+_SHARE = st.floats(min_value=0, max_value=0.999)
+VALID: dict[str, st.SearchStrategy[Any]] = {
+    "direction": st.sampled_from(["higher", "lower"]),
+    "aggregate": st.sampled_from(
+        ["mean", "median", "sum", "rate", "p50", "p95", "p99"]
+    ),
+    "margin": st.one_of(
+        st.floats(min_value=1e-100, max_value=1e100),
+        st.sampled_from([0, "2%", "50%", "99.9%", "1e-8%", 0.1, 5]),
+    ),
+    "mode": st.sampled_from(_MODES),
+    "test": st.sampled_from(BUILTIN_TESTS),
+    "alpha": st.floats(min_value=1e-10, max_value=0.4999),
+    "missing": st.sampled_from(["fail", "worst", "drop"]),
+    "min_coverage": st.floats(min_value=0, max_value=1),
+    "inconclusive": st.sampled_from(["fail", "pass"]),
+    "pairing": st.sampled_from(["paired", "none"]),
+    "correction": st.sampled_from(["holm", "bh", "bonferroni", "none"]),
+    "slices": st.one_of(
+        st.just("all"), st.lists(st.sampled_from(["lang:de", "lang:en", "nope"]))
+    ),
+    "steps": st.one_of(st.just("all"), st.lists(st.sampled_from(["retrieve", "x"]))),
+    "max_new_failures": st.integers(min_value=0, max_value=50),
+    "denominator": st.sampled_from(METRICS),
+    "gate": st.booleans(),
+    "compatibility": st.sampled_from(["fail", "warn"]),
+    "incomplete_runs": st.sampled_from(["fail", "warn"]),
+    "power": st.sampled_from(["warn", "fail", "off"]),
+    "power_warn_below": st.floats(min_value=0.01, max_value=0.99),
+    "power_correlation": _SHARE,
+    "html": st.just("out/r.html"),
+    "markdown": st.just("out/r.md"),
+    "json": st.just("out/r.json"),
+    "max_outputs": st.integers(min_value=0, max_value=100),
+    "metric": st.sampled_from(METRICS),
+    "slice": st.sampled_from(["lang:de", "lang:en"]),
+    "step": st.just("retrieve"),
+    "ids": st.lists(st.sampled_from(["q-1", "q-2", "q-39", "nope"]), max_size=3),
+    "reason": st.text(min_size=1, max_size=20).filter(str.strip),
+    "expires": st.sampled_from(["2099-12-31", "2000-01-01"]),
+}
+
+
+def _value(key: str) -> st.SearchStrategy[Any]:
+    """Mostly a value the key accepts (so that gates get judged), else anything."""
+    valid = VALID[key]
+    return st.integers(0, 5).flatmap(lambda k: VALUES if k == 0 else valid)
+
+
 def _block(keys: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.dictionaries(st.sampled_from(keys), VALUES, max_size=len(keys))
+    return st.fixed_dictionaries({}, optional={key: _value(key) for key in keys})
 
 
 GATES = st.fixed_dictionaries(
@@ -86,9 +138,10 @@ GATES = st.fixed_dictionaries(
         "defaults": _block(DEFAULT_KEYS),
         "report": _block(REPORT_KEYS),
         "waivers": st.lists(_block(WAIVER_KEYS), max_size=2),
-        "seed": VALUES,
+        "seed": st.one_of(st.integers(min_value=0, max_value=2**32), VALUES),
     },
 )
+REACHED: list[str] = []  # the outcomes of the comparisons (for a campaign's counts)
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -98,9 +151,9 @@ def _dump(data: dict[str, Any]) -> str:
 
 
 @settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("RUNCOMPARE_FUZZ_EXAMPLES", "30")),
     deadline=None,
-    derandomize=True,
+    derandomize="RUNCOMPARE_FUZZ_EXAMPLES" not in os.environ,  # CI: the same examples
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(GATES)
@@ -125,6 +178,7 @@ def test_any_gates_file_is_refused_clearly_or_judged_cleanly(
                 outcome.recipe,
                 config=str(path),
             )
+        REACHED.append(outcome.detail)
         assert outcome.status != "bug", f"{outcome.detail} at {outcome.where}"
 
 
