@@ -82,6 +82,18 @@ def has_surrogates(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
+def clip_words(text: str, limit: int) -> str:
+    """``text`` with every run of more than ``limit`` non-space characters clipped.
+
+    For a sentence that names a gate or a datapoint: a name a million characters
+    long is cut where it stands (see :func:`clip`), and the sentence reads on.
+    """
+    if len(text) <= limit:
+        return text
+    long_word = re.compile(rf"\S{{{limit + 1},}}")
+    return long_word.sub(lambda m: clip(m.group(), limit), text)
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with a visible marker, if longer.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_runcompare.untrusted import MESSAGE_CHARS, NAME_CHARS, one_line
+from pytest_runcompare.untrusted import MESSAGE_CHARS, NAME_CHARS, clip_words, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.pipeline import Judgement
@@ -48,8 +48,10 @@ def workflow_commands(judgement: Judgement, file: str = "") -> list[str]:
         where.append(f"title={_property(f'runcompare {key}')}")
         if result.status is Status.PASSED:
             why = result.verdict.warnings[:1] or [r.text for r in result.reasons[:1]]
-            first = f"{key}: {one_line(why[0], MESSAGE_CHARS)}"
+            first = f"{key}: {one_line(clip_words(why[0], NAME_CHARS), MESSAGE_CHARS)}"
         else:
-            first = one_line(result.message_lines[0], MESSAGE_CHARS)
+            first = one_line(
+                clip_words(result.message_lines[0], NAME_CHARS), MESSAGE_CHARS
+            )
         commands.append(f"::{level} {','.join(where)}::{_message(first)}")
     return commands

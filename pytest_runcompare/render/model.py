@@ -18,6 +18,7 @@ from pytest_runcompare.untrusted import (
     MESSAGE_CHARS,
     NAME_CHARS,
     clip,
+    clip_words,
     log_text,
     one_line,
 )
@@ -624,7 +625,7 @@ def header(
     """Names, sizes, seed and the session's verdict."""
     baseline, candidate = comparison.baseline.name, comparison.candidate.name
     return {
-        "title": title or f"{candidate} vs {baseline}",
+        "title": title or f"{_name(candidate)} vs {_name(baseline)}",
         "baseline": baseline,
         "candidate": candidate,
         "n_baseline": len(comparison.baseline),
@@ -742,7 +743,9 @@ def bounded(value: Any, limit: int = NAME_CHARS) -> Any:
     (newlines too in names; sentences keep theirs).
     """
     if isinstance(value, str):
-        return _name(value) if limit == NAME_CHARS else log_text(clip(value, limit))
+        if limit == NAME_CHARS:
+            return _name(value)
+        return log_text(clip(clip_words(value, NAME_CHARS), limit))
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare import text
 from pytest_runcompare.render.model import status_word, tone
-from pytest_runcompare.untrusted import MESSAGE_CHARS, NAME_CHARS, one_line
+from pytest_runcompare.untrusted import MESSAGE_CHARS, NAME_CHARS, clip_words, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
@@ -125,17 +125,17 @@ def session_lines(
             )
         )
     for warning in judgement.warnings:
-        out.append(Line(f"warning: {one_line(warning, MESSAGE_CHARS)}", Tone.WARN))
+        out.append(Line(f"warning: {_sentence(warning)}", Tone.WARN))
     policy_fails = judgement.compatibility_policy is RunPolicy.FAIL
     for problem in judgement.compatibility.problems:
         out.append(
             Line(
-                f"compatibility: {one_line(problem, MESSAGE_CHARS)}",
+                f"compatibility: {_sentence(problem)}",
                 Tone.BAD if policy_fails else Tone.WARN,
             )
         )
     for note in judgement.compatibility.notes:
-        out.append(Line(f"note: {one_line(note, MESSAGE_CHARS)}"))
+        out.append(Line(f"note: {_sentence(note)}"))
     for waiver in judgement.unmatched_waivers:
         place = where(waiver.line) if where is not None else ""
         out.append(
@@ -226,7 +226,12 @@ def worst_regressions(
 
 def message(result: GateResult) -> str:
     """A gate's reasons and sentence (``GateResult.message``), safe on a terminal or log."""
-    return "\n".join(one_line(line, MESSAGE_CHARS) for line in result.message_lines)
+    return "\n".join(_sentence(line) for line in result.message_lines)
+
+
+def _sentence(text: str) -> str:
+    """A sentence around run data: names in it bounded, then the whole, on one line."""
+    return one_line(clip_words(text, NAME_CHARS), MESSAGE_CHARS)
 
 
 def failure_message(
@@ -262,7 +267,7 @@ def failure_message(
             )
             lines.extend(worst)
     for warning in verdict.warnings:
-        lines.append(f"warning: {one_line(warning, MESSAGE_CHARS)}")
+        lines.append(f"warning: {_sentence(warning)}")
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)
