@@ -196,7 +196,7 @@ def run_plan(args: argparse.Namespace) -> int:
         baseline, request.config, power=power, correlation=rho, alpha=args.alpha
     )
     for line in plan_lines(plan):
-        print(log_text(line))
+        print(one_line(line))
     return EXIT_PASSED
 
 
