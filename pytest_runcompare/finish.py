@@ -328,6 +328,7 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
     XML, the exit status and the report all see them.
     """
     from pytest_runcompare.collection import gate_outcome
+    from pytest_runcompare.untrusted import one_line
 
     config = state.config
     gates_path = str(state.settings.gates.path)
@@ -336,7 +337,7 @@ def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> 
         result = gate_outcome(state, key)
         line = lines.get(key)
         index = 0 if line is None else line - 1
-        location = (gates_path, index, f"runcompare gate {key}")
+        location = (gates_path, index, f"runcompare gate {one_line(key)}")
         state.warn_session_once()
         for warning in result.warnings:
             state.warn(warning, line=line)
