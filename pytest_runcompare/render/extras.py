@@ -15,6 +15,7 @@ from pytest_runcompare.render.model import (
     fmt_p,
     gate_row,
 )
+from pytest_runcompare.untrusted import NAME_CHARS, clip_words, log_text, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.pipeline import GateResult
@@ -25,6 +26,9 @@ _CELL = "padding:2px 8px;border-bottom:1px solid #e3e6ec;text-align:right"
 
 def verdict_extras_html(results: Sequence[GateResult]) -> str:
     """An HTML table of the gates' figures, every string escaped.
+
+    Run data in it (the key, the message) is shown as :mod:`pytest_runcompare.untrusted`
+    shows it elsewhere: bounded, control characters and lone surrogates escaped.
 
     One row per gate: its final status, gate key, baseline and candidate aggregates,
     change, interval, margin, p-value (adjusted), n, and the verdict's sentence.
@@ -56,7 +60,8 @@ def verdict_extras_html(results: Sequence[GateResult]) -> str:
         cells = [
             f'<td style="{_CELL};color:{colour};font-weight:bold">'
             f"{escape(r['status_word'].upper())}</td>",
-            f'<td style="{_CELL};text-align:left"><code>{escape(r["key"])}</code></td>',
+            f'<td style="{_CELL};text-align:left">'
+            f"<code>{escape(one_line(r['key'], NAME_CHARS))}</code></td>",
             *(
                 f'<td style="{_CELL}">{escape(text)}</td>'
                 for text in (
@@ -73,7 +78,7 @@ def verdict_extras_html(results: Sequence[GateResult]) -> str:
         rows.append(f'<tr class="runcompare-verdict">{"".join(cells)}</tr>')
         rows.append(
             f'<tr><td colspan="9" style="padding:2px 8px 8px;color:#3a4254">'
-            f"{escape(r['message'])}</td></tr>"
+            f"{escape(log_text(clip_words(r['message'], NAME_CHARS)))}</td></tr>"
         )
     return (
         '<table class="runcompare-gates" style="border-collapse:collapse;'

@@ -225,6 +225,17 @@ def test_html_report_survives_nan_surrogates_and_a_huge_name(hostile, judgement)
     assert ID_SHOWN in data["ids"]
 
 
+def test_pytest_html_extras_show_run_data_escaped(judgement):
+    from pytest_runcompare.render.extras import verdict_extras_html
+
+    html = verdict_extras_html(judgement.results)
+    html.encode("utf-8")
+    assert "\x1b" not in html
+    assert f"<code>accuracy[{TAG_SHOWN}]</code>" in html
+    assert "<code>f1[tag\\udc00]</code>" in html
+    assert "n" * 201 not in html
+
+
 # ------------------------------------------------------------------ real sessions
 GATES = """\
 baseline: runs/baseline.jsonl
