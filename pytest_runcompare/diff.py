@@ -286,6 +286,7 @@ class _Segments:
                 self.emit("=", "".join(a[i1:i2]))
                 continue
             old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
+            # the whitespace both sides end with is unchanged text, not a change
             space = old[len(old.rstrip()) :]
             if not (old and new) or new[len(new.rstrip()) :] != space or old.isspace():
                 space = ""
@@ -302,8 +303,10 @@ def text_diff(old: str, new: str, *, max_work: int = MAX_WORK) -> TextDiff:
     The changed middles are then diffed word by word with Myers' algorithm (fast
     when little changed), else with difflib's longest matches (fast when much did),
     else line by line the same two ways, each attempt given up once its work passes
-    ``max_work``; else they are shown whole, as removed then added. ``level`` says
-    which and ``work`` what it all took; the segments always rebuild both texts.
+    its bound (``max_work``; an eighth of it for Myers, whose work grows as the
+    square of the changes); else they are shown whole, as removed then added.
+    ``level`` says which and ``work`` what it all took; the segments always rebuild
+    both texts.
     """
     a = _TOKEN.findall(old)
     b = _TOKEN.findall(new)
