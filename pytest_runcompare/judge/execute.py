@@ -154,15 +154,25 @@ def _cluster_binary(s: Side) -> TestResult:
 
 
 def _relative_score(s: Side) -> TestResult:
-    """``o·(p_cand − w·p_base) ≥ 0`` on the raw 0/1 values (a ratio of proportions)."""
-    table = binary.paired_table(s.prep.base, s.prep.cand)
+    """``o·(p_cand − w·p_base) ≥ 0`` on the raw 0/1 values (a ratio of proportions).
+
+    Paired: the paired score test; unpaired: Farrington-Manning's (§3).
+    """
     opts = s.options
+
+    def test(**kw: Any) -> TestResult:
+        if s.prep.unpaired:
+            xb, xc = s.prep.base, s.prep.cand
+            return binary.relative_score_test_2indep(
+                int(xc.sum()), xc.size, int(xb.sum()), xb.size, weight=s.weight, **kw
+            )
+        table = binary.paired_table(s.prep.base, s.prep.cand)
+        return binary.relative_score_test(table, weight=s.weight, **kw)
+
     if s.prep.hib:
-        return binary.relative_score_test(table, weight=s.weight, **opts)
+        return test(**opts)
     flipped = {"greater": "less", "less": "greater"}.get(opts["alternative"])
-    res = binary.relative_score_test(
-        table,
-        weight=s.weight,
+    res = test(
         null=-opts["null"],
         alternative=flipped or opts["alternative"],
         confidence_level=opts["confidence_level"],
