@@ -217,6 +217,30 @@ def left_skewed_pairs(n: int, margin: float, *, rare: float = 0.1) -> Simulator:
     return draw
 
 
+def judge_scores(
+    n: int, margin: float, *, at_one: float = 0.45, at_zero: float = 0.35
+) -> Simulator:
+    """Judge-style scores in [0, 1]: mass ``at_one`` at 1, ``at_zero`` at 0, the rest
+    uniform. The candidate re-scores 30% of the datapoints from the same marginal
+    (noise) and turns each 1 into a 0 with probability ``margin / at_one``: a
+    regression of exactly ``margin`` carried by a few datapoints (§10)."""
+    flip = margin / at_one
+
+    def marginal(rng: np.random.Generator, size: int) -> np.ndarray:
+        u = rng.random(size)
+        return np.where(
+            u < at_one, 1.0, np.where(u < at_one + at_zero, 0.0, rng.random(size))
+        )
+
+    def draw(rng: np.random.Generator) -> Sample:
+        base = marginal(rng, n)
+        cand = np.where(rng.random(n) < 0.7, base, marginal(rng, n))
+        cand = np.where((cand == 1.0) & (rng.random(n) < flip), 0.0, cand)
+        return base, cand, None
+
+    return draw
+
+
 #: Binary cells: (baseline rate, higher is better, absolute margin, relative margin).
 #: The 0.02 rate is an error rate (lower is better): the candidate's rate rises.
 BINARY_RATES = (
@@ -279,6 +303,22 @@ CELLS: list[Cell] = [
         Gate("m", aggregate="p95", margin=0.1, higher_is_better=True),
         quantile_replicates(150, 0.1),
         "false_pass",
+    ),
+    *(
+        Cell(
+            f"judge-style scores in [0, 1] (45% at 1, 35% at 0), margin {m}, n={n}, "
+            "at the margin",
+            Gate("m", margin=m, higher_is_better=True),
+            judge_scores(n, m),
+            "false_pass",
+        )
+        for n, m in ((20, 0.1), (50, 0.05), (100, 0.05))
+    ),
+    Cell(
+        "judge-style scores in [0, 1] A/A, regression detection, n=50",
+        Gate("m", mode="regression_detection", higher_is_better=True),
+        judge_scores(50, 0.0),
+        "false_fail",
     ),
     Cell(
         "left-skewed differences, margin 0.1, n=30, silent pass at the margin",

@@ -167,6 +167,41 @@ def _zero_spread(
     ), None
 
 
+def _disagreement(
+    gate: Gate, p: float, ci_low: float, ci_high: float, margin: float
+) -> str | None:
+    """Why the p-value and the interval shown lead to different outcomes, if they do.
+
+    The p-value and the interval can come from different methods (an exact p with an
+    asymptotic interval, McNemar's mid-p with Newcombe's interval, the more
+    conservative of two tests); near α they can disagree. A gate never shows an
+    interval that contradicts its verdict: it is INCONCLUSIVE then (§4).
+    """
+    if not (math.isfinite(p) and math.isfinite(ci_low) and math.isfinite(ci_high)):
+        return None
+    tol = 1e-12 * max(1.0, abs(margin), abs(ci_low), abs(ci_high))
+    a = gate.alpha
+    if gate.mode is Mode.NON_INFERIORITY:
+        by_p, by_ci = p <= a, ci_low > -margin + tol
+        bound, beyond = ci_low, -margin
+    elif gate.mode is Mode.REGRESSION_DETECTION:
+        by_p, by_ci = p <= a, ci_high < -margin - tol
+        bound, beyond = ci_high, -margin
+    else:
+        by_p = p <= a
+        by_ci = -margin + tol < ci_low and ci_high < margin - tol
+        bound, beyond = (
+            (ci_low, -margin) if ci_low <= -margin + tol else (ci_high, margin)
+        )
+    if by_p == by_ci:
+        return None
+    return (
+        f"the p-value ({text.p_value(p)}) and the interval's bound "
+        f"({text.signed(bound, digits=6)} against {text.signed(beyond, digits=6)}) disagree at the edge of what "
+        "this n resolves, so neither decides"
+    )
+
+
 def measure(
     comparison: Comparable,
     gate: Gate,
@@ -402,6 +437,8 @@ def _measure(
         if too_few is not None:  # a zero-width interval would claim certainty
             inconclusive = inconclusive or too_few
             ci_low = ci_high = p = p_opp = math.nan
+    if inconclusive is None and not custom_kind:
+        inconclusive = _disagreement(gate, p, ci_low, ci_high, m_abs)
     se = res.se * scale
     two_sided = gate.mode is Mode.EQUIVALENCE
     pp = pass_probability(se, m_abs, alpha=gate.alpha)

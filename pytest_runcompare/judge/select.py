@@ -176,6 +176,14 @@ UNPAIRED_RULES: tuple[Rule, ...] = (
         lambda f: "binary metric without pairing: Farrington-Manning score test",
     ),
     (
+        lambda f: f.binary and f.relative,
+        TestKind.RELATIVE_SCORE,
+        lambda f: (
+            "binary metric with a relative margin, without pairing: "
+            "Farrington-Manning score test of the ratio of proportions"
+        ),
+    ),
+    (
         lambda f: True,
         TestKind.WELCH,
         lambda f: "no pairing: Welch t on the two runs' means",

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 from scipy import stats as st
 
 from pytest_runcompare.stats._validation import (
@@ -619,28 +619,51 @@ def _restricted_cells(t: PairedTable, weight: float, null: float) -> list[float]
     return [x / total for x in p]
 
 
-def _weighted_z(t: PairedTable, weight: float, null: float) -> float:
-    """Score statistic of ``θ = p_cand − w·p_base`` at ``θ0 = null``."""
+#: Continuity correction of the relative score test, in datapoints: the estimate is
+#: moved half a datapoint (0.5/N, Yates's amount) toward the null. Chosen by exact
+#: enumeration over every nuisance configuration (rates 0.002–0.998, every
+#: correlation the margins allow, weights 0.8–1.5, N = 20–50): the uncorrected
+#: test's worst size is 5.2–6.8% for runs that are at least independent (6.9% over
+#: every correlation), a quarter datapoint reaches 6.1%; half a datapoint keeps it
+#: at most 4.5% for runs at least independent and 5.8% for runs that never agree
+#: (docs/statistics.md §3).
+RELATIVE_CONTINUITY = 0.5
+
+
+def _weighted_z(
+    t: PairedTable, weight: float, null: float, shift: float = 0.0
+) -> float:
+    """Score statistic of ``θ = p_cand − w·p_base`` at ``θ0 = null``.
+
+    ``shift`` is subtracted from the estimate (a continuity correction).
+    """
     a = (1.0 - weight, -weight, 1.0, 0.0)
     counts = (t.both, t.b, t.c, t.neither)
     est = sum(x * k for x, k in zip(a, counts, strict=True)) / t.n
     p = _restricted_cells(t, weight, null)
     var = sum((x - null) ** 2 * q for x, q in zip(a, p, strict=True))
-    num = est - null
+    num = est - null - shift
     if var <= 1e-300:
         return 0.0 if abs(num) < 1e-15 else math.copysign(math.inf, num)
     return num / math.sqrt(var / t.n)
 
 
 def relative_score_interval(
-    table: object, *, weight: float, confidence_level: float = 0.90
+    table: object,
+    *,
+    weight: float,
+    confidence_level: float = 0.90,
+    continuity: float = RELATIVE_CONTINUITY,
 ) -> tuple[float, float]:
     """Score interval for ``θ = p_cand − w·p_base``: ``{θ0 : |z(θ0)| ≤ z}``.
 
-    Inverts :func:`relative_score_test` by ``scipy.optimize.brentq`` over
-    ``θ0 ∈ (−w, 1)``, as :func:`tango_interval` does for ``w = 1``.
+    Inverts :func:`relative_score_test` (with its continuity correction, so the
+    bound clears a null exactly when the one-sided test rejects it) by
+    ``scipy.optimize.brentq`` over ``θ0 ∈ (−w, 1)``, as :func:`tango_interval`
+    does for ``w = 1``.
     """
     t = _table_iv(table)
+    cc = continuity / t.n
     level = check_level(confidence_level)
     zc = float(st.norm.ppf((1 + level) / 2))
     lo_t, hi_t = -weight, 1.0
@@ -650,7 +673,8 @@ def relative_score_interval(
     est = min(max(est, lo_t + eps), hi_t - eps)
 
     def f(x: float, target: float) -> float:
-        return _weighted_z(t, weight, x) - target
+        # the lower limit tests "greater" (estimate moved down), the upper "less"
+        return _weighted_z(t, weight, x, cc if target > 0 else -cc) - target
 
     # z decreases in θ0: the lower limit solves z = zc, the upper z = −zc.
     low = (
@@ -673,6 +697,7 @@ def relative_score_test(
     null: float = 0.0,
     alternative: str = "greater",
     confidence_level: float = 0.90,
+    continuity: float = RELATIVE_CONTINUITY,
 ) -> TestResult:
     """Score test of ``θ = p_cand − w·p_base`` for paired proportions.
 
@@ -695,6 +720,9 @@ def relative_score_test(
     22:1217–1233; with ``w = 1`` it is Tango's (1998) test (:func:`tango_test`).
     Like Tango's it keeps its level when the runs rarely disagree, where a t
     test or a bootstrap of the 0/1 differences does not (docs/statistics.md §3).
+    The estimate is moved ``continuity/N`` toward the null (toward it from either
+    side for a two-sided test): without it the exact size reaches 6.9% for rare
+    outcomes at small N, at most 5.8% with it (:data:`RELATIVE_CONTINUITY`).
 
     Parameters
     ----------
@@ -708,6 +736,8 @@ def relative_score_test(
         H1 relative to ``null`` for ``θ``.
     confidence_level : float
         Level of the two-sided score interval for ``θ``.
+    continuity : float
+        The continuity correction in datapoints (0 for the plain score test).
 
     Returns
     -------
@@ -728,8 +758,17 @@ def relative_score_test(
     a = _cell_weights(weight)
     phat = np.array([t.both, t.b, t.c, t.neither], dtype=float) / t.n
     est = float(a @ phat)
-    z = _weighted_z(t, weight, null)
-    low, high = relative_score_interval(t, weight=weight, confidence_level=level)
+    continuity = check_number(continuity, "continuity")
+    cc = continuity / t.n
+    shift = {
+        "greater": cc,
+        "less": -cc,
+        "two-sided": math.copysign(min(cc, abs(est - null)), est - null),
+    }[alternative]
+    z = _weighted_z(t, weight, null, shift)
+    low, high = relative_score_interval(
+        t, weight=weight, confidence_level=level, continuity=continuity
+    )
     se = math.sqrt(max(float((a**2) @ phat) - est**2, 0.0) / t.n)
     return TestResult(
         test="paired score test of a ratio of proportions",
@@ -745,5 +784,124 @@ def relative_score_test(
         n=t.n,
         statistic=z,
         discordant=(t.b, t.c),
+        extra={"weight": weight},
+    )
+
+
+def _restricted_2indep(
+    xc: int, nc: int, xb: int, nb: int, weight: float, null: float
+) -> tuple[float, float]:
+    """Binomial MLE of ``(p_cand, p_base)`` under ``p_cand − w·p_base = null``.
+
+    The log-likelihood is concave in ``p_base`` along the constraint, so a bounded
+    scalar search finds the maximum (closed forms exist only for ``null = 0``,
+    Farrington & Manning 1990, and ``w = 1``).
+    """
+    lo = max(0.0, -null / weight)
+    hi = min(1.0, (1.0 - null) / weight)
+
+    def negloglik(pb: float) -> float:
+        pc = min(max(weight * pb + null, 0.0), 1.0)
+        return -float(
+            special.xlogy(xc, pc)
+            + special.xlog1py(nc - xc, -pc)
+            + special.xlogy(xb, pb)
+            + special.xlog1py(nb - xb, -pb)
+        )
+
+    res = optimize.minimize_scalar(
+        negloglik, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+    )
+    pb = float(res.x)
+    for edge in (lo, hi):  # the maximum may sit on the boundary
+        if negloglik(edge) < negloglik(pb):
+            pb = edge
+    return min(max(weight * pb + null, 0.0), 1.0), pb
+
+
+def _weighted_z_2indep(
+    xc: int, nc: int, xb: int, nb: int, weight: float, null: float
+) -> float:
+    pc_t, pb_t = _restricted_2indep(xc, nc, xb, nb, weight, null)
+    var = pc_t * (1 - pc_t) / nc + weight**2 * pb_t * (1 - pb_t) / nb
+    num = xc / nc - weight * xb / nb - null
+    if var <= 1e-300:
+        return 0.0 if abs(num) < 1e-15 else math.copysign(math.inf, num)
+    return num / math.sqrt(var)
+
+
+def relative_score_test_2indep(
+    count_candidate: int,
+    n_candidate: int,
+    count_baseline: int,
+    n_baseline: int,
+    *,
+    weight: float,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """Unpaired score test of ``θ = p_cand − w·p_base`` (a relative margin).
+
+    At ``θ0 = 0`` it is the Farrington & Manning (1990) score test of the ratio
+    ``p_cand / p_base = w`` (statsmodels ``test_proportions_2indep(compare="ratio",
+    method="score", correction=False)``); the variance uses the restricted MLE
+    under ``θ = θ0``. The interval inverts the test over ``θ0 ∈ (−w, 1)``, so its
+    bound clears 0 exactly when the one-sided test rejects. Never a t on 0/1 data.
+    """
+    for name, val in (
+        ("count_candidate", count_candidate),
+        ("n_candidate", n_candidate),
+        ("count_baseline", count_baseline),
+        ("n_baseline", n_baseline),
+    ):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 0:
+            raise TypeError(f"`{name}` must be a non-negative integer, got {val!r}.")
+    if n_candidate == 0 or n_baseline == 0:
+        raise ValueError("both samples need at least one observation.")
+    if count_candidate > n_candidate or count_baseline > n_baseline:
+        raise ValueError("a count cannot exceed its number of observations.")
+    weight = check_number(weight, "weight")
+    if weight <= 0:
+        raise ValueError(f"`weight` must be positive, got {weight}.")
+    null = check_number(null, "null")
+    if not -weight < null < 1:
+        raise ValueError(f"`null` must lie in (−w, 1) = (−{weight:g}, 1), got {null}.")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    counts = (
+        int(count_candidate),
+        int(n_candidate),
+        int(count_baseline),
+        int(n_baseline),
+    )
+    pc, pb = counts[0] / counts[1], counts[2] / counts[3]
+    est = pc - weight * pb
+    z = _weighted_z_2indep(*counts, weight, null)
+    zc = float(st.norm.ppf((1 + level) / 2))
+    eps = 1e-10 * (1 + weight)
+    lo_t, hi_t = -weight + eps, 1.0 - eps
+    mid = min(max(est, lo_t), hi_t)
+
+    def f(x: float, target: float) -> float:
+        return _weighted_z_2indep(*counts, weight, x) - target
+
+    low = lo_t if f(lo_t, zc) <= 0 else optimize.brentq(f, lo_t, mid, args=(zc,))
+    high = hi_t if f(hi_t, -zc) >= 0 else optimize.brentq(f, mid, hi_t, args=(-zc,))
+    se = math.sqrt(pc * (1 - pc) / counts[1] + weight**2 * pb * (1 - pb) / counts[3])
+    return TestResult(
+        test="Farrington-Manning score test of a ratio (unpaired)",
+        tests_what="p_cand − w·p_base of unpaired proportions (relative margin)",
+        estimate=est,
+        pvalue=_p_from_z(z, alternative),
+        null=null,
+        alternative=alternative,
+        ci_low=float(low),
+        ci_high=float(high),
+        confidence_level=level,
+        se=se,
+        n=counts[1] + counts[3],
+        statistic=z,
+        warnings=("unpaired comparison: much less power than a paired one",),
         extra={"weight": weight},
     )

@@ -264,7 +264,7 @@ def bootstrap_t(
     tstar = tstar[np.isfinite(tstar)]
     kept = tstar.size
     tail = (1 - level) / 2
-    q_lo, q_hi = np.quantile(tstar, [tail, 1 - tail])
+    q_lo, q_hi = _tail_order_statistics(tstar, tail)
     stat = (est - null) / se
     greater = (np.count_nonzero(tstar >= stat) + 1) / (kept + 1)
     less = (np.count_nonzero(tstar <= stat) + 1) / (kept + 1)
@@ -295,6 +295,22 @@ def bootstrap_t(
         warnings=tuple(warns),
         extra={"n_resamples": kept},
     )
+
+
+def _tail_order_statistics(tstar: np.ndarray, tail: float) -> tuple[float, float]:
+    """The bounds' quantiles of ``t*``, as the order statistics the p-value counts.
+
+    With ``k = ⌊tail·(B + 1)⌋ − 1`` resamples allowed at or beyond ``t_obs``, the
+    p-value ``(#{t* ≥ t_obs} + 1)/(B + 1)`` is at most ``tail`` exactly when ``t_obs``
+    exceeds the ``(k + 1)``-th largest ``t*``: that value is the upper quantile, so
+    the bound clears the null exactly when the p-value does (no interpolation).
+    """
+    ordered = np.sort(tstar)
+    size = ordered.size
+    k = math.floor(tail * (size + 1) + 1e-9) - 1
+    if k < 0:  # too few resamples for this tail: the widest bounds there are
+        return float(ordered[0]), float(ordered[-1])
+    return float(ordered[k]), float(ordered[size - 1 - k])
 
 
 SKEW_T = "skewness-corrected t"

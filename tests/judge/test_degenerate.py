@@ -325,9 +325,19 @@ def test_three_pairs_give_the_t_interval_not_an_exploding_bootstrap_t():
     v = evaluate_gate(cmp, Gate("m", margin=0.05))
     t = evaluate_gate(cmp, Gate("m", margin=0.05, test="t"))
     assert v.test.startswith("paired t")
-    assert (v.ci_low, v.ci_high, v.p_value) == (t.ci_low, t.ci_high, t.p_value)
+    # scores in [0, 1] at n = 3: the finite-sample betting bound is kept beside the t
+    assert "betting bound" in v.test
+    assert v.ci_low <= t.ci_low and v.ci_high >= t.ci_high and v.p_value >= t.p_value
     assert -1 <= v.ci_low < v.ci_high <= 1
     assert any("no bootstrap-t bound" in w for w in v.warnings)
+
+
+def test_three_unbounded_pairs_give_the_t_interval_alone():
+    cmp = _compare([9.0, 8.0, 7.0], [9.0, 8.1, 2.0])
+    v = evaluate_gate(cmp, Gate("m", margin=0.5))
+    t = evaluate_gate(cmp, Gate("m", margin=0.5, test="t"))
+    assert v.test.startswith("paired t") and "betting" not in v.test
+    assert (v.ci_low, v.ci_high, v.p_value) == (t.ci_low, t.ci_high, t.p_value)
 
 
 def test_explicit_bootstrap_t_below_its_minimum_gives_the_t_interval_named_so():
@@ -393,3 +403,49 @@ def test_margin_zero_in_a_gates_file_is_that_gate_s_error_with_the_hint(
     assert code == 1
     assert "a margin of 0 in non_inferiority mode is a superiority test" in out
     assert "With the current data (n = 60) the minimum detectable effect is" in out
+
+
+# ------------------------------------------- a p-value and an interval that disagree
+def test_gate_whose_p_value_and_interval_disagree_is_inconclusive_and_says_why():
+    """McNemar's mid-p (0.0524) keeps the gate open; Newcombe's interval ends below 0."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_binary_relative_gates import _Comparison, _runs
+
+    from pytest_runcompare.judge import Gate, Outcome, evaluate_gate
+
+    base, cand = _runs([[23, 33], [21, 23]])
+    v = evaluate_gate(
+        _Comparison(base, cand, higher_is_better=True),
+        Gate("m", margin=0, mode="regression_detection", higher_is_better=True),
+    )
+    assert v.p_value == pytest.approx(0.05239, abs=1e-5)
+    assert v.ci_high < 0
+    assert v.outcome is Outcome.INCONCLUSIVE
+    assert "p-value (0.0524) and the interval's bound" in v.text
+    assert "disagree" in v.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "p", "low", "high", "disagrees"),
+    [
+        ("non_inferiority", 0.049, -0.0201, 0.05, True),  # p passes, bound does not
+        ("non_inferiority", 0.0501, -0.0199, 0.05, True),  # bound passes, p does not
+        ("non_inferiority", 0.049, -0.0199, 0.05, False),
+        ("non_inferiority", 0.2, -0.05, 0.05, False),
+        ("regression_detection", 0.04, -0.09, -0.019, True),
+        ("regression_detection", 0.04, -0.09, -0.021, False),
+        ("equivalence", 0.04, -0.019, 0.021, True),
+        ("equivalence", 0.04, -0.019, 0.019, False),
+    ],
+)
+def test_disagreement_between_p_value_and_interval_is_found_in_every_mode(
+    mode, p, low, high, disagrees
+):
+    from pytest_runcompare.judge import Gate
+    from pytest_runcompare.judge.evaluate import _disagreement
+
+    gate = Gate("m", margin=0.02, mode=mode)
+    assert (_disagreement(gate, p, low, high, 0.02) is not None) is disagrees

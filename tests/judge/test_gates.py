@@ -534,6 +534,28 @@ def test_unpaired_binary_slice_uses_the_score_test():
     assert v.candidate_aggregate == pytest.approx(xc.mean())
 
 
+def test_unpaired_binary_relative_margin_tests_the_ratio_of_proportions():
+    """Never a Welch t on 0/1 values: Farrington-Manning's score test of the ratio."""
+    from statsmodels.stats.proportion import test_proportions_2indep
+
+    cmp, b, c = _disjoint_runs()
+    v = evaluate_gate(cmp, Gate("ok", margin="5%", pairing="none"))
+    assert v.test == "Farrington-Manning score test of a ratio (unpaired)"
+    xb, xc = _expected(b, "ok"), _expected(c, "ok")
+    ref = test_proportions_2indep(
+        int(xc.sum()),
+        xc.size,
+        int(xb.sum()),
+        xb.size,
+        value=0.95,
+        compare="ratio",
+        method="score",
+        correction=False,
+        alternative="larger",
+    )
+    assert v.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+
+
 def test_unpaired_unknown_slice_fails_closed():
     cmp, _, _ = _disjoint_runs()
     v = evaluate_gate(cmp, Gate("score", slice="lang:fr", margin=0.05))

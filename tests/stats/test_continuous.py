@@ -280,3 +280,25 @@ def test_cluster_robust_se_identities():
     assert "cluster-robust" in r.test
     with pytest.raises(ValueError, match="one code per observation"):
         cluster_robust_se(x, codes[:5])
+
+
+def test_bootstrap_t_bound_clears_the_null_exactly_when_its_p_value_does():
+    """The bound's quantile is the order statistic the p-value counts: no seed splits them."""
+    from pytest_runcompare.stats import continuous
+
+    rng = np.random.default_rng(0)
+    split = 0
+    for i in range(1000):
+        n = int(rng.integers(10, 80))
+        d = rng.normal(0.02, 0.1, n) + (rng.random(n) < 0.1) * rng.normal(-0.2, 0.1, n)
+        for null in (-0.01, -0.02, -0.03):
+            r = continuous.bootstrap_t(
+                d,
+                null=null,
+                alternative="greater",
+                confidence_level=0.9,
+                rng=np.random.default_rng(i),
+                n_resamples=999,
+            )
+            split += (r.pvalue <= 0.05) != (r.ci_low > null)
+    assert split == 0
