@@ -14,6 +14,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from report_data import make_records, make_verdicts
 
 from pytest_runcompare.building import build_run
 from pytest_runcompare.comparison import RunComparisonResult, compare_runs
+from pytest_runcompare.diff import LEVEL_NOTES, DiffLevel
 from pytest_runcompare.render.github import workflow_commands
 from pytest_runcompare.render.html import render_html
 from pytest_runcompare.render.json_report import render_json
@@ -50,6 +52,12 @@ OURS = re.compile(
 )
 
 
+def _unrelated(seed: int) -> str:
+    """A long text of five words, unrelated to another one (too costly to diff)."""
+    rng = random.Random(seed)
+    return " ".join(rng.choice("abcde") for _ in range(3_500))
+
+
 def _records(candidate: bool) -> list[dict[str, Any]]:
     records = make_records(60, candidate=candidate, seed=3 if candidate else 1)
     records[1]["id"] = ID
@@ -66,7 +74,10 @@ def _records(candidate: bool) -> list[dict[str, Any]]:
         records[3]["output"] = f"{TERMINAL} {LINKS}"
         records[6]["output"] = NAN_JSON
         records[7]["output"] = LONE
+        records[8]["output"] = _unrelated(1)  # too costly word by word: lines
     else:
+        records[8]["output"] = _unrelated(2)
+    if not candidate:
         records[6]["output"] = '{"score": 1, "note": "fine"}'
     return records
 
@@ -223,6 +234,9 @@ def test_html_report_survives_nan_surrogates_and_a_huge_name(hostile, judgement)
     new = "".join(text for op, text in by_id["q0007"]["seg"] if op != "-")
     assert new == "lone \\ud800 surrogate"
     assert ID_SHOWN in data["ids"]
+    # a diff past its bound is coarser, and the page is told so
+    assert by_id["q0008"]["diff_note"] == LEVEL_NOTES[DiffLevel.LINE]
+    assert "diff_note" not in by_id["q0006"]
 
 
 def test_pytest_html_extras_show_run_data_escaped(judgement):
@@ -367,7 +381,11 @@ def test_hostile_page_in_chromium_runs_no_script_and_shows_escapes(
         page.wait_for_selector("html[data-ready='1']")
         page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
         title = page.title()
-        for dp, check in (("q0006", "NaN"), ("q0007", "lone \\ud800 surrogate")):
+        for dp, check in (
+            ("q0006", "NaN"),
+            ("q0007", "lone \\ud800 surrogate"),
+            ("q0008", "diffed line by line"),
+        ):
             page.fill("#f-search", dp)
             page.wait_for_timeout(200)
             page.locator("#explorer-body tr", has_text=dp).first.click()
