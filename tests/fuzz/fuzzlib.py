@@ -441,7 +441,21 @@ def mutate_tree(rng: random.Random, data: Any, log: list[str]) -> Any:
     return _set(data, path, NASTY_VALUES[index]())
 
 
-RECORD_KEYS = ("id", "doc_id", "sample_id", "metrics", "scores", "output", "input")
+RECORD_KEYS = (
+    "id",
+    "doc_id",
+    "sample_id",
+    "metrics",
+    "scores",
+    "output",
+    "input",
+    "response",
+    "gradingResult",
+    "testCase",
+    "columns",
+    "results",
+    "eval",
+)
 FIELDS = (
     "id",
     "output",
@@ -458,6 +472,32 @@ FIELDS = (
     "steps.0.name",
     "steps.0.output",
     "steps.0.metrics",
+    # lm-eval samples, Inspect samples, promptfoo rows, MLflow tables
+    "doc_id",
+    "filtered_resps",
+    "resps",
+    "target",
+    "arguments",
+    "exact_match",
+    "scores",
+    "epoch",
+    "score",
+    "success",
+    "latencyMs",
+    "cost",
+    "namedScores",
+    "promptIdx",
+    "testIdx",
+    "vars",
+    "failureReason",
+    "provider",
+    "response.output",
+    "gradingResult.componentResults",
+    "columns",
+    "data",
+    "status",
+    "samples",
+    "results",
 )
 
 
@@ -748,6 +788,28 @@ def _bug(recipe: str, error: BaseException) -> Outcome:
     return Outcome("bug", recipe, f"{type(error).__name__}: {text}", _where(error))
 
 
+def _laundered(recipe: str, error: BaseException) -> Outcome | None:
+    """A reader's bug behind a generic message: a clear error raised from another one.
+
+    ``load_run`` turns a reader's ``KeyError`` or ``TypeError`` into "could not be read
+    (...)"; the cause, unless it is a clear error or an OS error, is the bug.
+    """
+    from pytest_runcompare.errors import RunCompareError
+
+    cause = error.__cause__
+    while isinstance(cause, RunCompareError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if cause is None or isinstance(cause, RunCompareError | OSError):
+        return None
+    text = " ".join(str(cause).split())[:200]
+    return Outcome(
+        "bug",
+        recipe,
+        f"{type(cause).__name__} behind {type(error).__name__}: {text}",
+        _where(cause),
+    )
+
+
 def _names_file(message: str, base: Path, files: dict[str, bytes]) -> bool:
     return str(base) in message or any(Path(n).name in message for n in files)
 
@@ -762,6 +824,9 @@ def check_load(
     try:
         run = load_run(str(base / target))
     except RunCompareError as error:
+        laundered = _laundered(recipe, error)
+        if laundered is not None:
+            return laundered, None
         if not _names_file(str(error), base, files):
             return Outcome(
                 "bug", recipe, f"error names no file: {error}"[:300], _where(error)
@@ -793,6 +858,9 @@ def check_compare(
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             code = cli.run_compare(args)
     except (RunCompareError, OSError) as error:
+        laundered = _laundered(recipe, error)
+        if laundered is not None:
+            return laundered
         return Outcome("clear", recipe, f"{type(error).__name__}: {error}"[:300])
     except CaseTimeout as error:
         return Outcome("bug", recipe, f"hang: {error}", _where(error))
@@ -818,6 +886,9 @@ def check_gates(path: Path, recipe: str) -> tuple[Outcome, Any]:
     try:
         config = load_gates_file(path)
     except RunCompareError as error:
+        laundered = _laundered(recipe, error)
+        if laundered is not None:
+            return laundered, None
         if str(path) not in str(error):
             return Outcome(
                 "bug", recipe, f"error names no file: {error}"[:300], _where(error)
