@@ -9,8 +9,10 @@ pytest's tracebacks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from pytest_runcompare.untrusted import one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
@@ -109,7 +111,7 @@ class RunCompareAssertions:
             missing = sorted(wanted - known)
             if missing:
                 raise AssertionError(
-                    f"{len(missing)} datapoint(s) are not in both runs: {', '.join(missing[:limit])}"
+                    f"{len(missing)} datapoint(s) are not in both runs: {_ids(missing, limit)}"
                 )
         changed = [
             c
@@ -120,7 +122,7 @@ class RunCompareAssertions:
             lines = [f"{len(changed)} output(s) changed:"]
             for c in changed[:limit]:
                 lines.append(
-                    f"  {c.id}: {_short(c.old_output)} -> {_short(c.new_output)}"
+                    f"  {one_line(c.id)}: {_short(c.old_output)} -> {_short(c.new_output)}"
                 )
             if len(changed) > limit:
                 lines.append(f"  ... and {len(changed) - limit} more")
@@ -138,15 +140,20 @@ class RunCompareAssertions:
         if coverage < min_coverage:
             problems.append(
                 f"coverage {coverage:.1%} < {min_coverage:.1%}: {len(old_only)} baseline "
-                f"datapoint(s) missing from the candidate, e.g. {', '.join(old_only[:limit])}"
+                f"datapoint(s) missing from the candidate, e.g. {_ids(old_only, limit)}"
             )
         if not allow_new and new_only:
             problems.append(
                 f"{len(new_only)} datapoint(s) only in the candidate, e.g. "
-                f"{', '.join(new_only[:limit])}"
+                f"{_ids(new_only, limit)}"
             )
         if problems:
             raise AssertionError("; ".join(problems))
+
+
+def _ids(ids: Sequence[str], limit: int) -> str:
+    """The first ``limit`` datapoint ids, shown safely (run data on a terminal)."""
+    return ", ".join(one_line(i) for i in ids[:limit])
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -239,6 +239,21 @@ def test_html_report_survives_nan_surrogates_and_a_huge_name(hostile, judgement)
     assert "diff_note" not in by_id["q0006"]
 
 
+def test_fixture_assertions_show_ids_escaped(hostile):
+    from pytest_runcompare.assertions import RunCompareAssertions
+
+    check = RunCompareAssertions(hostile, request=None)  # type: ignore[arg-type]
+    with pytest.raises(AssertionError) as raised:
+        check.assert_outputs_unchanged(ids=[ID, "q0003", "nowhere\x1b[2J"])
+    assert str(raised.value) == ("1 datapoint(s) are not in both runs: nowhere\\x1b[2J")
+    with pytest.raises(AssertionError) as raised:
+        check.assert_outputs_unchanged(ids=[ID, "q0003"])
+    message = str(raised.value)
+    _assert_log_safe(message)
+    assert message.startswith(f"2 output(s) changed:\n  {ID_SHOWN}: 'plain answer' -> ")
+    assert "\\x1b]0;pwned\\x07" in message
+
+
 def test_pytest_html_extras_show_run_data_escaped(judgement):
     from pytest_runcompare.render.extras import verdict_extras_html
 
