@@ -878,6 +878,29 @@ def check_compare(
     return Outcome("ok", recipe, f"exit {code}")
 
 
+def check_cli_process(argv: list[str], recipe: str) -> Outcome:
+    """The real ``runcompare`` on a bad input: exit 2, one line on stderr, no traceback."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_runcompare.cli", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    lines = done.stderr.splitlines()
+    if done.returncode != 2 or len(lines) != 1 or "Traceback" in done.stderr:
+        text = " | ".join(lines[-3:])[:300]
+        return Outcome(
+            "bug", recipe, f"CLI exit {done.returncode}, stderr: {text}", "cli"
+        )
+    if "unexpected error" in lines[0]:
+        return Outcome("bug", recipe, f"CLI: {lines[0][:300]}", "cli")
+    return Outcome("clear", recipe, lines[0][:300])
+
+
 def check_gates(path: Path, recipe: str) -> tuple[Outcome, Any]:
     """Read a gates file: a config, or a :class:`ConfigError` naming the file."""
     from pytest_runcompare.config import load_gates_file
@@ -966,6 +989,11 @@ def run_case(
         result.outcomes.append(outcome)
         if run is not None:
             targets.append((str(base / seed.target), run))
+        elif outcome.status == "clear" and rng.random() < 0.05:
+            path = str(base / seed.target)
+            result.outcomes.append(
+                check_cli_process(["compare", path, path], recipe + " | runcompare CLI")
+            )
     if len(targets) == 2:
         gates = work / "gates.yaml"
         gates.write_text(
