@@ -35,7 +35,10 @@ META_FILE = "run.yaml"
 def _dump_yaml(data: Mapping[str, Any]) -> str:
     from pytest_runcompare import yaml_text
 
-    return yaml_text.dump(dict(data))  # strings such as "089" stay strings
+    try:  # strings such as "089" stay strings
+        return _encodable(yaml_text.dump(dict(data)), None)
+    except UnicodeEncodeError:  # the dumper met a lone surrogate
+        raise _surrogate_error(None) from None
 
 
 def _json_default(value: object) -> object:
@@ -48,11 +51,29 @@ def _json_default(value: object) -> object:
     return plain
 
 
+def _surrogate_error(datapoint: object) -> RunFormatError:
+    return RunFormatError(
+        "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff without its "
+        "pair), which no run file can hold",
+        datapoint=datapoint,
+        hint="fix the text where it was made; the readers refuse it too",
+    )
+
+
+def _encodable(text: str, datapoint: object) -> str:
+    """``text`` if UTF-8 can write it; a lone surrogate is refused, naming the datapoint."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _surrogate_error(datapoint) from None
+    return text
+
+
 def _json_line(record: Mapping[str, Any]) -> str:
     line = json.dumps(
         record, ensure_ascii=False, separators=(",", ":"), default=_json_default
     )
-    return line + "\n"
+    return _encodable(line, record.get("id")) + "\n"
 
 
 def current_umask() -> int:
@@ -254,10 +275,10 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
                 handle.write(_json_line(record))
     elif suffix == ".json":
         with atomic_file(target) as handle:
-            json.dump(
-                {"run": meta, "datapoints": list(run.records())}, handle, indent=1
+            document = json.dumps(
+                {"run": meta, "datapoints": list(run.records())}, indent=1
             )
-            handle.write("\n")
+            handle.write(document + "\n")
     elif suffix in (".yaml", ".yml"):
         with atomic_file(target) as handle:
             handle.write(_dump_yaml({"run": meta, "datapoints": list(run.records())}))

@@ -346,3 +346,24 @@ def test_writer_files_get_the_umask_permissions(tmp_path: Path) -> None:
         (tmp_path / "r.jsonl", 0o644),
     ):
         assert stat.S_IMODE(path.stat().st_mode) == mode, path
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".yaml", ""])
+def test_a_lone_surrogate_is_refused_naming_the_datapoint_not_a_unicode_traceback(
+    tmp_path, suffix
+):
+    from pytest_runcompare import build_run
+    from pytest_runcompare.errors import RunFormatError
+    from pytest_runcompare.writer import save_run
+
+    run = build_run(
+        [
+            {"id": "q1", "output": "fine", "metrics": {"m": 1.0}},
+            {"id": "q2", "output": "bad \ud800", "metrics": {"m": 0.0}},
+        ],
+        {"name": "r"},
+    )
+    with pytest.raises(RunFormatError, match="lone UTF-16 surrogate") as error:
+        save_run(run, tmp_path / f"run{suffix}")
+    if suffix != ".yaml":
+        assert "datapoint 'q2'" in str(error.value)
