@@ -3,6 +3,7 @@
     python benchmarks/fuzz.py --seconds 600            # cases 0, 1, 2, ... for 10 min
     python benchmarks/fuzz.py --seed 7 --seconds 60    # another campaign
     python benchmarks/fuzz.py --seed 7 --case 123      # rebuild and rerun one case
+    python benchmarks/fuzz.py --known                  # rerun the failures found so far
 
 The cases are those of ``tests/fuzz`` (``tests/fuzz/fuzzlib.py``), run in a worker
 subprocess whose address space is capped (``--memory``, RLIMIT_AS) and watched with a
@@ -174,6 +175,53 @@ def _record(
     bugs.setdefault(signature, outcome)
 
 
+#: Failures found by campaigns, in files owned by the readers and the renderers, kept
+#: as reproductions until they are fixed: ``--known`` reruns each and says whether it
+#: still fails. (seed, case, what was found)
+KNOWN = (
+    (
+        22,
+        893,
+        "Inspect .json: a sample id that is a list: TypeError, loaders/inspect_ai.py",
+    ),
+    (
+        22,
+        6326,
+        "Inspect .eval: a sample epoch that is a list: TypeError, loaders/inspect_ai.py",
+    ),
+    (
+        22,
+        1400,
+        "MLflow table: a 400-digit integer score: OverflowError, loaders/_common.py",
+    ),
+    (
+        21,
+        1124,
+        "Inspect .eval: a 900-deep eval_id: RecursionError, render/json_report.py",
+    ),
+    (
+        22,
+        2080,
+        "Inspect .eval: a 900-deep solver in the plan: RecursionError, render/json_report.py",
+    ),
+)
+
+
+def known(args: argparse.Namespace) -> int:
+    """Rerun every case of :data:`KNOWN`; exit 1 while one still fails."""
+    _cap_memory(args.memory)
+    failing = 0
+    for seed, case, what in KNOWN:
+        with tempfile.TemporaryDirectory() as work:
+            result = fuzzlib.run_case(seed, case, Path(work), timeout=args.timeout)
+        status = "still fails" if result.bugs else "fixed"
+        failing += bool(result.bugs)
+        print(f"--seed {seed} --case {case}: {status}: {what}")
+        for outcome in result.bugs:
+            print(f"    {outcome.detail[:200]} at {outcome.where}")
+    return 1 if failing else 0
+
+
 def one_case(args: argparse.Namespace) -> int:
     """Rebuild case ``--case`` of ``--seed``, run it here and show everything."""
     _cap_memory(args.memory)
@@ -209,12 +257,17 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per case")
     parser.add_argument("--memory", type=_parse_memory, default=_parse_memory("6GB"))
+    parser.add_argument(
+        "--known", action="store_true", help="rerun the known failures (KNOWN)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.seed, args.start, args.memory, args.timeout)
         return 0
+    if args.known:
+        return known(args)
     if args.case is not None:
         return one_case(args)
     return campaign(args)
