@@ -204,8 +204,9 @@ class GatesConfig:
     #: below which a gate is underpowered; also the target power of the plan's MDE
     power_warn_below: float = 0.8
     #: ``defaults.power_correlation``: the plan's assumed correlation of an
-    #: unchanged candidate with the baseline (docs: pytest_runcompare.plan)
-    power_correlation: float = 0.0
+    #: unchanged candidate with the baseline (docs: pytest_runcompare.plan); None:
+    #: measured from the candidate when there is one, else 0
+    power_correlation: float | None = None
 
     def with_alpha(self, alpha: float) -> GatesConfig:
         """The same gates with every ``alpha`` replaced (the command line wins)."""
@@ -658,12 +659,11 @@ def _power_settings(where: _Where, defaults: dict[str, Any]) -> dict[str, Any]:
         raise where.error(
             "defaults.power_warn_below", "must be above 0 (use power: off instead)"
         )
-    rho = _share(
-        where,
-        "defaults.power_correlation",
-        defaults.pop("power_correlation", 0.0),
-        0,
-        1,
+    raw_rho = defaults.pop("power_correlation", None)
+    rho = (
+        None
+        if raw_rho is None
+        else _share(where, "defaults.power_correlation", raw_rho, 0, 1)
     )
     return {"power": policy, "power_warn_below": below, "power_correlation": rho}
 

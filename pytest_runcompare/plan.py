@@ -38,7 +38,7 @@ regression-detection family's correction only makes false failures rarer.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -187,6 +187,8 @@ class GatePlan:
     #: expected number of right-to-wrong flips of an unchanged candidate
     count_chance: float = math.nan
     new_failures: float = math.nan
+    #: the correlation of an unchanged candidate with the baseline the figures assume
+    correlation: float = 0.0
 
     @property
     def units(self) -> str:
@@ -260,6 +262,7 @@ class GatePlan:
             "note": self.note,
             "count_chance": self.count_chance,
             "expected_new_failures": self.new_failures,
+            "correlation": self.correlation,
         }
 
 
@@ -274,10 +277,20 @@ class Plan:
     metrics: tuple[MetricPlan, ...] = ()
     gates: tuple[GatePlan, ...] = ()
     warn_below: float = DEFAULT_POWER
+    #: the correlation was measured per gate between the baseline and the candidate
+    #: (``correlation`` is then NaN)
+    measured: bool = False
 
     @property
     def assumption(self) -> str:
         """The assumption behind every figure, in one sentence."""
+        if self.measured:
+            return (
+                "an unchanged candidate as correlated with the baseline as this "
+                "candidate is (measured per gate on the paired datapoints; set "
+                "defaults.power_correlation to assume a value instead); replicates "
+                "(groups) measure the spread of each item instead"
+            )
         return (
             "an unchanged candidate whose per-datapoint values correlate "
             f"{self.correlation:g} with the baseline's "
@@ -293,6 +306,11 @@ class Plan:
     @property
     def short_assumption(self) -> str:
         """The assumption in a few words, for warnings."""
+        if self.measured:
+            return (
+                "from the baseline, with the correlation this candidate has with it; "
+                "`runcompare plan` shows every figure"
+            )
         return (
             "from the baseline alone, assuming a candidate correlated "
             f"{self.correlation:g} with it, set by defaults.power_correlation; "
@@ -320,7 +338,8 @@ class Plan:
             "baseline": self.baseline,
             "n_datapoints": self.n_datapoints,
             "power": self.power,
-            "correlation": self.correlation,
+            "correlation": None if self.measured else self.correlation,
+            "correlation_measured": self.measured,
             "assumption": self.assumption,
             "warn_below": self.warn_below,
             "all_pass": self.all_pass,
@@ -470,10 +489,13 @@ def plan_gate(
     spec: GateSpec,
     *,
     power: float = DEFAULT_POWER,
-    correlation: float = 0.0,
+    correlation: float | Callable[[Gate], float] = 0.0,
     waived: bool = False,
 ) -> GatePlan:
-    """The plan of one gate on ``view`` (the baseline paired with itself)."""
+    """The plan of one gate on ``view`` (the baseline paired with itself).
+
+    ``correlation`` is the assumed one, or a function that measures it for a gate.
+    """
     gate = spec.gate
     alpha = gate.alpha
 
@@ -510,7 +532,7 @@ def plan_gate(
     else:
         base_agg = aggregate(x, gate.aggregate) or math.nan
     clusters = None if prep.unpaired or gate.pairing.value == "none" else prep.clusters
-    rho = 0.0 if prep.unpaired else correlation
+    rho = 0.0 if prep.unpaired else _rho(correlation, gate)
     spread = unchanged_spread(
         x,
         rho=rho,
@@ -597,7 +619,40 @@ def plan_gate(
         note="; ".join(notes) or None,
         count_chance=count_chance,
         new_failures=new_failures,
+        correlation=rho,
     )
+
+
+#: A measured correlation is capped here: a candidate identical to the baseline
+#: says nothing about how much a re-run moves.
+MAX_MEASURED_CORRELATION = 0.99
+
+
+def _rho(correlation: float | Callable[[Gate], float], gate: Gate) -> float:
+    return correlation(gate) if callable(correlation) else correlation
+
+
+def measured_correlation(pair_view: Any) -> Callable[[Gate], float]:
+    """Each gate's correlation of its paired values in ``pair_view``.
+
+    ``pair_view`` pairs the baseline with the candidate; the value is clipped to
+    [0, 0.99], and 0 when it cannot be measured.
+    """
+
+    def measure(gate: Gate) -> float:
+        try:
+            prep = prepare(pair_view, gate)
+        except (FailClosed, ConfigError):
+            return 0.0
+        x, y = prep.base, prep.cand
+        if prep.unpaired or x.size < 3 or x.size != y.size:
+            return 0.0
+        if float(x.std()) == 0 or float(y.std()) == 0:
+            return 0.0
+        r = float(np.corrcoef(x, y)[0, 1])
+        return min(max(r, 0.0), MAX_MEASURED_CORRELATION) if math.isfinite(r) else 0.0
+
+    return measure
 
 
 def _metric_rows(
@@ -606,7 +661,7 @@ def _metric_rows(
     config: GatesConfig,
     *,
     power: float,
-    correlation: float,
+    correlation: float | Callable[[Gate], float],
     alpha: float,
 ) -> list[MetricPlan]:
     out: list[MetricPlan] = []
@@ -634,7 +689,7 @@ def _metric_rows(
             x, den = prep.base, prep.den_base
             spread = unchanged_spread(
                 x,
-                rho=correlation,
+                rho=_rho(correlation, gate),
                 clusters=prep.clusters,
                 aggregate_name=name,
                 denominator=den,
@@ -680,13 +735,15 @@ def make_plan(
     alpha: float | None = None,
     metrics: bool = True,
     specs: Sequence[GateSpec] | None = None,
+    candidate: Run | None = None,
 ) -> Plan:
     """The plan of ``baseline`` for the gates of ``config`` (and, with ``metrics``, every metric and slice).
 
     ``power`` (default: the gates file's ``power_warn_below``, else 0.8) is the
     target power of the MDE and the required n; ``correlation`` (default: the gates
     file's ``power_correlation``, else 0) the assumed correlation ρ of an unchanged
-    candidate with the baseline; ``alpha`` overrides every gate's level (the gates
+    candidate with the baseline, measured per gate on ``candidate`` when one is
+    given and neither is set; ``alpha`` overrides every gate's level (the gates
     of ``config`` otherwise keep their own; the metric rows use 0.05).
     ``specs`` are the gates to plan (default: ``config``'s, ``slices: all``
     expanded on the baseline).
@@ -694,10 +751,17 @@ def make_plan(
     from pytest_runcompare.pipeline import expand_gates
 
     target = config.power_warn_below if power is None else float(power)
-    rho = config.power_correlation if correlation is None else float(correlation)
+    fixed = config.power_correlation if correlation is None else float(correlation)
     if alpha is not None:
         config = config.with_alpha(alpha)
     view = _base_view(baseline, config)
+    rho: float | Callable[[Gate], float] = 0.0 if fixed is None else fixed
+    measured = fixed is None and candidate is not None
+    if measured:
+        from pytest_runcompare.pipeline import compare
+
+        assert candidate is not None
+        rho = measured_correlation(compare(baseline, candidate, config))
     chosen = list(expand_gates(config, view) if specs is None else specs)
     gates = []
     views: dict[tuple[str, ...], Any] = {}
@@ -729,10 +793,11 @@ def make_plan(
         baseline=baseline.name,
         n_datapoints=len(baseline),
         power=target,
-        correlation=rho,
+        correlation=math.nan if callable(rho) else rho,
         metrics=tuple(rows),
         gates=tuple(gates),
         warn_below=config.power_warn_below,
+        measured=measured,
     )
 
 

@@ -300,10 +300,28 @@ class RunCompareSession:
 
                 metrics = self.settings.request.outputs.wanted
                 try:
-                    self._plan = make_plan(self.baseline_run(), gates, metrics=metrics)
+                    self._plan = make_plan(
+                        self.baseline_run(),
+                        gates,
+                        metrics=metrics,
+                        candidate=self._planning_candidate(),
+                    )
                 except (RunCompareError, ValueError, ArithmeticError):
                     self._plan = None  # the gates say what is wrong with the baseline
         return self._plan
+
+    def _planning_candidate(self) -> Run | None:
+        """The candidate the plan measures correlations on, if it can be loaded.
+
+        A configured file, not a run still being recorded; None when it cannot be
+        loaded (the gates say why).
+        """
+        if self.recording or self.settings.candidate is None:
+            return None
+        try:
+            return self.candidate_run()
+        except (RunCompareError, ValueError, OSError):
+            return None
 
     # ------------------------------------------------------------------ hooks
     @pytest.hookimpl

@@ -2,7 +2,9 @@
 
 The repository is the README's: ``exact_match`` with ``margin: 2%`` on n = 200
 datapoints at a rate of 0.79 (a margin of 0.0158), which an unchanged candidate
-re-drawn at random passes about one time in ten.
+re-drawn at random passes about one time in ten. The gates file assumes that
+(``power_correlation: 0``); without it the plan measures the correlation on the
+candidate.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ baseline: runs/baseline.jsonl
 candidate: runs/candidate.jsonl
 defaults:
   alpha: 0.05
-{defaults}metrics:
+{defaults}{rho}metrics:
   exact_match:
     margin: 2%
   score:
@@ -28,20 +30,31 @@ defaults:
 """
 
 
-def _repo(pytester: pytest.Pytester, defaults: str = "") -> pytest.Pytester:
-    rows = [
+def _rows(rate: int) -> list[dict[str, object]]:
+    return [
         {
             "id": f"q{i}",
-            "metrics": {"exact_match": i % 100 < 79, "score": 0.5 + 0.001 * (i % 10)},
+            "metrics": {"exact_match": i % 100 < rate, "score": 0.5 + 0.001 * (i % 10)},
         }
         for i in range(200)
     ]
+
+
+def _repo(
+    pytester: pytest.Pytester,
+    defaults: str = "",
+    rho: str = "  power_correlation: 0\n",
+) -> pytest.Pytester:
+    """The baseline at 0.79; the candidate better (0.85), so that both gates pass."""
     runs = pytester.path / "runs"
     runs.mkdir()
-    for name in ("baseline", "candidate"):
-        lines = [json.dumps({"run": {"name": name}})] + [json.dumps(r) for r in rows]
+    for name, rate in (("baseline", 79), ("candidate", 85)):
+        lines = [json.dumps({"run": {"name": name}})]
+        lines += [json.dumps(r) for r in _rows(rate)]
         (runs / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
-    (pytester.path / "runcompare.yaml").write_text(GATES.format(defaults=defaults))
+    (pytester.path / "runcompare.yaml").write_text(
+        GATES.format(defaults=defaults, rho=rho)
+    )
     return pytester
 
 
@@ -61,7 +74,7 @@ def test_underpowered_gate_warns_at_collection(pytester: pytest.Pytester) -> Non
     assert result.stdout.str().count("an unchanged candidate passes only") == 1
     result.stdout.fnmatch_lines(
         [
-            "*RunCompareWarning: *runcompare.yaml:6: gate 'exact_match': an unchanged "
+            "*RunCompareWarning: *runcompare.yaml:7: gate 'exact_match': an unchanged "
             f"candidate passes only {chance:.0%} of the time: the margin 2% of the "
             "baseline (0.0158) is below the minimum detectable effect "
             f"{mde:.3g} at n = 200 datapoints (alpha = 0.05, 80% power); the margin "
@@ -90,7 +103,7 @@ def test_power_fail_is_a_collection_error_naming_the_gate(
         [
             "*1 gate(s) cannot be expected to pass even if nothing changed "
             "(defaults.power: fail; from the baseline alone*",
-            "*runcompare.yaml:7: gate 'exact_match': an unchanged candidate passes only"
+            "*runcompare.yaml:8: gate 'exact_match': an unchanged candidate passes only"
             f" {chance:.0%}*margin 2% of the baseline (0.0158)*minimum detectable "
             f"effect {mde:.3g}*needs about {needed:,} datapoints*",
         ]
@@ -107,7 +120,7 @@ def test_power_off_and_a_lower_threshold_stay_quiet(
 
 
 def test_an_assumed_correlation_is_stated_and_used(pytester: pytest.Pytester) -> None:
-    result = _repo(pytester, "  power_correlation: 0.5\n").runpytest("-q")
+    result = _repo(pytester, rho="  power_correlation: 0.5\n").runpytest("-q")
     result.stdout.fnmatch_lines(["*assuming a candidate correlated 0.5 with it*"])
 
 
@@ -128,7 +141,7 @@ def test_an_assumed_correlation_is_stated_and_used(pytester: pytest.Pytester) ->
 def test_bad_power_settings_name_file_line_and_key(
     pytester: pytest.Pytester, line: str, message: str
 ) -> None:
-    result = _repo(pytester, line).runpytest("-q")
+    result = _repo(pytester, line, rho="").runpytest("-q")
     assert result.ret != 0
     output = result.stdout.str() + result.stderr.str()
     assert f"runcompare.yaml:5: {message}" in output
@@ -171,3 +184,31 @@ def test_under_xdist_the_warning_is_shown(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*gate 'exact_match': an unchanged candidate*"])
+
+
+def test_without_an_assumed_correlation_the_plan_measures_it_on_the_candidate(
+    pytester: pytest.Pytester,
+) -> None:
+    """An identical candidate (correlation 1) is well powered; one whose exact_match
+    is re-drawn at random (correlation about 0) is not, and the warning says why."""
+    repo = _repo(pytester, rho="")
+    rows = _rows(79)
+    lines = [json.dumps({"run": {"name": "candidate"}})] + [json.dumps(r) for r in rows]
+    (repo.path / "runs" / "candidate.jsonl").write_text("\n".join(lines) + "\n")
+    quiet = repo.runpytest("-q", "-p", "no:cacheprovider")
+    assert "an unchanged candidate passes only" not in quiet.stdout.str()
+
+    rng = __import__("random").Random(7)
+    rows = [
+        {"id": f"q{i}", "metrics": {"exact_match": rng.random() < 0.79, "score": 0.5}}
+        for i in range(200)
+    ]
+    lines = [json.dumps({"run": {"name": "candidate"}})] + [json.dumps(r) for r in rows]
+    (repo.path / "runs" / "candidate.jsonl").write_text("\n".join(lines) + "\n")
+    loud = repo.runpytest("-q", "-p", "no:cacheprovider")
+    loud.stdout.fnmatch_lines(
+        [
+            "*gate 'exact_match': an unchanged candidate passes only *(from the "
+            "baseline, with the correlation this candidate has with it*"
+        ]
+    )
