@@ -204,6 +204,12 @@ KNOWN = (
         2080,
         "Inspect .eval: a 900-deep solver in the plan: RecursionError, render/json_report.py",
     ),
+    (
+        20261202,
+        3029,
+        "lm-eval samples with a byte that is not UTF-8: UnicodeDecodeError reported as "
+        "RunNotFoundError, loaders/lm_eval.py",
+    ),
 )
 
 
