@@ -205,8 +205,10 @@ def pytest_terminal_summary(
     try:
         write_terminal_summary(terminalreporter, state)
     except Exception as error:  # reporting hooks never raise (unlike pytest-benchmark)
+        from pytest_runcompare.untrusted import log_text
+
         terminalreporter.write_line(
-            f"runcompare: could not summarise the gates: {error}", red=True
+            log_text(f"runcompare: could not summarise the gates: {error}"), red=True
         )
 
 

@@ -341,12 +341,26 @@ def _with_tail_warning(res: TestResult, d: FloatArray) -> TestResult:
 BOUNDED_MAX_N = 100
 
 
+#: The share of the scores at exactly 0 or 1 that marks judge-style scores.
+ENDPOINT_SHARE = 0.1
+
+
 def _difference_range(s: Side) -> tuple[float, float] | None:
-    """The range of ``o·(cand − w·base)`` when every score of both runs is in [0, 1]."""
+    """The range of ``o·(cand − w·base)`` for judge-style scores, else None.
+
+    Judge-style: every score of both runs in [0, 1], and at least
+    ``ENDPOINT_SHARE`` of them at exactly 0 or 1, so that one datapoint can move the
+    whole range. Scores that stay inside the range move by small amounts, and the t
+    and bootstrap-t serve them (§3).
+    """
     base, cand = s.prep.base, s.prep.cand
     if s.prep.boolean or not base.size or not cand.size:
         return None
     if min(base.min(), cand.min()) < 0 or max(base.max(), cand.max()) > 1:
+        return None
+    ends = np.count_nonzero((base == 0) | (base == 1))
+    ends += np.count_nonzero((cand == 0) | (cand == 1))
+    if ends < ENDPOINT_SHARE * (base.size + cand.size):
         return None
     w = s.weight
     low, high = -w, 1.0  # cand − w·base with both in [0, 1]

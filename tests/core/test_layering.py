@@ -31,6 +31,7 @@ PYTEST_LAYER = (
     "pytest_runcompare.settings",
     "pytest_runcompare.collection",
     "pytest_runcompare.finish",
+    "pytest_runcompare.unjudged",  # why a pytest session judged nothing
     "pytest_runcompare.pytest_html_extras",
 )
 
