@@ -481,6 +481,24 @@ def _fm_restricted(
     return p1t, min(max(p1t - delta0, 0.0), 1.0)
 
 
+def _check_counts(
+    count_candidate: int, n_candidate: int, count_baseline: int, n_baseline: int
+) -> None:
+    """Two unpaired samples' counts: non-negative integers, each at most its n."""
+    for name, val in (
+        ("count_candidate", count_candidate),
+        ("n_candidate", n_candidate),
+        ("count_baseline", count_baseline),
+        ("n_baseline", n_baseline),
+    ):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 0:
+            raise TypeError(f"`{name}` must be a non-negative integer, got {val!r}.")
+    if n_candidate == 0 or n_baseline == 0:
+        raise ValueError("both samples need at least one observation.")
+    if count_candidate > n_candidate or count_baseline > n_baseline:
+        raise ValueError("a count cannot exceed its number of observations.")
+
+
 def score_test_2indep(
     count_candidate: int,
     n_candidate: int,
@@ -506,18 +524,7 @@ def score_test_2indep(
     TestResult
 
     """
-    for name, val in (
-        ("count_candidate", count_candidate),
-        ("n_candidate", n_candidate),
-        ("count_baseline", count_baseline),
-        ("n_baseline", n_baseline),
-    ):
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 0:
-            raise TypeError(f"`{name}` must be a non-negative integer, got {val!r}.")
-    if n_candidate == 0 or n_baseline == 0:
-        raise ValueError("both samples need at least one observation.")
-    if count_candidate > n_candidate or count_baseline > n_baseline:
-        raise ValueError("a count cannot exceed its number of observations.")
+    _check_counts(count_candidate, n_candidate, count_baseline, n_baseline)
     null = check_number(null, "null")
     alternative = check_alternative(alternative)
     level = check_level(confidence_level)
@@ -849,18 +856,7 @@ def relative_score_test_2indep(
     under ``θ = θ0``. The interval inverts the test over ``θ0 ∈ (−w, 1)``, so its
     bound clears 0 exactly when the one-sided test rejects. Never a t on 0/1 data.
     """
-    for name, val in (
-        ("count_candidate", count_candidate),
-        ("n_candidate", n_candidate),
-        ("count_baseline", count_baseline),
-        ("n_baseline", n_baseline),
-    ):
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 0:
-            raise TypeError(f"`{name}` must be a non-negative integer, got {val!r}.")
-    if n_candidate == 0 or n_baseline == 0:
-        raise ValueError("both samples need at least one observation.")
-    if count_candidate > n_candidate or count_baseline > n_baseline:
-        raise ValueError("a count cannot exceed its number of observations.")
+    _check_counts(count_candidate, n_candidate, count_baseline, n_baseline)
     weight = check_number(weight, "weight")
     if weight <= 0:
         raise ValueError(f"`weight` must be positive, got {weight}.")
