@@ -149,6 +149,7 @@ def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunM
         raise RunFormatError(
             f"run metadata must be a mapping, got {type(raw).__name__}", path=path
         )
+    _check_nesting(raw, path)
 
     def mapping(key: str) -> dict[str, Any]:
         value = raw.get(key)
@@ -217,6 +218,36 @@ def parse_meta(raw: object, *, path: str | None, format: str = "native") -> RunM
         format=format,
         extra={k: v for k, v in raw.items() if k not in _META_KEYS},
     )
+
+
+def _check_nesting(raw: Mapping[Any, Any], path: str | None) -> None:
+    """Refuse metadata nested past ``NESTING``, checked without recursion.
+
+    Every face renders the metadata: a value 900 levels deep would end in a
+    ``RecursionError`` there.
+    """
+    cap = limits.NESTING.value
+    stack: list[tuple[Any, int, str]] = [(v, 1, str(k)) for k, v in raw.items()]
+    while stack:
+        value, depth, where = stack.pop()
+        if depth > cap:
+            raise RunFormatError(
+                limits.NESTING.exceeded(f"{depth:,}+ levels"),
+                path=path,
+                field=where if len(where) <= 60 else where[:60] + "...",
+            )
+        # the place named stops growing after 60 characters: it may be 900 deep
+        if isinstance(value, Mapping):
+            children = [(v, _deeper(where, f".{k}")) for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            children = [(v, _deeper(where, f"[{i}]")) for i, v in enumerate(value)]
+        else:
+            continue
+        stack.extend((v, depth + 1, w) for v, w in children)
+
+
+def _deeper(where: str, step: str) -> str:
+    return where + step if len(where) <= 60 else where
 
 
 def _aggregate(name: object, value: object, path: str | None) -> float:

@@ -84,6 +84,9 @@ YAML_NODES: Final = Limit(
     "yaml_nodes", 1_000_000, "YAML nodes after aliases are expanded"
 )
 NUMBER_DIGITS: Final = Limit("number_digits", 400, "digits in one number")
+NESTING: Final = Limit(
+    "nesting", 64, "levels of nesting in one value of a run's metadata"
+)
 
 ALL: Final = (
     FILE_BYTES,
@@ -95,4 +98,5 @@ ALL: Final = (
     METRICS,
     YAML_NODES,
     NUMBER_DIGITS,
+    NESTING,
 )

@@ -50,14 +50,56 @@ def as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-def scalar(value: Any) -> float | bool | None:
-    """A per-datapoint metric value, or ``None`` when it is not a finite scalar."""
+def scalar(
+    value: Any,
+    *,
+    path: Path | str | None = None,
+    line: int | None = None,
+    datapoint: object | None = None,
+    field: str | None = None,
+) -> float | bool | None:
+    """A per-datapoint metric value, or ``None`` when it is not a finite scalar.
+
+    An integer beyond a 64-bit float is a :class:`RunFormatError` at the place given,
+    not an ``OverflowError``: it is a damaged score, not a missing one.
+    """
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # only an int overflows here
+            raise _too_large(int(value), path, line, datapoint, field) from None
         return number if math.isfinite(number) else None
     return None
+
+
+def _too_large(
+    value: int,
+    path: Path | str | None,
+    line: int | None,
+    datapoint: object | None,
+    field: str | None,
+) -> RunFormatError:
+    from pytest_runcompare import limits
+
+    digits = len(str(abs(value))) if value.bit_length() < 20_000 else 6_000
+    cap = limits.NUMBER_DIGITS
+    reason = (
+        f"metric value: {cap.exceeded(f'an integer of {digits:,} digits')}"
+        if digits > cap.value
+        else f"metric value is too large for a 64-bit float (an integer of "
+        f"{digits:,} digits; a float holds 309 at most, {cap.name} "
+        f"{cap.value:,} bounds what is read)"
+    )
+    return RunFormatError(
+        reason,
+        path=path,
+        line=line,
+        datapoint=datapoint,
+        field=field,
+        hint="write the score as a number that fits a 64-bit float",
+    )
 
 
 def parse_selector(

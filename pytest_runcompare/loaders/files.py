@@ -96,16 +96,24 @@ def read_bytes(path: Path) -> bytes:
 
     check_regular(path)
     cap = limits.FILE_BYTES.value
+    # In blocks: one read(cap + 1) asks for the whole limit (4 GB) at once, which a
+    # memory cap refuses even for a 60-byte file.
+    pieces: list[bytes] = []
+    size = 0
     try:
         with path.open("rb") as handle:
-            data = handle.read(cap + 1)
+            while piece := handle.read(min(BLOCK_BYTES, cap + 1 - size)):
+                pieces.append(piece)
+                size += len(piece)
+                if size > cap:  # the file grew while being read
+                    raise RunFormatError(
+                        limits.FILE_BYTES.exceeded(f"{size:,}+"), path=path
+                    )
     except OSError as error:
         raise RunFormatError(
             f"cannot be read: {error.strerror or error}", path=path
         ) from None
-    if len(data) > cap:  # the file grew while being read
-        raise RunFormatError(limits.FILE_BYTES.exceeded(f"{len(data):,}+"), path=path)
-    return data
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def read_text(path: Path) -> str:

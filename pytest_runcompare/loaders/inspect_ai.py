@@ -271,13 +271,7 @@ def _read_samples(
     seen: dict[tuple[str, int], str] = {}
     for name in members:
         sample = reader.read(name)
-        if not isinstance(sample, dict) or sample.get("id") is None:
-            raise RunFormatError(
-                "not an Inspect sample: expected an object with 'id'",
-                path=path,
-                field=name,
-            )
-        key = (str(sample["id"]), _epoch(sample))
+        key = sample_identity(name, sample, path)
         if key in seen:
             raise RunFormatError(
                 f"sample {key[0]!r} epoch {key[1]} is in two members, {seen[key]} and "
@@ -300,6 +294,49 @@ def _read_samples(
 def _epoch(sample: Mapping[str, Any]) -> int:
     epoch = sample.get("epoch", 1)
     return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 1
+
+
+def _preview(value: Any) -> str:
+    """A short, one-line sight of a run-data value for an error message."""
+    from pytest_runcompare.untrusted import one_line
+
+    text = repr(value)
+    return one_line(text if len(text) <= 40 else text[:40] + "...")
+
+
+def sample_identity(where: str, sample: Any, path: Path) -> tuple[str, int]:
+    """The sample's (id, epoch), checked: an id is a string or an integer.
+
+    The epoch is a positive integer; ``where`` names the sample in the log (a member
+    or ``samples[i]``).
+    """
+    if not isinstance(sample, dict) or sample.get("id") is None:
+        raise RunFormatError(
+            "not an Inspect sample: expected an object with 'id'",
+            path=path,
+            field=where,
+        )
+    sample_id = sample["id"]
+    if isinstance(sample_id, bool) or not isinstance(sample_id, str | int):
+        raise RunFormatError(
+            f"a sample id must be a string or an integer, got "
+            f"{type(sample_id).__name__} {_preview(sample_id)}",
+            path=path,
+            datapoint=where,
+            field="id",
+            hint="Inspect writes the dataset's sample ids; the log is damaged",
+        )
+    epoch = sample.get("epoch", 1)
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+        raise RunFormatError(
+            f"{where}: an epoch must be a positive integer, got "
+            f"{type(epoch).__name__} {_preview(epoch)}",
+            path=path,
+            datapoint=str(sample_id),
+            field="epoch",
+            hint="Inspect numbers epochs 1, 2, ...; the log is damaged",
+        )
+    return str(sample_id), epoch
 
 
 def _listed_samples(summaries: Any, path: Path) -> set[tuple[str, int]]:
@@ -471,6 +508,8 @@ def _build(
     from pytest_runcompare.building import RunBuilder
 
     samples = list(samples)
+    for where, sample in samples:
+        sample_identity(where, sample, path)
     warnings: list[str] = []
     meta = _meta(header, samples, path)
     status = header.get("status")
@@ -537,15 +576,7 @@ def _record(
     errors: list[str],
     slice_metadata: tuple[str, ...],
 ) -> dict[str, Any]:
-    if not isinstance(sample, dict) or sample.get("id") is None:
-        raise RunFormatError(
-            "not an Inspect sample: expected an object with 'id'",
-            path=path,
-            field=where,
-        )
-    sample_id = sample["id"]
-    key = str(sample_id)
-    epoch = sample.get("epoch", 1)
+    key, epoch = sample_identity(where, sample, path)
     attachments = sample.get("attachments")
     attachments = attachments if isinstance(attachments, dict) else {}
     record: dict[str, Any] = {

@@ -313,9 +313,23 @@ def _filters_in(path: Path) -> list[str]:
     cap = limits.LINE_BYTES.value + 1  # a longer line is refused by iter_jsonl
     found: dict[str, None] = {}
     with path.open("rb") as handle:
-        for line in iter(lambda: handle.readline(cap), b""):
+        lines = iter(lambda: handle.readline(cap), b"")
+        for number, line in enumerate(lines, start=1):
             if b'"filter": "' in line and (m := _FILTER_RE.search(line)):
-                found.setdefault(json.loads(b'"' + m.group(1) + b'"'), None)
+                try:
+                    name = json.loads(b'"' + m.group(1) + b'"')
+                except UnicodeDecodeError as error:
+                    bad = m.group(1)[error.start - 1 : error.start].hex()
+                    raise RunFormatError(
+                        f"not valid UTF-8 (byte 0x{bad})",
+                        path=path,
+                        line=number,
+                        field="filter",
+                        hint="run files must be UTF-8 encoded text",
+                    ) from None
+                except ValueError:  # a bad escape: iter_jsonl says where, exactly
+                    continue
+                found.setdefault(name, None)
     return list(found) or ["none"]
 
 
@@ -454,7 +468,9 @@ class _TaskReader:
         for name in names:
             if not isinstance(name, str) or name not in raw:
                 continue
-            value = scalar(raw[name])
+            value = scalar(
+                raw[name], path=self.path, line=line, datapoint=key, field=name
+            )
             metric = f"{name},{filter_name}" if self.with_filter else name
             if value is None:
                 self.skipped.setdefault(metric, _describe(raw[name]))
@@ -567,7 +583,7 @@ def _task_aggregates(entry: Any, with_filter: bool) -> dict[str, float]:
         metric, filter_name = _split_key(key)
         if metric.endswith("_stderr"):
             continue
-        number = scalar(value)
+        number = scalar(value, field=f"results: {key}")
         if number is None or isinstance(number, bool):
             continue
         out[f"{metric},{filter_name}" if with_filter else metric] = float(number)
@@ -716,7 +732,12 @@ def _meta(
         version = ",".join(f"{t}={v}" for t, v in sorted(version.items()))
     hib_table = results.get("higher_is_better")
     hib_table = hib_table if isinstance(hib_table, dict) else {}
-    metrics = _aggregates(results, names, multi_filter)
+    try:
+        metrics = _aggregates(results, names, multi_filter)
+    except RunFormatError as error:  # a score beyond a float: the file is this one
+        raise RunFormatError(
+            error.reason, path=plan.source, field=error.field, hint=error.hint
+        ) from None
     definitions: dict[str, dict[str, Any]] = {}
     for t in names:
         directions = object_field(hib_table, t)

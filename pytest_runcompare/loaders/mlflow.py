@@ -178,7 +178,12 @@ def read_eval_table(
         given_input = next(iter(values.values())) if len(values) == 1 else values
         metrics = {}
         for column, name in scores.items():
-            value = scalar(row[index[column]])
+            value = scalar(
+                row[index[column]],
+                path=path,
+                datapoint=row[index[ident]] if ident else f"data[{n}]",
+                field=column,
+            )
             if value is not None:
                 metrics[name] = value
         records.append(

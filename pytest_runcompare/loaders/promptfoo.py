@@ -271,7 +271,16 @@ def read_promptfoo(
     records = []
     errors: list[str] = []
     for row, key_id, group in zip(picked, ids, groups, strict=True):
-        record = _record(row, key_id)
+        try:
+            record = _record(row, key_id)
+        except RunFormatError as error:  # a score beyond a float: name the file
+            raise RunFormatError(
+                error.reason,
+                path=path,
+                datapoint=key_id,
+                field=error.field,
+                hint=error.hint,
+            ) from None
         if group is not None:
             record["group"] = group
         if record["slices"] == ["outcome:error"]:
@@ -374,14 +383,14 @@ def _record(row: dict[str, Any], key: str) -> dict[str, Any]:
     metrics: dict[str, Any] = {"error": error}
     if not error:
         for name in ("score", "success", "latencyMs", "cost"):
-            value = scalar(row.get(name))
+            value = scalar(row.get(name), field=name)
             if value is None and name in ("latencyMs", "cost"):
-                value = scalar(response.get(name))
+                value = scalar(response.get(name), field=f"response.{name}")
             if value is not None:
                 metrics[name] = value
         named = row.get("namedScores")
         for name, value in named.items() if isinstance(named, dict) else ():
-            number = scalar(value)
+            number = scalar(value, field=f"namedScores.{name}")
             if number is not None and name not in metrics:
                 metrics[str(name)] = number
         outcome = "pass" if row.get("success") is True else "fail"

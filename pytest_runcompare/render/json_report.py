@@ -22,13 +22,23 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 2
 
 
-def _plain(value: Any) -> Any:
+#: Levels of nesting written; deeper values become :data:`DEEPER` (the readers refuse
+#: metadata past ``limits.NESTING``, this keeps the report itself from recursing).
+MAX_DEPTH = 100
+DEEPER = "<nested deeper than 100 levels: not written>"
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
     """JSON-safe values: numpy scalars unwrapped, NaN/inf None, others as text."""
+    if isinstance(value, Mapping | list | tuple | set | frozenset) and (
+        depth >= MAX_DEPTH
+    ):
+        return DEEPER
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
-        return [_plain(v) for v in items]
+        return [_plain(v, depth + 1) for v in items]
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, float):
