@@ -84,6 +84,9 @@ YAML_NODES: Final = Limit(
     "yaml_nodes", 1_000_000, "YAML nodes after aliases are expanded"
 )
 NUMBER_DIGITS: Final = Limit("number_digits", 400, "digits in one number")
+AUTO_SLICES: Final = Limit(
+    "auto_slices", 200, "automatic warn-only slice gates per metric"
+)
 NESTING: Final = Limit(
     "nesting", 64, "levels of nesting in one value of a run's metadata"
 )
@@ -99,4 +102,5 @@ ALL: Final = (
     YAML_NODES,
     NUMBER_DIGITS,
     NESTING,
+    AUTO_SLICES,
 )

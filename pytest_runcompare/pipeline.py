@@ -486,23 +486,40 @@ def expand_gates(
 
 def _warn_only_gates(
     specs: Sequence[GateSpec], comparison: RunComparisonResult
-) -> list[GateSpec]:
-    """Slice gates nobody declared: judged for the report, never failing the build."""
+) -> tuple[list[GateSpec], list[str]]:
+    """Slice gates nobody declared: judged for the report, never failing the build.
+
+    At most ``AUTO_SLICES`` per metric, the largest slices by n; the notes say how
+    many were left unjudged (one datapoint with 3,000 tags made 3,000 gates).
+    """
+    from pytest_runcompare import limits
+
+    cap = limits.AUTO_SLICES.value
     gated = {(s.gate.metric, s.gate.slice) for s in specs}
     out = []
+    notes = []
+    names = comparison.slice_names
     for spec in specs:
         gate = spec.gate
         if gate.slice is not None or gate.step is not None:
             continue
         if gate.metric not in comparison.baseline.metrics:
             continue
-        for tag in comparison.slice_names:
-            if (gate.metric, tag) not in gated:
-                gated.add((gate.metric, tag))
-                out.append(
-                    GateSpec(replace(gate, slice=tag, declared=False), spec.line)
-                )
-    return out
+        tags = [t for t in names if (gate.metric, t) not in gated]
+        if len(tags) > cap:
+            sizes = comparison.slice_sizes
+            largest = set(sorted(tags, key=lambda t: (-sizes[t], t))[:cap])
+            notes.append(
+                f"{gate.metric}: {len(tags) - cap:,} of {len(tags):,} slices left "
+                f"without a warn-only gate: at most {cap:,} automatic slice gates per "
+                f"metric, the largest by n (raise with {limits.AUTO_SLICES.variable}"
+                "=<number>, or declare `slices:` on the metric to gate them)"
+            )
+            tags = [t for t in tags if t in largest]
+        for tag in tags:
+            gated.add((gate.metric, tag))
+            out.append(GateSpec(replace(gate, slice=tag, declared=False), spec.line))
+    return out, notes
 
 
 def stale_metrics(
@@ -735,7 +752,7 @@ def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
     """
     config = request.config
     specs = expand_gates(config, comparison)
-    warn_specs = _warn_only_gates(specs, comparison)
+    warn_specs, unjudged = _warn_only_gates(specs, comparison)
     all_specs = [*specs, *warn_specs]
     summary = _family(_measure_all(comparison, all_specs, request), request)
     compat = comparison.compatibility
@@ -760,7 +777,9 @@ def judge(comparison: RunComparisonResult, request: Request) -> Judgement:
         family_correction=summary.family_correction,
         family_size=summary.family_size,
         seed=request.seed,
-        warnings=tuple([*run_notes(comparison), *_expansion_warnings(config, specs)]),
+        warnings=tuple(
+            [*run_notes(comparison), *_expansion_warnings(config, specs), *unjudged]
+        ),
         numpy_version=summary.numpy_version,
         scipy_version=summary.scipy_version,
     )
