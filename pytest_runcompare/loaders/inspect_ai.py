@@ -453,14 +453,24 @@ def score_value(value: Any) -> float | bool | None:
     return None
 
 
-def _resolve(value: Any, attachments: Mapping[str, Any]) -> Any:
-    """Replace ``attachment://<hash>`` references by the attached content."""
+def _resolve(value: Any, attachments: Mapping[str, Any], depth: int = 0) -> Any:
+    """Replace ``attachment://<hash>`` references by the attached content.
+
+    Only down to ``NESTING`` levels: a value nested 900 deep is kept as it is rather
+    than recursed into (a ``RecursionError``); Inspect's references sit a few deep.
+    """
+    from pytest_runcompare import limits
+
+    if not attachments:
+        return value
     if isinstance(value, str) and value.startswith("attachment://"):
         return attachments.get(value[len("attachment://") :], value)
+    if depth >= limits.NESTING.value:
+        return value
     if isinstance(value, list):
-        return [_resolve(v, attachments) for v in value]
+        return [_resolve(v, attachments, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: _resolve(v, attachments) for k, v in value.items()}
+        return {k: _resolve(v, attachments, depth + 1) for k, v in value.items()}
     return value
 
 

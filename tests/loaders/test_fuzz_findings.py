@@ -228,3 +228,18 @@ def test_file_that_grows_past_file_bytes_while_read_is_refused(
     )
     monkeypatch.setenv("RUNCOMPARE_MAX_FILE_BYTES", "100")
     assert files.read_bytes(path) == b"x" * 100
+
+
+def test_inspect_input_nested_900_deep_loads_and_shallow_attachments_resolve(
+    real: Path, tmp_path: Path
+) -> None:
+    doc = json.loads((real / "inspect_ai" / "log_formats.json").read_text())
+    sample = doc["samples"][0]
+    sample["attachments"] = {"h1": "the attached text"}
+    sample["input"] = nested(900)
+    sample["target"] = [{"content": "attachment://h1"}]
+    path = tmp_path / "log.json"
+    path.write_text(json.dumps(doc))
+    run = load_run(path)
+    assert run.datapoints.expected[0] == [{"content": "the attached text"}]
+    assert run.datapoints.inputs[0] == nested(900)
