@@ -1,18 +1,28 @@
 """The Markdown summary, short enough for a pull-request comment.
 
-Every string from a run (gate keys, metric names, slice tags, run names) is escaped
-for Markdown and HTML: a PR comment renders both, and a run is untrusted input.
-GitHub also turns bare text into links and notifications (``https://…``,
-``www.…``, e-mail addresses, ``@user``, ``#123``): a word joiner (U+2060) or
-zero-width space breaks each, and control characters are shown as escapes.
+Every string from a run (gate keys, metric names, slice tags, run names, ids and
+outputs) is escaped for Markdown and HTML: a PR comment renders both, and a run is
+untrusted input. GitHub also turns bare text into links and notifications
+(``https://…``, ``www.…``, e-mail addresses, ``@user``, ``#123``): a word joiner
+(U+2060) or zero-width space breaks each, and control characters are shown as escapes.
+
+The summary starts with a hidden marker line naming the gates file, so that a CI
+step can find and update its own comment, and always fits GitHub's comment limit:
+the least important parts are left out first, and the summary says so.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
+from pytest_runcompare import text as numbers
 from pytest_runcompare.render.model import (
+    delta_row,
     fmt_p,
     fmt_pct,
     fmt_signed,
@@ -24,10 +34,22 @@ from pytest_runcompare.untrusted import no_surrogates, one_line
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
-    from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.pipeline import GateResult, Judgement
 
 #: The mark of a gate's tone: fails the session, a plain pass, or passes with a warning.
 MARKS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
+#: GitHub refuses a comment longer than this (characters, counted in UTF-16 units).
+GITHUB_COMMENT_LIMIT = 65_536
+#: What the summary stays within: the limit less room for a CI step's own words.
+MAX_CHARS = GITHUB_COMMENT_LIMIT - 1_536
+#: Worst regressed datapoints listed per failing gate.
+WORST_DATAPOINTS = 5
+#: Failing gates that list their worst datapoints (the first ones of the table).
+DETAILED_GATES = 10
+#: Characters of one output shown (each side) in the list of worst datapoints.
+OUTPUT_CHARS = 160
+#: Warnings (run policies, compatibility) listed before the table.
+MAX_WARNINGS = 10
 #: Characters that start Markdown syntax inside a line (a cell never starts one).
 _SPECIAL = re.compile(r"([\\`*_{}\[\]#|~!])")
 _ORDER = {"fail": 0, "inconclusive": 1, "pass": 2}
@@ -36,6 +58,16 @@ _ORDER = {"fail": 0, "inconclusive": 1, "pass": 2}
 #: each. (E-mail addresses and mentions are broken at their ``@``.)
 _AUTOLINK = re.compile(r"(:)(?=//)|(www)(?=\.)|(#)(?=\d)|(gh)(?=-\d)", re.IGNORECASE)
 _JOINER = "\u2060"
+#: Characters kept in the marker: anything else could end the HTML comment.
+_MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9._/+=:@,-]")
+#: Characters a URL keeps as they are inside a Markdown link (no space, no
+#: parenthesis, no angle bracket, no backslash or backtick).
+_URL_SAFE = ":/?#[]@!$&'*+,;=%~-._"
+_TABLE_HEAD = (
+    "| | gate | status | baseline | candidate | change (+ = better) | CI | margin "
+    "| p (adj.) | n |",
+    "|:-:|---|---|--:|--:|--:|--:|--:|--:|--:|",
+)
 
 
 def md_escape(text: object, limit: int = 120, *, links: bool = False) -> str:
@@ -44,7 +76,10 @@ def md_escape(text: object, limit: int = 120, *, links: bool = False) -> str:
     Control characters (ESC, BEL...) and lone surrogates are shown as escapes
     (``\x1b``). ``links=True`` keeps URLs clickable, for our own (the report's).
     """
-    s = " ".join(str(text).split())
+    s = str(text)
+    if len(s) > 4 * limit:  # a 10 MB output is not split into words whole
+        s = s[: 4 * limit]
+    s = " ".join(s.split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     s = one_line(s)
@@ -57,14 +92,294 @@ def md_escape(text: object, limit: int = 120, *, links: bool = False) -> str:
     return s.replace("@", "@\u200b")
 
 
+def marker_line(key: str) -> str:
+    """The hidden line a CI step searches for to update its comment in place.
+
+    ``key`` (the gates file's path) keeps only characters that cannot end the HTML
+    comment; any other becomes ``_``.
+    """
+    safe = _MARKER_UNSAFE.sub("_", key)[:200].replace("--", "-_") or "runcompare"
+    return f"<!-- runcompare:{safe} -->"
+
+
+def datapoint_link(report_url: str, datapoint: str) -> str:
+    """The report's permalink of one datapoint: ``<url>#dp=<url-encoded id>``."""
+    base = quote(report_url.split("#", 1)[0], safe=_URL_SAFE)
+    return f"{base}#dp={quote(datapoint, safe='')}"
+
+
+def utf16_len(text: str) -> int:
+    """The length GitHub counts: UTF-16 code units (an emoji may count twice)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+@dataclass(slots=True)
+class _Part:
+    """A part of the summary: fixed lines, then items that may be left out.
+
+    ``left`` says, given how many items were left out, what to write instead.
+    """
+
+    what: str
+    head: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+    left: Callable[[int], str] | None = None
+    #: when every item is left out, still say so (else the part goes silently)
+    note_alone: bool = False
+    kept: int = 0
+
+    def lines(self) -> list[str]:
+        if not self.kept:
+            if self.items and self.left is not None and self.note_alone:
+                return [self.left(len(self.items))]
+            return []
+        out = [*self.head, *self.items[: self.kept], *self.tail]
+        dropped = len(self.items) - self.kept
+        if dropped and self.left is not None:
+            out.append(self.left(dropped))
+        return out
+
+
+def _fit(parts: Sequence[_Part], fixed: int, budget: int) -> list[str]:
+    """Keep items of the parts, most important part first, within ``budget``.
+
+    ``parts`` come most important first; returns the names of the parts cut.
+    """
+    used = fixed
+    cut: list[str] = []
+    for part in parts:
+        if not part.items:
+            continue
+        # Room for the part's frame and the line saying what was left out.
+        frame = sum(utf16_len(x) + 1 for x in [*part.head, *part.tail])
+        note = 0 if part.left is None else utf16_len(part.left(len(part.items))) + 1
+        if used + frame + note >= budget:
+            cut.append(part.what)
+            continue
+        used += frame + note
+        for item in part.items:
+            cost = utf16_len(item) + 1
+            if used + cost > budget:
+                break
+            used += cost
+            part.kept += 1
+        if part.kept < len(part.items):
+            cut.append(part.what)
+        if not part.kept:
+            used -= frame + note
+    return cut
+
+
+def _role_name(role: str, name: str) -> str:
+    """``candidate NAME``, without doubling a name that already starts with the role."""
+    shown = md_escape(name, 60)
+    first = name.split(maxsplit=1)[0].lower() if name.strip() else ""
+    return shown if first == role else f"{role} {shown}"
+
+
+def _heading(comparison: RunComparisonResult, judgement: Judgement) -> str:
+    """The first visible line: the overall verdict, then what was compared."""
+    counts = judgement.counts()
+    verdict = overall(judgement)
+    total = counts["total"]
+    if verdict == "fail":
+        failed = counts["failed"] + counts["error"]
+        head = f"❌ **runcompare: FAIL, {failed} of {total} gates failed**"
+    elif verdict == "none":
+        head = "**runcompare: no gates evaluated**"
+    else:
+        mark = MARKS["pass"] if verdict == "pass" else MARKS["inconclusive"]
+        head = f"{mark} **runcompare: PASS, all {total} gates passed**"
+        inconclusive = sum(
+            1
+            for r in judgement.blocking
+            if gate_row(r)["status_word"] == "inconclusive (passes)"
+        )
+        notes = [
+            f"{n} {word}"
+            for n, word in (
+                (counts["waived"], "waived"),
+                (inconclusive, "inconclusive, passed by policy"),
+            )
+            if n
+        ]
+        if notes:
+            head += f" ({', '.join(notes)})"
+    if counts["warnings"]:
+        head += f" ({counts['warnings']} warn-only flagged)"
+    cand = _role_name("candidate", comparison.candidate.name)
+    base = _role_name("baseline", comparison.baseline.name)
+    return f"{head} · {cand} vs {base}"
+
+
+def _gate_line(r: dict[str, Any]) -> str:
+    p = fmt_p(r["p_value"])
+    if r["p_adjusted"] is not None:
+        p += f" ({fmt_p(r['p_adjusted'])})"
+    why = (
+        f" — {md_escape(r['waiver'], 80)}"
+        if r["waiver"] and r["status"] == "waived"
+        else ""
+    )
+    return (
+        f"| {MARKS.get(r['tone'], '')} | {md_escape(r['label'])}"
+        f"{'' if r['declared'] else ' (warn-only)'} "
+        f"| {md_escape(r['status_word'])}{why} "
+        f"| {r['baseline_text']} | {r['candidate_text']} "
+        f"| {r['estimate_text']} | {r['ci_text']} "
+        f"| {md_escape(r['margin_text'])} | {p} | {r['n_paired']} |"
+    )
+
+
+def _rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failing gates first (inconclusive-failing ones among them), then flagged, then passing."""
+    return sorted(rows, key=lambda r: _ORDER.get(r["tone"], 3))
+
+
+def _output(value: Any) -> str:
+    from pytest_runcompare.diff import as_text
+
+    shown = md_escape(as_text(value)[: 8 * OUTPUT_CHARS], OUTPUT_CHARS)
+    return shown or "*(empty)*"
+
+
+def worst_datapoints(
+    comparison: RunComparisonResult, result: GateResult, k: int = WORST_DATAPOINTS
+) -> list[tuple[str, float, float, Any, Any]]:
+    """The ``k`` datapoints that regressed most on a gate: id, old, new value and outputs."""
+    import numpy as np
+
+    gate = result.verdict.gate
+    try:
+        paired = comparison.paired(gate.metric, slice=gate.slice, step=gate.step)
+    except Exception:  # a summary never hides the verdict behind its own error
+        return []
+    if paired.n == 0:
+        return []
+    d = paired.candidate - paired.baseline
+    if not paired.higher_is_better:
+        d = -d
+    base = comparison.baseline
+    cand = comparison.candidate
+    base_table = base.datapoints if gate.step is None else base.steps[gate.step]
+    cand_table = cand.datapoints if gate.step is None else cand.steps[gate.step]
+    out = []
+    for i in np.argsort(d, kind="stable")[:k].tolist():
+        if not d[i] < 0:
+            break
+        key = paired.id_at(i)
+        out.append(
+            (
+                key,
+                float(paired.baseline[i]),
+                float(paired.candidate[i]),
+                base_table.outputs[base_table.index[key]],
+                cand_table.outputs[cand_table.index[key]],
+            )
+        )
+    return out
+
+
+def _worst_part(
+    comparison: RunComparisonResult,
+    failing: Sequence[GateResult],
+    report_url: str | None,
+) -> _Part:
+    """One ``<details>`` per failing gate: its worst datapoints, old -> new output."""
+    items = []
+    for result in failing[:DETAILED_GATES]:
+        worst = worst_datapoints(comparison, result)
+        if not worst:
+            continue
+        metric = md_escape(result.verdict.gate.metric, 60)
+        rows = []
+        for key, old, new, old_out, new_out in worst:
+            name = md_escape(key, 80)
+            if report_url:
+                name = f"[{name}]({datapoint_link(report_url, key)})"
+            rows.append(
+                f"| {name} | {numbers.number(old)} → {numbers.number(new)} "
+                f"| {_output(old_out)} | {_output(new_out)} |"
+            )
+        items.append(
+            "\n".join(
+                [
+                    f"<details><summary>{md_escape(result.key, 120)}: the "
+                    f"{len(worst)} worst regressed datapoints</summary>",
+                    "",
+                    f"| datapoint | {metric} old → new | old output | new output |",
+                    "|---|--:|---|---|",
+                    *rows,
+                    "",
+                    "</details>",
+                ]
+            )
+        )
+    more = len(failing) - DETAILED_GATES
+    tail = (
+        [f"(worst datapoints of {more} more failing gates: see the full report)"]
+        if more > 0
+        else []
+    )
+    return _Part(
+        "worst datapoints",
+        head=[""],
+        items=items,
+        tail=tail,
+        left=lambda n: f"(worst datapoints of {n} more failing gates left out)",
+        note_alone=True,
+    )
+
+
+def _regressed_part(comparison: RunComparisonResult) -> _Part:
+    """The metrics and slices that got worse, the sign oriented (+ = better)."""
+    rows = [delta_row(d) for d in comparison.metric_deltas.values() if d.degraded]
+    rows.sort(
+        key=lambda r: (
+            -abs(r["relative"]) if r["relative"] is not None else 0.0,
+            r["metric"],
+        )
+    )
+    items = []
+    if rows:
+        items.append(
+            "**Regressed metrics (+ = better):** "
+            + ", ".join(_delta_text(r) for r in rows[:5])
+        )
+    slices = top_regressed_slices(comparison, limit=5)
+    if slices:
+        items.append(
+            "**Worst slices (+ = better):** "
+            + ", ".join(
+                f"{md_escape(s['metric'], 60)} on {md_escape(s['slice'], 60)} "
+                f"{_delta_text(s, name=False, n=True)}"
+                for s in slices
+            )
+        )
+    return _Part("regressed metrics", items=[f"\n{x}" for x in items])
+
+
+def _delta_text(row: dict[str, Any], *, name: bool = True, n: bool = False) -> str:
+    """``metric −0.075 (−59.1%)``: the change and its relative size, oriented."""
+    flip = 1.0 if row["higher_is_better"] else -1.0
+    rel = None if row["relative"] is None else flip * row["relative"]
+    size = f", n={row['n']}" if n else ""
+    change = f"{fmt_signed(row['oriented'])} ({fmt_pct(rel)}{size})"
+    return f"{md_escape(row['metric'], 60)} {change}" if name else change
+
+
 def render_markdown(
     comparison: RunComparisonResult,
     judgement: Judgement,
     *,
     html_path: str | None = None,
-    max_rows: int = 25,
+    report_url: str | None = None,
+    marker: str = "runcompare",
+    max_rows: int = 100,
+    max_chars: int = MAX_CHARS,
 ) -> str:
-    """Render a short Markdown summary: gates, top regressions, where the report is.
+    """Render the Markdown summary for a pull-request comment.
 
     Parameters
     ----------
@@ -73,12 +388,21 @@ def render_markdown(
     judgement : Judgement
         The session's judgement: the header says what it says, each row shows a
         gate's final status (waivers, run policies and the inconclusive policy
-        applied).
+        applied), in the colours of the HTML report.
     html_path : str, optional
-        Where the HTML report is (a path or URL), named in the last line.
+        Where the HTML report was written. Only a relative path is shown whole: of
+        an absolute one (a CI machine's) only the file name.
+    report_url : str, optional
+        Where a reviewer opens the HTML report (a CI artifact's URL): the summary
+        links it, and each worst datapoint to its permalink (``#dp=<id>``).
+    marker : str
+        What the hidden first line names (the gates file's path), for a CI step
+        that updates its own comment.
     max_rows : int
-        Most gates listed; failing and flagged ones come first, and the summary
-        says how many were left out.
+        Most gates in the table and most warn-only gates listed; the failing ones
+        come first, and the summary says how many were left out.
+    max_chars : int
+        Length the summary stays within (GitHub's comment limit less a margin).
 
     Returns
     -------
@@ -88,108 +412,122 @@ def render_markdown(
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}")
-    rows = [gate_row(r) for r in judgement.gates]
-    counts = judgement.counts()
-    base = md_escape(comparison.baseline.name, 60)
-    cand = md_escape(comparison.candidate.name, 60)
-    verdict = overall(judgement)
-    total = counts["total"]
-    if verdict == "fail":
-        failed = counts["failed"] + counts["error"]
-        head = f"❌ **runcompare: {failed} of {total} gates failed**"
-    elif verdict == "none":
-        head = "**runcompare: no gates evaluated**"
-    else:
-        mark = "✅" if verdict == "pass" else "⚠️"
-        head = f"{mark} **runcompare: all {total} gates passed**"
-        notes = [
-            f"{n} {word}"
-            for n, word in (
-                (counts["waived"], "waived"),
-                (
-                    sum(
-                        1
-                        for r in rows
-                        if r["declared"] and r["status_word"] == "inconclusive (passes)"
-                    ),
-                    "inconclusive, passed by policy",
-                ),
-            )
-            if n
-        ]
-        if notes:
-            head += f" ({', '.join(notes)})"
-    if counts["warnings"]:
-        head += f" ({counts['warnings']} warn-only flagged)"
-    lines = [
-        f"{head} · candidate {cand} vs baseline {base}",
+    from pytest_runcompare.judge import Outcome
+
+    blocking = [gate_row(r) for r in judgement.blocking]
+    warn_only = [gate_row(r) for r in judgement.warn_only if r.outcome is Outcome.FAIL]
+    top = [
+        marker_line(marker),
+        _heading(comparison, judgement),
         "",
         f"{comparison.n_common} paired datapoints ({comparison.coverage:.1%} of the "
         f"baseline), {len(comparison.new_only_datapoints)} new, "
         f"{len(comparison.old_only_datapoints)} dropped.",
     ]
-    for p in [*judgement.compatibility.problems, *judgement.warnings]:
-        lines.append(f"> ⚠️ {md_escape(p, 200)}")
-    if rows:
-        shown = sorted(
-            rows, key=lambda r: (not r["declared"], _ORDER.get(r["tone"], 3))
-        )
-        shown = shown if len(shown) <= max_rows else shown[:max_rows]
-        shown_keys = {id(r) for r in shown}
-        shown = [r for r in rows if id(r) in shown_keys]  # keep the gates' order
-        lines += [
-            "",
-            "| | gate | status | baseline | candidate | change (+ = better) | CI | margin | p (adj.) | n |",
-            "|:-:|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    notes = [*judgement.compatibility.problems, *judgement.warnings]
+    warnings = _Part(
+        "warnings",
+        items=[f"> ⚠️ {md_escape(p, 200)}" for p in notes[:MAX_WARNINGS]],
+        left=lambda n: f"> ⚠️ … and {n} more warnings (see the full report)",
+    )
+    if len(notes) > MAX_WARNINGS:
+        warnings.tail = [
+            f"> ⚠️ … and {len(notes) - MAX_WARNINGS} more warnings (see the full report)"
         ]
-        for r in shown:
-            p = fmt_p(r["p_value"])
-            if r["p_adjusted"] is not None:
-                p += f" ({fmt_p(r['p_adjusted'])})"
-            why = (
-                f" — {md_escape(r['waiver'], 80)}"
-                if r["waiver"] and r["status"] == "waived"
-                else ""
-            )
-            lines.append(
-                f"| {MARKS.get(r['tone'], '')} | {md_escape(r['label'])}"
-                f"{'' if r['declared'] else ' (warn-only)'} "
-                f"| {md_escape(r['status_word'])}{why} "
-                f"| {r['baseline_text']} | {r['candidate_text']} "
-                f"| {r['estimate_text']} | {r['ci_text']} "
-                f"| {md_escape(r['margin_text'])} | {p} | {r['n_paired']} |"
-            )
-        left = [r for r in rows if id(r) not in shown_keys]
-        if left:
-            failing = sum(1 for r in left if r["fails"])
-            tail = f"{failing} failing the run" if failing else "none failing the run"
-            lines.append(f"\n… and {len(left)} more gates, {tail}.")
-    degraded = sorted(
-        (d for d in comparison.metric_deltas.values() if d.degraded),
-        key=lambda d: (
-            -abs(d.relative_delta) if d.relative_delta is not None else 0.0,
-            d.name,
+    ranked = _rank(blocking)
+    over = ranked[max_rows:]
+    failing_rows = [r for r in ranked[:max_rows] if r["fails"]]
+    other_rows = [r for r in ranked[:max_rows] if not r["fails"]]
+
+    def gates_left(n: int, rows: Sequence[dict[str, Any]] = ()) -> str:
+        failing = sum(1 for r in [*over, *rows[len(rows) - n :]] if r["fails"])
+        tail = f"{failing} failing the run" if failing else "none failing the run"
+        return f"\n… and {n + len(over)} more gates, {tail} (see the full report)."
+
+    failing_part = _Part(
+        "failing gates",
+        head=["", *_TABLE_HEAD],
+        items=[_gate_line(r) for r in failing_rows],
+        left=lambda n: gates_left(n, failing_rows),
+    )
+    other_part = _Part(
+        "passing gates",
+        head=[] if failing_rows else ["", *_TABLE_HEAD],
+        items=[_gate_line(r) for r in other_rows],
+        left=lambda n: gates_left(n, other_rows),
+        note_alone=True,
+    )
+    if over and not other_rows:
+        failing_part.tail = [gates_left(0)]
+    elif over:
+        other_part.tail = [gates_left(0)]
+    failing_results = [r for r in _rank_results(judgement.blocking) if r.fails_session]
+    worst = _worst_part(comparison, failing_results, report_url)
+    regressed = _regressed_part(comparison)
+    shown_warn = warn_only[:max_rows]
+    warn_part = _Part(
+        "warn-only gates",
+        head=[
+            "",
+            f"<details><summary>⚠️ {len(warn_only)} warn-only slice gates regressed "
+            f"(of {len(judgement.warn_only)} judged; they never fail the build)"
+            "</summary>",
+            "",
+            *_TABLE_HEAD,
+        ],
+        items=[_gate_line(r) for r in shown_warn],
+        tail=[
+            *(
+                [f"\n… and {len(warn_only) - max_rows} more (see the full report)."]
+                if len(warn_only) > max_rows
+                else []
+            ),
+            "",
+            "</details>",
+        ],
+        left=lambda n: (
+            f"\n… and {n + len(warn_only) - len(shown_warn)} more "
+            "(see the full report)."
         ),
-    )[:5]
-    if degraded:
-        items = ", ".join(
-            f"{md_escape(d.name, 60)} {fmt_signed(d.delta)} ({fmt_pct(d.relative_delta)})"
-            for d in degraded
-        )
-        lines += ["", f"**Regressed metrics:** {items}"]
-    slices = top_regressed_slices(comparison, limit=5)
-    if slices:
-        items = ", ".join(
-            f"{md_escape(s['metric'], 60)} on {md_escape(s['slice'], 60)} "
-            f"{fmt_signed(s['delta'])} ({fmt_pct(s['relative'])}, n={s['n']})"
-            for s in slices
-        )
-        lines += ["", f"**Worst slices:** {items}"]
-    if html_path:
-        lines += [
-            "",
-            "Full report, with every changed output: "
-            + md_escape(html_path, 300, links=True),
-        ]
+    )
+    link = _report_line(html_path, report_url)
+    cut_note = (
+        f"\n*Shortened to stay under GitHub's {GITHUB_COMMENT_LIMIT:,}-character "
+        "comment limit; the full report has everything.*"
+    )
+    fixed = sum(utf16_len(x) + 1 for x in [*top, *link, cut_note])
+    # Most important first: what fails the build, then why, then the rest.
+    cut = _fit(
+        [failing_part, worst, warnings, other_part, regressed, warn_part],
+        fixed,
+        max_chars,
+    )
+    lines = [*top]
+    for part in (warnings, failing_part, other_part, worst, regressed, warn_part):
+        lines += part.lines()
+    if cut:
+        lines.append(cut_note)
+    lines += link
     # A lone surrogate cannot be written as UTF-8: its escape is shown instead.
     return no_surrogates("\n".join(lines) + "\n")
+
+
+def _rank_results(results: Sequence[GateResult]) -> list[GateResult]:
+    from pytest_runcompare.render.model import tone
+
+    return sorted(results, key=lambda r: _ORDER.get(tone(r), 3))
+
+
+def _report_line(html_path: str | None, report_url: str | None) -> list[str]:
+    """Where the full report is: its URL linked, else its relative path or name."""
+    if report_url:
+        url = quote(report_url, safe=_URL_SAFE)
+        return ["", f"[Full report, with every changed output]({url})"]
+    if not html_path:
+        return []
+    path = PurePath(html_path)
+    shown = path.name if path.is_absolute() else html_path
+    return [
+        "",
+        "Full report, with every changed output: " + md_escape(shown, 300, links=True),
+    ]

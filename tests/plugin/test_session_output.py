@@ -170,7 +170,8 @@ def test_github_step_summary_gets_the_markdown_appended(
         "| ❌ | quality\\[lang:de\\] | fail | 0.6894"
     )
     assert rows["score"].startswith("| ✅ | score | pass | 0.71")
-    assert "2 of 3 gates failed" in appended.splitlines()[0]
+    assert appended.startswith("<!-- runcompare:")  # a CI step finds its comment
+    assert "2 of 3 gates failed" in appended.splitlines()[1]
     # A second session appends again rather than overwriting.
     repo.runpytest()
     again = summary.read_text(encoding="utf-8")
