@@ -50,6 +50,8 @@ DETAILED_GATES = 10
 OUTPUT_CHARS = 160
 #: Warnings (run policies, compatibility) listed before the table.
 MAX_WARNINGS = 10
+#: Failing gates kept before the worst datapoints when room is short.
+FIRST_ROWS = 25
 #: Characters that start Markdown syntax inside a line (a cell never starts one).
 _SPECIAL = re.compile(r"([\\`*_{}\[\]#|~!])")
 _ORDER = {"fail": 0, "inconclusive": 1, "pass": 2}
@@ -128,47 +130,48 @@ class _Part:
     #: when every item is left out, still say so (else the part goes silently)
     note_alone: bool = False
     kept: int = 0
+    #: the frame (head, tail, note) is paid for
+    started: bool = False
 
     def lines(self) -> list[str]:
-        if not self.kept:
-            if self.items and self.left is not None and self.note_alone:
-                return [self.left(len(self.items))]
-            return []
-        out = [*self.head, *self.items[: self.kept], *self.tail]
         dropped = len(self.items) - self.kept
-        if dropped and self.left is not None:
-            out.append(self.left(dropped))
-        return out
+        note = [self.left(dropped)] if dropped and self.left is not None else []
+        if not self.kept:
+            return note if self.items and self.note_alone else []
+        return [*self.head, *self.items[: self.kept], *note, *self.tail]
+
+    def frame(self) -> int:
+        """What the part costs beyond its items (its note counted at its longest)."""
+        note = [] if self.left is None else [self.left(len(self.items))]
+        return sum(utf16_len(x) + 1 for x in [*self.head, *self.tail, *note])
 
 
-def _fit(parts: Sequence[_Part], fixed: int, budget: int) -> list[str]:
-    """Keep items of the parts, most important part first, within ``budget``.
+def _fit(steps: Sequence[tuple[_Part, int]], fixed: int, budget: int) -> bool:
+    """Keep the parts' items step by step, most important first, within ``budget``.
 
-    ``parts`` come most important first; returns the names of the parts cut.
+    Each step lets a part keep up to that many of its first items, so a part can be
+    kept in pieces of decreasing importance. Returns whether anything was left out
+    for want of room.
     """
     used = fixed
-    cut: list[str] = []
-    for part in parts:
-        if not part.items:
+    short = False
+    for part, limit in steps:
+        if not part.items or part.kept >= min(limit, len(part.items)):
             continue
-        # Room for the part's frame and the line saying what was left out.
-        frame = sum(utf16_len(x) + 1 for x in [*part.head, *part.tail])
-        note = 0 if part.left is None else utf16_len(part.left(len(part.items))) + 1
-        if used + frame + note >= budget:
-            cut.append(part.what)
-            continue
-        used += frame + note
-        for item in part.items:
-            cost = utf16_len(item) + 1
+        if not part.started:
+            if used + part.frame() > budget:
+                short = True
+                continue
+            used += part.frame()
+            part.started = True
+        while part.kept < min(limit, len(part.items)):
+            cost = utf16_len(part.items[part.kept]) + 1
             if used + cost > budget:
+                short = True
                 break
             used += cost
             part.kept += 1
-        if part.kept < len(part.items):
-            cut.append(part.what)
-        if not part.kept:
-            used -= frame + note
-    return cut
+    return short
 
 
 def _role_name(role: str, name: str) -> str:
@@ -237,11 +240,26 @@ def _rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: _ORDER.get(r["tone"], 3))
 
 
-def _output(value: Any) -> str:
+def _outputs(old: Any, new: Any) -> tuple[str, str]:
+    """Old and new output as cell text, cut to ``OUTPUT_CHARS``.
+
+    When a long common start would hide the change, both start near their first
+    difference (``…`` marks the cut).
+    """
     from pytest_runcompare.diff import as_text
 
-    shown = md_escape(as_text(value)[: 8 * OUTPUT_CHARS], OUTPUT_CHARS)
-    return shown or "*(empty)*"
+    texts = [as_text(v)[: 8 * OUTPUT_CHARS] for v in (old, new)]
+    same = 0
+    for a, b in zip(*texts, strict=False):
+        if a != b:
+            break
+        same += 1
+    start = same - 20 if same > OUTPUT_CHARS // 2 else 0
+    shown = []
+    for t in texts:
+        cell = md_escape(t[start:], OUTPUT_CHARS)
+        shown.append(("…" + cell if start and cell else cell) or "*(empty)*")
+    return shown[0], shown[1]
 
 
 def worst_datapoints(
@@ -293,20 +311,25 @@ def _worst_part(
         if not worst:
             continue
         metric = md_escape(result.verdict.gate.metric, 60)
+        what = (
+            "the worst regressed datapoint"
+            if len(worst) == 1
+            else f"the {len(worst)} worst regressed datapoints"
+        )
         rows = []
         for key, old, new, old_out, new_out in worst:
             name = md_escape(key, 80)
             if report_url:
                 name = f"[{name}]({datapoint_link(report_url, key)})"
+            old_text, new_text = _outputs(old_out, new_out)
             rows.append(
                 f"| {name} | {numbers.number(old)} → {numbers.number(new)} "
-                f"| {_output(old_out)} | {_output(new_out)} |"
+                f"| {old_text} | {new_text} |"
             )
         items.append(
             "\n".join(
                 [
-                    f"<details><summary>{md_escape(result.key, 120)}: the "
-                    f"{len(worst)} worst regressed datapoints</summary>",
+                    f"<details><summary>{md_escape(result.key, 120)}: {what}</summary>",
                     "",
                     f"| datapoint | {metric} old → new | old output | new output |",
                     "|---|--:|---|---|",
@@ -427,44 +450,26 @@ def render_markdown(
     notes = [*judgement.compatibility.problems, *judgement.warnings]
     warnings = _Part(
         "warnings",
-        items=[f"> ⚠️ {md_escape(p, 200)}" for p in notes[:MAX_WARNINGS]],
+        items=[f"> ⚠️ {md_escape(p, 200)}" for p in notes],
         left=lambda n: f"> ⚠️ … and {n} more warnings (see the full report)",
     )
-    if len(notes) > MAX_WARNINGS:
-        warnings.tail = [
-            f"> ⚠️ … and {len(notes) - MAX_WARNINGS} more warnings (see the full report)"
-        ]
     ranked = _rank(blocking)
-    over = ranked[max_rows:]
-    failing_rows = [r for r in ranked[:max_rows] if r["fails"]]
-    other_rows = [r for r in ranked[:max_rows] if not r["fails"]]
+    failing = sum(1 for r in ranked if r["fails"])
 
-    def gates_left(n: int, rows: Sequence[dict[str, Any]] = ()) -> str:
-        failing = sum(1 for r in [*over, *rows[len(rows) - n :]] if r["fails"])
-        tail = f"{failing} failing the run" if failing else "none failing the run"
-        return f"\n… and {n + len(over)} more gates, {tail} (see the full report)."
+    def gates_left(n: int) -> str:
+        left = sum(1 for r in ranked[len(ranked) - n :] if r["fails"])
+        tail = f"{left} failing the run" if left else "none failing the run"
+        return f"\n… and {n} more gates, {tail} (see the full report)."
 
-    failing_part = _Part(
-        "failing gates",
+    table = _Part(
+        "gates",
         head=["", *_TABLE_HEAD],
-        items=[_gate_line(r) for r in failing_rows],
-        left=lambda n: gates_left(n, failing_rows),
+        items=[_gate_line(r) for r in ranked],
+        left=gates_left,
     )
-    other_part = _Part(
-        "passing gates",
-        head=[] if failing_rows else ["", *_TABLE_HEAD],
-        items=[_gate_line(r) for r in other_rows],
-        left=lambda n: gates_left(n, other_rows),
-        note_alone=True,
-    )
-    if over and not other_rows:
-        failing_part.tail = [gates_left(0)]
-    elif over:
-        other_part.tail = [gates_left(0)]
     failing_results = [r for r in _rank_results(judgement.blocking) if r.fails_session]
     worst = _worst_part(comparison, failing_results, report_url)
     regressed = _regressed_part(comparison)
-    shown_warn = warn_only[:max_rows]
     warn_part = _Part(
         "warn-only gates",
         head=[
@@ -475,20 +480,9 @@ def render_markdown(
             "",
             *_TABLE_HEAD,
         ],
-        items=[_gate_line(r) for r in shown_warn],
-        tail=[
-            *(
-                [f"\n… and {len(warn_only) - max_rows} more (see the full report)."]
-                if len(warn_only) > max_rows
-                else []
-            ),
-            "",
-            "</details>",
-        ],
-        left=lambda n: (
-            f"\n… and {n + len(warn_only) - len(shown_warn)} more "
-            "(see the full report)."
-        ),
+        items=[_gate_line(r) for r in warn_only],
+        tail=["", "</details>"],
+        left=lambda n: f"\n… and {n} more (see the full report).",
     )
     link = _report_line(html_path, report_url)
     cut_note = (
@@ -496,16 +490,27 @@ def render_markdown(
         "comment limit; the full report has everything.*"
     )
     fixed = sum(utf16_len(x) + 1 for x in [*top, *link, cut_note])
-    # Most important first: what fails the build, then why, then the rest.
-    cut = _fit(
-        [failing_part, worst, warnings, other_part, regressed, warn_part],
+    rows = min(max_rows, len(ranked))
+    everything = len(worst.items)
+    # Most important first: the first failing gates, why they fail, what else
+    # fails, the warnings, the passing gates, the rest.
+    short = _fit(
+        [
+            (table, min(rows, failing, FIRST_ROWS)),
+            (worst, everything),
+            (table, min(rows, failing)),
+            (warnings, MAX_WARNINGS),
+            (table, rows),
+            (regressed, 2),
+            (warn_part, max_rows),
+        ],
         fixed,
         max_chars,
     )
     lines = [*top]
-    for part in (warnings, failing_part, other_part, worst, regressed, warn_part):
+    for part in (warnings, table, worst, regressed, warn_part):
         lines += part.lines()
-    if cut:
+    if short:
         lines.append(cut_note)
     lines += link
     # A lone surrogate cannot be written as UTF-8: its escape is shown instead.
