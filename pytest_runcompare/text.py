@@ -14,6 +14,7 @@ from typing import Protocol
 __all__ = [
     "MISSING",
     "GateNumbers",
+    "Scale",
     "coverage",
     "number",
     "p_value",
@@ -84,6 +85,64 @@ def coverage(value: float, limit: float) -> str:
     return text
 
 
+def scale_decimals(*references: float | None) -> int:
+    """Decimals giving three significant digits at the largest reference (0 to 6)."""
+    refs = [abs(x) for x in (_finite(r) for r in references) if x is not None]
+    ref = max(refs, default=0.0)
+    mag = math.floor(math.log10(ref)) if ref > 0 else 0
+    return min(max(0, 2 - mag), 6)
+
+
+def fixed(
+    value: object, decimals: int, *, sign: bool = False, missing: str = MISSING
+) -> str:
+    """``value`` with ``decimals`` decimals; a zero (or float noise) reads ``0``.
+
+    A change smaller than float noise at that scale (``1.388e-17`` on figures near
+    0.8) is zero; a real change too small for the decimals keeps two significant
+    digits (``+4.3e-05``) rather than read as no change.
+    """
+    x = _finite(value)
+    if x is None:
+        return missing
+    text = f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
+    if float(text.replace(",", "")) != 0:
+        return text
+    if abs(x) < 10.0 ** -(decimals + 6):
+        return "0"
+    return signed(x, digits=2) if sign else number(x, digits=2)
+
+
+class Scale:
+    """One metric's decimals, so that its values and changes read alike on a page.
+
+    Built from the metric's overall aggregates (three significant digits at their
+    scale): the metric's slices, steps and charts use the same decimals.
+    """
+
+    __slots__ = ("decimals",)
+
+    def __init__(self, *references: float | None) -> None:
+        self.decimals = scale_decimals(*references)
+
+    def value(self, x: object, *, missing: str = MISSING) -> str:
+        """An aggregate or a bin edge: ``0.848``, ``12.0``."""
+        return fixed(x, self.decimals, missing=missing)
+
+    def change(self, x: object, *, missing: str = MISSING) -> str:
+        """A signed change: ``-0.105``, ``+0.020``, ``0``."""
+        return fixed(x, self.decimals, sign=True, missing=missing)
+
+    @staticmethod
+    def relative(x: object, *, missing: str = MISSING) -> str:
+        """A relative change as a percentage with one decimal: ``-38.7%``, ``0%``."""
+        share = _finite(x)
+        if share is None:
+            return missing
+        text = fixed(share * 100, 1, sign=True)
+        return text if text == "0" else text + "%"
+
+
 class _Figures(Protocol):
     @property
     def baseline_aggregate(self) -> float: ...
@@ -125,12 +184,12 @@ class GateNumbers:
         self.decimals = min(max(0, 2 - mag), 6)
 
     def value(self, x: float | None, *, sign: bool = False) -> str:
-        """``x`` at the gate's scale; ``n/a`` when missing."""
+        """``x`` at the gate's scale; ``n/a`` when missing; a zero change is ``0``."""
         if x is None or not math.isfinite(x):
             return MISSING
         text = f"{x:+,.{self.decimals}f}" if sign else f"{x:,.{self.decimals}f}"
         if float(text.replace(",", "")) == 0:
-            return "+0" if sign else "0"
+            return "0"
         return text
 
     def change(self, x: float | None) -> str:
@@ -138,7 +197,7 @@ class GateNumbers:
         return self.value(x, sign=True)
 
     def interval(self, low: float, high: float) -> str:
-        """``[-0.031, +0.004]``, or ``n/a`` without both ends."""
+        """``[-0.031, +0.004]`` (``[0, 0]`` for no change), or ``n/a`` without both ends."""
         if not (math.isfinite(low) and math.isfinite(high)):
             return MISSING
         return f"[{self.change(low)}, {self.change(high)}]"
