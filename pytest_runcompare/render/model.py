@@ -8,9 +8,11 @@ numpy is imported inside the functions that need it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare import text
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.comparison import MetricDelta, RunComparisonResult
     from pytest_runcompare.judge import Verdict
     from pytest_runcompare.pipeline import GateResult, Judgement
+    from pytest_runcompare.runs import Datapoints
 
 #: Longest output text embedded per side; beyond it the report says it was cut.
 MAX_OUTPUT_CHARS = 20_000
@@ -189,20 +192,33 @@ def verdict_row(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def tone(result: GateResult) -> str:
-    """The colour of a gate: ``fail``, ``pass`` or ``inconclusive``.
+class Tone(StrEnum):
+    """A gate's colour, from the policy's final status, never from the data alone.
 
-    ``fail`` fails the session; ``inconclusive`` passes but asks a reviewer to look
-    (waived, inconclusive, warn-only flagged); ``pass`` is a plain pass.
+    The values are the CSS classes and keys every face uses.
+    """
+
+    FAIL = "fail"  # red: fails the build (an INCONCLUSIVE under `inconclusive: fail`)
+    WARN = "inconclusive"  # amber: passes, with something to look at
+    PASS = "pass"  # green: a plain pass
+
+
+def tone(result: GateResult) -> Tone:
+    """The colour of a gate, the one rule of every face (badge, table, chips, Markdown).
+
+    ``FAIL`` when it fails the session (whatever the data showed: an INCONCLUSIVE
+    that fails the build is red); ``WARN`` when it passes but asks a reviewer to
+    look (waived, INCONCLUSIVE under ``inconclusive: pass``, a flagged warn-only
+    slice); ``PASS`` for a plain pass.
     """
     from pytest_runcompare.judge import Outcome
     from pytest_runcompare.pipeline import Status
 
     if result.fails_session:
-        return "fail"
+        return Tone.FAIL
     if result.status is Status.PASSED and result.outcome is Outcome.PASS:
-        return "pass"
-    return "inconclusive"
+        return Tone.PASS
+    return Tone.WARN
 
 
 def status_word(result: GateResult) -> str:
@@ -243,7 +259,7 @@ def gate_row(result: GateResult) -> dict[str, Any]:
             "assertion": result.assertion,
             "status": str(result.status),
             "status_word": status_word(result),
-            "tone": tone(result),
+            "tone": str(tone(result)),
             "fails": result.fails_session,
             "message": result.message,
             "reasons": [r.text for r in result.reasons],
@@ -264,15 +280,33 @@ def overall(judgement: Judgement) -> str:
         return "fail"
     if not judgement.gates:
         return "none"
-    if any(tone(r) != "pass" for r in judgement.gates):
+    if any(tone(r) is not Tone.PASS for r in judgement.gates):
         return "inconclusive"
     return "pass"
 
 
 # --------------------------------------------------------------------------- deltas
-def delta_row(d: MetricDelta) -> dict[str, Any]:
-    """One metric delta (overall, per slice or per step) as plain values."""
+def metric_scales(comparison: RunComparisonResult) -> dict[str, text.Scale]:
+    """Each metric's decimals, from its overall aggregates: one per metric per page."""
+    return {
+        m: text.Scale(d.old_aggregate, d.new_aggregate)
+        for m, d in comparison.metric_deltas.items()
+    }
+
+
+def _minus(figure: str) -> str:
+    """A figure with a true minus sign, as the page prints it."""
+    return figure.replace("-", "\u2212", 1) if figure.startswith("-") else figure
+
+
+def delta_row(d: MetricDelta, scale: text.Scale | None = None) -> dict[str, Any]:
+    """One metric delta (overall, per slice or per step) as plain values.
+
+    The ``*_text`` figures use ``scale`` (the metric's, from :func:`metric_scales`)
+    so that a metric reads with the same decimals everywhere on the page.
+    """
     oriented = d.oriented_delta
+    scale = scale or text.Scale(d.old_aggregate, d.new_aggregate)
     return {
         "metric": d.name,
         "slice": d.slice,
@@ -285,6 +319,10 @@ def delta_row(d: MetricDelta) -> dict[str, Any]:
         "delta": _finite(d.delta),
         "relative": _finite(d.relative_delta),
         "oriented": _finite(oriented),
+        "old_text": scale.value(d.old_aggregate, missing="—"),
+        "new_text": scale.value(d.new_aggregate, missing="—"),
+        "delta_text": _minus(scale.change(d.delta, missing="—")),
+        "relative_text": _minus(scale.relative(d.relative_delta, missing="—")),
         "trend": "better" if d.improved else "worse" if d.degraded else "same",
         "improved": d.improved_count,
         "degraded": d.degraded_count,
@@ -299,8 +337,9 @@ def top_regressed_slices(
     comparison: RunComparisonResult, limit: int = TOP_SLICES
 ) -> list[dict[str, Any]]:
     """The slices (any metric) whose aggregate got worse, the largest relative drop first."""
+    scales = metric_scales(comparison)
     rows = [
-        delta_row(d)
+        delta_row(d, scales.get(d.name))
         for per_metric in comparison.slice_deltas.values()
         for d in per_metric.values()
         if d.degraded
@@ -313,6 +352,88 @@ def top_regressed_slices(
 
     rows.sort(key=lambda r: (badness(r), r["slice"] or "", r["metric"]))
     return rows[:limit]
+
+
+def _flagged(gate: dict[str, Any] | None) -> bool:
+    """A declared gate that did not plainly pass, or a warn-only gate that failed."""
+    if gate is None:
+        return False
+    if gate["declared"]:
+        return bool(gate["tone"] != Tone.PASS)
+    return bool(gate["outcome"] == "fail")
+
+
+def slice_grid(
+    comparison: RunComparisonResult,
+    gates: Sequence[dict[str, Any]],
+    scales: dict[str, text.Scale] | None = None,
+) -> dict[str, Any]:
+    """Slices × metrics: each slice's change per metric, the worst slices first.
+
+    A cell is marked ``gated`` when a declared gate judges that metric on that
+    slice, and ``flagged`` (with the gate's tone and status) when that gate did not
+    plainly pass, or when its warn-only gate failed (the header's "warn-only gates
+    flagged"). Slices are ordered by their worst
+    oriented relative change over the metrics (the absolute one where there is no
+    relative change), then by name.
+    """
+    scales = scales if scales is not None else metric_scales(comparison)
+    on: dict[tuple[str, str], dict[str, Any]] = {}
+    for g in gates:
+        if g["slice"] is not None and g["step"] is None:
+            cell = (g["metric"], g["slice"])
+            # a declared gate wins over the warn-only one on the same cell
+            if cell not in on or (g["declared"] and not on[cell]["declared"]):
+                on[cell] = g
+    metrics = [m for m in comparison.metric_names if m in comparison.metric_deltas]
+    metrics = [
+        m for m in metrics if any(m in per for per in comparison.slice_deltas.values())
+    ]
+    rows = []
+    for tag, per_metric in comparison.slice_deltas.items():
+        cells: list[dict[str, Any] | None] = []
+        worst = math.inf
+        for m in metrics:
+            d = per_metric.get(m)
+            if d is None or d.delta is None:
+                cells.append(None)
+                continue
+            row = delta_row(d, scales.get(m))
+            oriented_rel = None
+            if row["relative"] is not None:
+                oriented_rel = row["relative"] * (1 if d.higher_is_better else -1)
+            badness = oriented_rel if oriented_rel is not None else row["oriented"]
+            if badness is not None:
+                worst = min(worst, badness)
+            gate = on.get((m, tag))
+            cells.append(
+                {
+                    "text": row["delta_text"],
+                    "relative_text": row["relative_text"],
+                    "trend": row["trend"],
+                    "n": row["n"],
+                    "old_text": row["old_text"],
+                    "new_text": row["new_text"],
+                    "oriented_relative": oriented_rel,
+                    "gated": bool(gate and gate["declared"]),
+                    "flagged": _flagged(gate),
+                    "tone": gate["tone"] if gate else None,
+                    "status_word": gate["status_word"] if gate else None,
+                    "key": gate["key"] if gate else None,
+                }
+            )
+        rows.append(
+            {
+                "slice": tag,
+                "cells": cells,
+                "worst": None if worst == math.inf else worst,
+            }
+        )
+    rows.sort(key=lambda r: (r["worst"] is None, r["worst"] or 0.0, r["slice"]))
+    return {
+        "metrics": [{"name": m, "hib": comparison.directions[m]} for m in metrics],
+        "rows": rows,
+    }
 
 
 # --------------------------------------------------------------------------- lineage
@@ -334,95 +455,176 @@ def lineage_rows(comparison: RunComparisonResult) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- charts
-_W, _H, _PAD = 300.0, 96.0, 2.0
+_W, _H, _PAD = 300.0, 112.0, 6.0
+#: Height of the plot area (above the axis) and where the axis line sits.
+_PLOT, _AXIS_Y = 84.0, 90.0
+#: Equal-width bins of a continuous chart; few distinct integers get one bar each.
+_BINS = 30
+_DISCRETE = 15
+#: Least distance between two tick labels' anchors, in SVG units.
+_TICK_GAP = 40.0
 
 
-def _bins(
-    values: npt.NDArray[np.float64], edges_hint: int = 30
-) -> tuple[list[float], list[float], bool]:
-    """Bin centres and widths: one per distinct value when few, else equal bins."""
+@dataclass(frozen=True, slots=True)
+class _Axis:
+    """A chart's value range mapped onto its width."""
+
+    lo: float
+    hi: float
+
+    @classmethod
+    def around(cls, lo: float, hi: float) -> _Axis:
+        """A range holding ``[lo, hi]``; a single value gets room on both sides."""
+        if hi > lo:
+            pad = (hi - lo) * 0.04
+            return cls(lo - pad, hi + pad)
+        half = abs(lo) * 0.5 or 1.0
+        return cls(lo - half, lo + half)
+
+    def x(self, value: float) -> float:
+        """The horizontal position of ``value``."""
+        share = (value - self.lo) / (self.hi - self.lo)
+        return round(_PAD + share * (_W - 2 * _PAD), 2)
+
+
+def _edges(values: npt.NDArray[np.float64], *, zero_edge: bool) -> list[float] | None:
+    """Bin edges for a histogram, or None for one bar per distinct value.
+
+    With ``zero_edge`` 0 is an edge, so that no bar of changes mixes better and worse.
+    """
     import numpy as np
 
     uniq = np.unique(values)
-    if uniq.size <= 15 and np.all(np.isclose(uniq, np.round(uniq))):
-        return uniq.tolist(), [1.0] * int(uniq.size), True
-    lo, hi = float(values.min()), float(values.max())
-    if lo == hi:
-        return [lo], [1.0], True
-    edges = np.linspace(lo, hi, edges_hint + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    return centres.tolist(), [float(edges[1] - edges[0])] * edges_hint, False
+    lo, hi = float(uniq[0]), float(uniq[-1])
+    if lo == hi or (uniq.size <= _DISCRETE and np.allclose(uniq, np.round(uniq))):
+        return None
+    width = (hi - lo) / _BINS
+    if zero_edge and lo < 0 < hi:
+        first, last = math.floor(lo / width), math.ceil(hi / width)
+        return [k * width for k in range(first, last + 1)]
+    return [lo + k * width for k in range(_BINS + 1)]
 
 
-def _count(
-    values: npt.NDArray[np.float64], centres: list[float], discrete: bool
-) -> list[int]:
+def _histogram(
+    values: npt.NDArray[np.float64], edges: list[float] | None
+) -> list[tuple[float, float, int]]:
+    """``(left, right, count)`` per bin; one zero-width bin per value without edges."""
     import numpy as np
 
     if values.size == 0:
-        return [0] * len(centres)
-    if discrete:
-        index = {c: k for k, c in enumerate(centres)}
-        counts = [0] * len(centres)
+        return []
+    if edges is None:
         uniq, n = np.unique(values, return_counts=True)
-        for u, c in zip(uniq.tolist(), n.tolist(), strict=True):
-            k = index.get(u)
-            if k is None:  # a value between the bins: the nearest bin
-                k = int(np.argmin(np.abs(np.asarray(centres) - u)))
-            counts[k] += c
-        return counts
-    half = (centres[1] - centres[0]) / 2 if len(centres) > 1 else 0.5
-    edges = [c - half for c in centres] + [centres[-1] + half]
+        return [(u, u, c) for u, c in zip(uniq.tolist(), n.tolist(), strict=True)]
     hist, _ = np.histogram(values, bins=np.asarray(edges))
-    return [int(c) for c in hist.tolist()]
+    return [(edges[k], edges[k + 1], int(c)) for k, c in enumerate(hist.tolist()) if c]
 
 
-def _bars(
-    series: Sequence[tuple[str, Sequence[int]]], centres: list[float]
+def _bar_width(axis: _Axis, bins: Sequence[tuple[float, float, int]]) -> float:
+    """The width of a one-value bar: a share of the smallest gap between values."""
+    points = sorted({lo for lo, _, _ in bins})
+    gaps = [b - a for a, b in itertools.pairwise(points)]
+    span = (min(gaps) if gaps else axis.hi - axis.lo) / (axis.hi - axis.lo)
+    return max(2.0, min(28.0, span * (_W - 2 * _PAD) * 0.6))
+
+
+def _rects(
+    axis: _Axis,
+    bins: Sequence[tuple[float, float, int]],
+    peak: int,
+    cls: Any,
+    label: Any,
 ) -> list[dict[str, Any]]:
-    """SVG rectangles for one or two count series over the same bins."""
-    peak = max((max(c) for _, c in series if c), default=0) or 1
-    n = len(centres)
-    slot = (_W - 2 * _PAD) / max(n, 1)
-    width = slot / len(series)
+    """SVG rectangles of one histogram; ``cls`` and ``label`` take the bin's centre."""
     out = []
-    for s, (cls, counts) in enumerate(series):
-        for k, count in enumerate(counts):
-            if count == 0:
-                continue
-            h = max(1.0, (_H - 14) * count / peak)
-            out.append(
-                {
-                    "x": round(_PAD + k * slot + s * width + 0.5, 2),
-                    "y": round(_H - 12 - h, 2),
-                    "w": round(max(width - 1.0, 1.0), 2),
-                    "h": round(h, 2),
-                    "cls": cls,
-                    "title": f"{fmt_num(centres[k])}: {count}",
-                }
-            )
+    one = _bar_width(axis, bins)
+    for lo, hi, count in bins:
+        h = max(1.0, _PLOT * count / peak)
+        if hi > lo:
+            x0, x1 = axis.x(lo), axis.x(hi)
+            x, w = x0 + 0.5, max(1.0, x1 - x0 - 1.0)
+        else:
+            x, w = axis.x(lo) - one / 2, one
+        centre = (lo + hi) / 2
+        out.append(
+            {
+                "x": round(x, 2),
+                "y": round(_AXIS_Y - h, 2),
+                "w": round(w, 2),
+                "h": round(h, 2),
+                "cls": cls(centre),
+                "title": f"{label(lo, hi)}: {count}",
+            }
+        )
     return out
 
 
-def _chart(centres: list[float], bars: list[dict[str, Any]]) -> dict[str, Any]:
-    lo, hi = (centres[0], centres[-1]) if centres else (0.0, 0.0)
+def _ticks(axis: _Axis, values: Sequence[float], fmt: Any) -> list[dict[str, Any]]:
+    """Tick labels at ``values`` (most important first), kept apart and inside the chart.
+
+    A tick closer than ``_TICK_GAP`` to one already placed is left out, so that
+    labels never overlap.
+    """
+    ticks: list[dict[str, Any]] = []
+    for v in values:
+        label, x = fmt(v), axis.x(v)
+        if any(t["text"] == label or abs(t["x"] - x) < _TICK_GAP for t in ticks):
+            continue
+        anchor = "start" if x < 24 else "end" if x > _W - 24 else "middle"
+        ticks.append({"x": x, "text": label, "anchor": anchor})
+    return sorted(ticks, key=lambda t: float(t["x"]))
+
+
+def _chart(
+    axis: _Axis,
+    bars: list[dict[str, Any]],
+    ticks: list[dict[str, Any]],
+    marks: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return {
         "w": _W,
         "h": _H,
         "bars": bars,
-        "lo": fmt_num(lo),
-        "hi": fmt_num(hi),
-        "axis_y": _H - 12,
+        "ticks": ticks,
+        "marks": marks or [],
+        "axis_y": _AXIS_Y,
+        "tick_y": _AXIS_Y + 13,
+        "lo": ticks[0]["text"] if ticks else "",
+        "hi": ticks[-1]["text"] if ticks else "",
     }
 
 
-def distribution(comparison: RunComparisonResult, metric: str) -> dict[str, Any]:
-    """Histograms of one metric: per-datapoint change, and old vs new values."""
+def _tick_values(
+    bins: Sequence[tuple[float, float, int]], lo: float, hi: float
+) -> list[float]:
+    """Where the ticks go: every value of a few-valued chart, else both ends and the middle."""
+    points = [b for b, c, _ in bins if b == c]
+    if points and len(points) == len(bins) and len(points) <= 7:
+        return points
+    if lo == hi:
+        return [lo]
+    return [lo, hi, (lo + hi) / 2]
+
+
+def distribution(
+    comparison: RunComparisonResult, metric: str, scale: text.Scale | None = None
+) -> dict[str, Any]:
+    """Histograms of one metric: per-datapoint change, and old and new values overlaid.
+
+    The change chart shows every datapoint that moved (new − old, green where
+    better); the values chart draws the baseline's histogram as bars and the
+    candidate's over it as an outline, with both means marked. Ticks are at real
+    values, so a chart where every change is the same reads that value.
+    """
     import numpy as np
 
     paired = comparison.paired(metric)
     base, cand = paired.baseline, paired.candidate
     hib = paired.higher_is_better
+    scale = scale or text.Scale(
+        float(base.mean()) if base.size else None,
+        float(cand.mean()) if cand.size else None,
+    )
     d = cand - base
     same = np.isclose(cand, base, rtol=1e-12, atol=1e-12)
     moved = d[~same]
@@ -434,26 +636,58 @@ def distribution(comparison: RunComparisonResult, metric: str) -> dict[str, Any]
         "change": None,
         "spread": None,
     }
+
+    def change_text(x: float) -> str:
+        return _minus(scale.change(x))
+
+    def value_text(x: float) -> str:
+        return _minus(scale.value(x))
+
+    def span(fmt: Any) -> Any:
+        return lambda lo, hi: fmt(lo) if lo == hi else f"{fmt(lo)} to {fmt(hi)}"
+
     if moved.size:
-        centres, _, discrete = _bins(moved)
-        counts = _count(moved, centres, discrete)
-        bars = _bars([("bar", counts)], centres)
-        for bar, c in zip(
-            bars, [c for c, n in zip(centres, counts, strict=True) if n], strict=True
-        ):
-            good = c > 0 if hib else c < 0
-            bar["cls"] = "good" if good else "bad" if c != 0 else "bar"
-        out["change"] = _chart(centres, bars)
-        out["worse"] = int(((d < 0) if hib else (d > 0))[~same].sum())
+        edges = _edges(moved, zero_edge=True)
+        bins = _histogram(moved, edges)
+        lo, hi = float(moved.min()), float(moved.max())
+        axis = _Axis.around(min(lo, 0.0), max(hi, 0.0))
+        peak = max(c for _, _, c in bins)
+
+        def tone_of(centre: float) -> str:
+            return "good" if (centre > 0) == hib else "bad"
+
+        bars = _rects(axis, bins, peak, tone_of, span(change_text))
+        ends = _tick_values(bins, lo, hi)
+        ticks = _ticks(axis, [*ends[:2], 0.0, *ends[2:]], change_text)
+        zero = [{"x": axis.x(0.0), "cls": "zero", "title": "no change"}]
+        out["change"] = _chart(axis, bars, ticks, zero)
+        worse = (d < 0) if hib else (d > 0)
+        out["worse"] = int(worse[~same].sum())
         out["better"] = int(moved.size - out["worse"])
+        out["median_change"] = change_text(float(np.median(moved)))
     if paired.n:
         both = np.concatenate([base, cand])
-        centres, _, discrete = _bins(both)
-        old_counts = _count(base, centres, discrete)
-        new_counts = _count(cand, centres, discrete)
-        out["spread"] = _chart(
-            centres, _bars([("old", old_counts), ("new", new_counts)], centres)
-        )
+        edges = _edges(both, zero_edge=False)
+        old_bins, new_bins = _histogram(base, edges), _histogram(cand, edges)
+        lo, hi = float(both.min()), float(both.max())
+        axis = _Axis.around(lo, hi)
+        peak = max(c for _, _, c in (*old_bins, *new_bins))
+        label = span(value_text)
+        bars = _rects(axis, old_bins, peak, lambda _: "old", label)
+        bars += _rects(axis, new_bins, peak, lambda _: "new", label)
+        ticks = _ticks(axis, _tick_values(old_bins + new_bins, lo, hi), value_text)
+        means = [
+            {
+                "x": axis.x(float(v.mean())),
+                "cls": cls,
+                "title": f"{who} mean {value_text(float(v.mean()))}",
+            }
+            for v, cls, who in (
+                (base, "m-old", "baseline"),
+                (cand, "m-new", "candidate"),
+            )
+        ]
+        out["spread"] = _chart(axis, bars, ticks, means)
     return out
 
 
@@ -471,6 +705,57 @@ def _clip(text: str) -> tuple[str, bool]:
     if len(text) <= MAX_OUTPUT_CHARS:
         return text, False
     return text[:MAX_OUTPUT_CHARS], True
+
+
+def _row_tags(
+    base: Datapoints,
+    cand: Datapoints,
+    bi: npt.NDArray[np.intp],
+    ci: npt.NDArray[np.intp],
+    ni: npt.NDArray[np.intp],
+    oi: npt.NDArray[np.intp],
+) -> tuple[list[str], list[list[int]], list[int]]:
+    """Each explorer row's slice tags, compactly.
+
+    The sorted tag names, the distinct combinations (indices into the names, in
+    order of first use) and each row's combination: a few bytes a row at 100k rows.
+    A paired datapoint carries the tags of either run, as its slices do.
+    """
+    empty: tuple[str, ...] = ()
+    bt, ct = base.slice_tags, cand.slice_tags
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+
+    def tags_of(table: list[tuple[str, ...]] | None, at: list[int]) -> list[Any]:
+        return [empty] * len(at) if table is None else [table[i] for i in at]
+
+    def union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+        found = memo.get((a, b))
+        if found is None:
+            found = memo[a, b] = tuple(sorted(set(a) | set(b)))
+        return found
+
+    old_tags, new_tags = tags_of(bt, bi.tolist()), tags_of(ct, ci.tolist())
+    rows = [union(a, b) for a, b in zip(old_tags, new_tags, strict=True)]
+    rows += [union(t, empty) for t in tags_of(ct, ni.tolist())]
+    rows += [union(t, empty) for t in tags_of(bt, oi.tolist())]
+    names = sorted({t for combo in set(rows) for t in combo})
+    position = {t: k for k, t in enumerate(names)}
+    combos: dict[tuple[str, ...], int] = {}
+    tag_of = [combos.setdefault(combo, len(combos)) for combo in rows]
+    tag_sets = [[position[t] for t in combo] for combo in combos]
+    return names, tag_sets, tag_of
+
+
+def permalink(datapoint_id: str) -> str:
+    """The fragment that opens a datapoint in the HTML report (``#dp=q-17``).
+
+    The id as the report shows it, percent-encoded like JavaScript's
+    ``encodeURIComponent``, so that ``#``, spaces, quotes and ``</script>`` in an
+    id cannot break the link (the page decodes it with ``decodeURIComponent``).
+    """
+    from urllib.parse import quote
+
+    return "#dp=" + quote(_name(datapoint_id), safe="-_.!~*'()")
 
 
 def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any]:
@@ -518,6 +803,7 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
     old_cols: dict[str, list[float | int | None]] = {}
     new_cols: dict[str, list[float | int | None]] = {}
     status: dict[str, str] = {}
+    binary: dict[str, bool] = {}
     score = np.zeros(n, dtype=np.float64)
     nan = np.full(n, np.nan)
     for m in metrics:
@@ -534,6 +820,8 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
         old_cols[m] = _column(old, np.isfinite(old))
         new_cols[m] = _column(new, np.isfinite(new))
         both = np.isfinite(old) & np.isfinite(new)
+        seen = np.concatenate([old[np.isfinite(old)], new[np.isfinite(new)]])
+        binary[m] = bool(seen.size) and bool(np.isin(seen, (0.0, 1.0)).all())
         d = np.where(both, new - old, 0.0)
         same = np.isclose(new, old, rtol=1e-12, atol=1e-12) & both
         oriented = d if comparison.directions[m] else -d
@@ -589,16 +877,21 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
             entry["expected"] = _clip(as_text(table.expected[pos]))[0]
         details.append(entry)
 
+    tags, tag_sets, tag_of = _row_tags(base, cand, bi, ci, ni, oi)
     return {
         "metrics": [
             {
                 "name": m,
                 "hib": comparison.directions[m],
+                "binary": binary[m],
                 "gated": False,
             }
             for m in metrics
         ],
         "ids": ids,
+        "tags": tags,
+        "tag_sets": tag_sets,
+        "tag_of": tag_of,
         "kind": kind,
         "changed": changed,
         "old": old_cols,
@@ -653,7 +946,10 @@ def view_model(
     """Everything the HTML report shows, as plain values."""
     rows = [gate_row(r) for r in judgement.gates]
     gated = {r["metric"] for r in rows}
-    deltas = [delta_row(d) for d in comparison.metric_deltas.values()]
+    scales = metric_scales(comparison)
+    deltas = [
+        delta_row(d, scales.get(d.name)) for d in comparison.metric_deltas.values()
+    ]
     data = explorer(comparison, max_outputs)
     for m in data["metrics"]:
         m["gated"] = m["name"] in gated
@@ -672,11 +968,11 @@ def view_model(
     compat = judgement.compatibility
     lineage = lineage_rows(comparison)
     steps = {
-        step: [delta_row(d) for d in per_metric.values()]
+        step: [delta_row(d, scales.get(d.name)) for d in per_metric.values()]
         for step, per_metric in comparison.step_deltas.items()
     }
     slices = [
-        delta_row(d)
+        delta_row(d, scales.get(d.name))
         for per_metric in comparison.slice_deltas.values()
         for d in per_metric.values()
     ]
@@ -697,7 +993,11 @@ def view_model(
             "notes": list(compat.notes) + list(judgement.warnings),
         },
         "tests": [t.to_dict() for t in tests],
-        "distributions": [distribution(comparison, m["name"]) for m in data["metrics"]],
+        "distributions": [
+            distribution(comparison, m["name"], scales.get(m["name"]))
+            for m in data["metrics"]
+        ],
+        "slice_grid": slice_grid(comparison, rows, scales),
         "slices": slices,
         "steps": steps,
     }
@@ -768,6 +1068,7 @@ def _bounded_explorer(data: dict[str, Any]) -> dict[str, Any]:
     """The explorer's names and ids bounded like :func:`bounded` (outputs are clipped)."""
     out = dict(data)
     out["ids"] = [_name(k) for k in data["ids"]]
+    out["tags"] = [_name(t) for t in data["tags"]]
     out["metrics"] = [{**m, "name": _name(m["name"])} for m in data["metrics"]]
     for column in ("old", "new", "status"):
         out[column] = {_name(k): v for k, v in data[column].items()}
