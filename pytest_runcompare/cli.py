@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--json", type=Path, help="write the JSON report here")
     compare.add_argument(
+        "--report-url",
+        default=None,
+        metavar="URL",
+        help="where reviewers open the HTML report (e.g. the CI artifact's URL): the "
+        "Markdown summary links it and each datapoint (default: the gates file's "
+        "report.url)",
+    )
+    compare.add_argument(
         "--seed", type=_count, default=None, help="resampling seed (default 0)"
     )
     compare.add_argument(
@@ -263,6 +271,7 @@ def run_compare(args: argparse.Namespace) -> int:
         html=args.html,
         markdown=args.markdown,
         json=args.json,
+        report_url=args.report_url,
         custom_tests=pipeline.registered_tests(
             pm.hook.pytest_runcompare_register_tests()
         ),

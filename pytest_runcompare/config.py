@@ -86,7 +86,30 @@ METRIC_KEYS = (
     "gate",
 )
 WAIVER_KEYS = ("metric", "slice", "step", "ids", "reason", "expires")
-REPORT_KEYS = ("html", "markdown", "json", "max_outputs")
+REPORT_KEYS = ("html", "markdown", "json", "max_outputs", "url")
+#: What a report URL (``report.url``) may be, in an error message.
+REPORT_URL_SYNTAX = (
+    "an http:// or https:// URL without spaces, e.g. a CI artifact's URL"
+)
+
+
+def report_url_problem(value: object) -> str | None:
+    """Why ``value`` is not a report URL the Markdown summary may link, or None.
+
+    Only http(s) with a host: a PR comment must not link ``javascript:`` or a path
+    of the CI machine, and a space or control character would end the link.
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        return f"must be a URL, got {type(value).__name__} {value!r}"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return f"must not hold spaces or control characters, got {value!r}"
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return f"must be an http:// or https:// URL with a host, got {value!r}"
+    return None
+
 
 #: An absolute margin is 0 or within these bounds: beyond them a margin's square (in
 #: the power and sample-size figures) overflows or the n it needs is infinite.
@@ -551,6 +574,10 @@ def parse_gates(
             report[key] = resolve_location(report[key], base)
     if "max_outputs" in report:
         _count(where, "report.max_outputs", report["max_outputs"])
+    if report.get("url") is not None:
+        problem = report_url_problem(report["url"])
+        if problem is not None:
+            raise where.error("report.url", problem, REPORT_URL_SYNTAX)
     seed = data.get("seed")
     if seed is not None:
         _count(where, "seed", seed)

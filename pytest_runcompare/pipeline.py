@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare.config import (
+    REPORT_URL_SYNTAX,
     GatesConfig,
     GateSpec,
     RunSource,
     Waiver,
     check_tests,
+    report_url_problem,
 )
 from pytest_runcompare.errors import ConfigError
 from pytest_runcompare.judge import (
@@ -298,6 +300,11 @@ class Outputs:
     json: Path | None = None
     max_outputs: int = DEFAULT_MAX_OUTPUTS
     generated: str | None = None
+    #: where reviewers open the HTML report (a CI artifact's URL): the Markdown
+    #: summary links it and its datapoints
+    url: str | None = None
+    #: what the Markdown summary's hidden marker names (the gates file's path)
+    marker: str = "runcompare"
 
     @property
     def wanted(self) -> bool:
@@ -347,6 +354,28 @@ def _check_alpha(alpha: object, option: str) -> float | None:
     return float(alpha)
 
 
+def _report_url(url: object, option: str) -> str | None:
+    if url is None:
+        return None
+    problem = report_url_problem(url)
+    if problem is not None:
+        raise ConfigError(f"{option}: {problem} (accepted: {REPORT_URL_SYNTAX})")
+    return str(url)
+
+
+def _marker(path: Path | None) -> str:
+    """The gates file as the Markdown marker names it (never an absolute path).
+
+    Relative to the current directory when inside it, else its name.
+    """
+    if path is None:
+        return "runcompare"
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (OSError, ValueError):
+        return path.name
+
+
 def build_request(
     config: GatesConfig,
     *,
@@ -357,6 +386,7 @@ def build_request(
     html: Path | None = None,
     markdown: Path | None = None,
     json: Path | None = None,
+    report_url: str | None = None,
     custom_tests: Mapping[str, Callable[..., Any]] | None = None,
     option_names: Mapping[str, str] | None = None,
 ) -> Request:
@@ -364,8 +394,9 @@ def build_request(
 
     ``baseline`` and ``candidate`` override the gates file's locations (keeping its
     reader options); ``seed`` and ``alpha`` are validated here; every ``test:`` must
-    be built in or one of ``custom_tests``. ``option_names`` names the options in
-    error messages (``{"alpha": "--runcompare-alpha"}``).
+    be built in or one of ``custom_tests``; ``report_url`` (over ``report.url``) must
+    be an http(s) URL. ``option_names`` names the options in error messages
+    (``{"alpha": "--runcompare-alpha"}``).
 
     Raises
     ------
@@ -373,7 +404,12 @@ def build_request(
         For a bad value, naming the option and what is accepted.
 
     """
-    names = {"seed": "--seed", "alpha": "--alpha", **(option_names or {})}
+    names = {
+        "seed": "--seed",
+        "alpha": "--alpha",
+        "report_url": "--report-url",
+        **(option_names or {}),
+    }
     tests = dict(custom_tests or {})
     check_tests(config, tests)
     checked_seed = _check_seed(seed, names["seed"])
@@ -411,6 +447,8 @@ def build_request(
             markdown=output(markdown, "markdown"),
             json=output(json, "json"),
             max_outputs=int(report.get("max_outputs", DEFAULT_MAX_OUTPUTS)),
+            url=_report_url(report_url, names["report_url"]) or report.get("url"),
+            marker=_marker(config.path),
         ),
         custom_tests=tests,
     )

@@ -149,7 +149,13 @@ def write_reports(
         html = None if outputs.html is None else str(outputs.html)
         texts["markdown"] = (
             outputs.markdown,
-            render_markdown(comparison, judgement, html_path=html),
+            render_markdown(
+                comparison,
+                judgement,
+                html_path=html,
+                report_url=outputs.url,
+                marker=outputs.marker,
+            ),
         )
     if outputs.json is not None:
         from pytest_runcompare.render.json_report import render_json

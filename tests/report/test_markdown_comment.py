@@ -246,3 +246,88 @@ def test_shortened_summary_says_so(huge):
     small = render_markdown(comparison, judgement, max_rows=3)
     assert "Shortened" not in small
     assert "… and 498 more gates, 497 failing the run (see the full report)." in small
+
+
+def test_report_url_comes_from_the_option_over_the_gates_file(tmp_path, monkeypatch):
+    from pytest_runcompare.config import parse_gates
+    from pytest_runcompare.pipeline import build_request
+
+    monkeypatch.chdir(tmp_path)
+    gates = {"metrics": {"ok": {"margin": 0.1}}, "report": {"url": URL}}
+    config = parse_gates(gates, path=tmp_path / "ci" / "gates.yaml")
+    outputs = build_request(config).outputs
+    assert (outputs.url, outputs.marker) == (URL, "ci/gates.yaml")
+    other = "https://ci.example/run/7/report.html"
+    assert build_request(config, report_url=other).outputs.url == other
+    # a gates file outside the current directory is named, never its absolute path
+    elsewhere = parse_gates(gates, path=tmp_path.parent / "g.yaml")
+    assert build_request(elsewhere).outputs.marker == "g.yaml"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("javascript:alert(1)", "must be an http:// or https:// URL with a host"),
+        ("/home/runner/report.html", "must be an http:// or https:// URL with a host"),
+        ("https://x.example/a b.html", "must not hold spaces or control characters"),
+        (42, "must be a URL, got int 42"),
+    ],
+)
+def test_a_report_url_that_is_not_http_is_refused(url, problem):
+    from pytest_runcompare.config import parse_gates
+    from pytest_runcompare.errors import ConfigError
+    from pytest_runcompare.pipeline import build_request
+
+    with pytest.raises(
+        ConfigError, match=rf"^gates: report\.url: {re.escape(problem)}"
+    ):
+        parse_gates({"metrics": {"ok": {"margin": 0.1}}, "report": {"url": url}})
+    config = parse_gates({"metrics": {"ok": {"margin": 0.1}}})
+    with pytest.raises(ConfigError, match=rf"^--report-url: {re.escape(problem)}"):
+        build_request(config, report_url=url)
+
+
+def test_cli_report_url_links_the_summary_to_the_report(tmp_path):
+    import json
+
+    from pytest_runcompare.cli import main
+
+    def write(name: str, ok: list[int]) -> str:
+        head = {
+            "run": {
+                "name": name,
+                "metric_definitions": {"ok": {"higher_is_better": True}},
+            }
+        }
+        rows = [
+            {"id": f"q/{k}", "output": f"answer {v}", "metrics": {"ok": v}}
+            for k, v in enumerate(ok)
+        ]
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("\n".join(json.dumps(x) for x in [head, *rows]) + "\n")
+        return str(path)
+
+    base = write("baseline", [1] * 40)
+    cand = write("candidate", [1] * 30 + [0] * 10)
+    md = tmp_path / "summary.md"
+    code = main(
+        [
+            "compare",
+            base,
+            cand,
+            "--margin",
+            "0.02",
+            "--markdown",
+            str(md),
+            "--html",
+            str(tmp_path / "report.html"),
+            "--report-url",
+            URL,
+        ]
+    )
+    text = md.read_text(encoding="utf-8")
+    assert code == 1
+    assert text.splitlines()[0] == "<!-- runcompare:runcompare -->"
+    assert f"| [q/30]({URL}#dp=q%2F30) | 1 → 0 | answer 1 | answer 0 |" in text
+    assert text.rstrip().endswith(f"[Full report, with every changed output]({URL})")
+    assert str(tmp_path) not in text
