@@ -28,6 +28,7 @@ from pytest_runcompare.render.model import (
     fmt_signed,
     gate_row,
     overall,
+    permalink,
     top_regressed_slices,
 )
 from pytest_runcompare.untrusted import no_surrogates, one_line
@@ -105,9 +106,14 @@ def marker_line(key: str) -> str:
 
 
 def datapoint_link(report_url: str, datapoint: str) -> str:
-    """The report's permalink of one datapoint: ``<url>#dp=<url-encoded id>``."""
+    """The report's permalink of one datapoint: ``<url>#dp=<url-encoded id>``.
+
+    The fragment is the report's own (:func:`~pytest_runcompare.render.model.permalink`),
+    with parentheses encoded too: an unbalanced one would end a Markdown link.
+    """
     base = quote(report_url.split("#", 1)[0], safe=_URL_SAFE)
-    return f"{base}#dp={quote(datapoint, safe='')}"
+    fragment = permalink(datapoint).replace("(", "%28").replace(")", "%29")
+    return base + fragment
 
 
 def utf16_len(text: str) -> int:

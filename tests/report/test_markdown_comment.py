@@ -168,9 +168,9 @@ def test_hostile_ids_and_outputs_are_escaped_in_links_and_details(comparison):
     assert "<script" not in md
     assert "<img" not in md
     link = datapoint_link(URL, HOSTILE_ID)
-    assert link == f"{URL}#dp=%3Cb%3Eid%3C%2Fb%3E%22%27%26%3C%2Fscript%3E"
-    assert datapoint_link("https://x.example/a b(1).html#old", "q 1") == (
-        "https://x.example/a%20b%281%29.html#dp=q%201"
+    assert link == f"{URL}#dp=%3Cb%3Eid%3C%2Fb%3E%22'%26%3C%2Fscript%3E"  # as the page
+    assert datapoint_link("https://x.example/a b(1).html#old", "q (1)") == (
+        "https://x.example/a%20b%281%29.html#dp=q%20%281%29"
     )
 
 
