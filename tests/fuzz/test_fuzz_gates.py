@@ -109,6 +109,7 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "markdown": st.just("out/r.md"),
     "json": st.just("out/r.json"),
     "max_outputs": st.integers(min_value=0, max_value=100),
+    "url": st.sampled_from(["https://ci.example/r.html", "http://h/a#dp=x"]),
     "metric": st.sampled_from(METRICS),
     "slice": st.sampled_from(["lang:de", "lang:en"]),
     "step": st.just("retrieve"),
