@@ -73,11 +73,15 @@ _TABLE_HEAD = (
 )
 
 
-def md_escape(text: object, limit: int = 120, *, links: bool = False) -> str:
+def md_escape(
+    text: object, limit: int = 120, *, links: bool = False, html: bool = False
+) -> str:
     r"""Text safe in a Markdown table cell: no markup, no HTML, no link, one line, cut.
 
     Control characters (ESC, BEL...) and lone surrogates are shown as escapes
     (``\x1b``). ``links=True`` keeps URLs clickable, for our own (the report's).
+    ``html=True`` is for text inside an HTML block (``<summary>``), where Markdown is
+    not read: a backslash escape would show there, so only HTML is escaped.
     """
     s = str(text)
     if len(s) > 4 * limit:  # a 10 MB output is not split into words whole
@@ -87,7 +91,8 @@ def md_escape(text: object, limit: int = 120, *, links: bool = False) -> str:
         s = s[: limit - 1] + "…"
     s = one_line(s)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _SPECIAL.sub(r"\\\1", s)
+    if not html:
+        s = _SPECIAL.sub(r"\\\1", s)
     if not links:
         s = _AUTOLINK.sub(lambda m: m.group() + _JOINER, s)
     # A zero-width space after "@" keeps a run's text from mentioning GitHub users
@@ -335,7 +340,7 @@ def _worst_part(
         items.append(
             "\n".join(
                 [
-                    f"<details><summary>{md_escape(result.key, 120)}: {what}</summary>",
+                    f"<details><summary>{md_escape(result.key, 120, html=True)}: {what}</summary>",
                     "",
                     f"| datapoint | {metric} old → new | old output | new output |",
                     "|---|--:|---|---|",
