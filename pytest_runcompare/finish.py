@@ -10,7 +10,7 @@ failure.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.baseline import Seen
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import RunSource
-    from pytest_runcompare.pipeline import Judgement
+    from pytest_runcompare.pipeline import Judgement, Outputs
     from pytest_runcompare.session import RunCompareSession
 
 Final = tuple["RunComparisonResult", "Judgement"]
@@ -388,6 +388,28 @@ def _inputs(state: RunCompareSession) -> list[tuple[str, Path]]:
     return inputs
 
 
+def _outputs(state: RunCompareSession) -> Outputs:
+    """The reports to write; the default HTML report is dropped, with a note, if refused.
+
+    Nobody asked for it, so a default path that would replace an input or a
+    non-file is skipped rather than failing the session.
+    """
+    from pytest_runcompare.render.write import ReportWriteError, check_report_paths
+
+    outputs = state.settings.request.outputs
+    if not state.settings.default_report or outputs.html is None:
+        return outputs
+    try:
+        check_report_paths({"html": outputs.html}, _inputs(state))
+    except ReportWriteError as error:
+        state.note(
+            f"{error} (the default location; set --runcompare-report or the gates "
+            "file's report.html to write it elsewhere)"
+        )
+        return replace(outputs, html=None)
+    return outputs
+
+
 def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     """Write reports and GitHub outputs, then update the baseline when asked."""
     from pytest_runcompare.render.write import write_reports
@@ -403,7 +425,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
                 write_reports(
                     comparison,
                     judgement,
-                    settings.request.outputs,
+                    _outputs(state),
                     tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
                     plan=state.plan() if judgement.results else None,
                     inputs=_inputs(state),

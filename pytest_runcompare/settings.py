@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 DEFAULT_GATES_FILE = "runcompare.yaml"
 SESSION_KEY: pytest.StashKey[RunCompareSession] = pytest.StashKey()
 DEFAULT_RECORD_PATH = ".runcompare/candidate.jsonl"
+#: where the HTML report goes when no report path is configured (under the rootdir)
+DEFAULT_REPORT_PATH = ".runcompare/report.html"
 
 #: option name (without ``--runcompare-``) -> (ini key, help)
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -38,7 +40,11 @@ OPTIONS: dict[str, tuple[str, str]] = {
         f"gates file (default: {DEFAULT_GATES_FILE} in the rootdir, else beside the "
         "ini file, else in the current directory)",
     ),
-    "report": ("runcompare_report", "write the HTML report to this file"),
+    "report": (
+        "runcompare_report",
+        f"write the HTML report to this file (default: {DEFAULT_REPORT_PATH} in the "
+        "rootdir)",
+    ),
     "markdown": ("runcompare_markdown", "write the Markdown summary to this file"),
     "json": ("runcompare_json", "write the JSON report to this file"),
     "seed": ("runcompare_seed", "seed for resampling tests (default: 0)"),
@@ -72,6 +78,8 @@ class Settings:
     ini_keys: tuple[str, ...] = ()
     #: where the default gates file was looked for
     searched: tuple[Path, ...] = ()
+    #: the HTML report goes to :data:`DEFAULT_REPORT_PATH`: no path was configured
+    default_report: bool = False
 
     @property
     def gates(self) -> GatesConfig:
@@ -279,6 +287,11 @@ def settings_from_config(config: pytest.Config) -> Settings:
         )
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None
+    default_report = request.outputs.html is None
+    if default_report:
+        # A comparison always leaves a report a reviewer can open.
+        outputs = replace(request.outputs, html=rootdir / DEFAULT_REPORT_PATH)
+        request = replace(request, outputs=outputs)
     record = _value(config, "record") or DEFAULT_RECORD_PATH
     record_path = Path(record) if Path(record).is_absolute() else rootdir / record
     accept = bool(config.getoption("runcompare_accept_failed"))
@@ -309,6 +322,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
         asked=tuple(asked),
         ini_keys=tuple(ini for ini, _ in OPTIONS.values() if config.getini(ini)),
         searched=tuple(gates_file_dirs(config)),
+        default_report=default_report,
     )
 
 
