@@ -154,8 +154,13 @@ def _github(state: RunCompareSession, done: Final) -> None:
         from pytest_runcompare.render.markdown import render_markdown
 
         html = state.settings.html
+        outputs = state.settings.request.outputs
         text = render_markdown(
-            comparison, judgement, html_path=None if html is None else str(html)
+            comparison,
+            judgement,
+            html_path=None if html is None else str(html),
+            report_url=outputs.url,
+            marker=outputs.marker,
         )
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(text.rstrip("\n") + "\n\n")

@@ -40,11 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "runcompare", "compare model evaluation runs (pytest-runcompare)"
     )
     for name, (ini, help_text) in OPTIONS.items():
-        metavar = {"seed": "N", "alpha": "A", "config": "FILE"}.get(name, "PATH")
+        metavar = {"seed": "N", "alpha": "A", "config": "FILE", "report_url": "URL"}
         group.addoption(
-            f"--runcompare-{name}",
+            f"--runcompare-{name.replace('_', '-')}",
             dest=f"runcompare_{name}",
-            metavar=metavar,
+            metavar=metavar.get(name, "PATH"),
             default=None,
             help=help_text,
         )

@@ -46,6 +46,12 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "rootdir)",
     ),
     "markdown": ("runcompare_markdown", "write the Markdown summary to this file"),
+    "report_url": (
+        "runcompare_report_url",
+        "where reviewers open the HTML report (e.g. the CI artifact's URL): the "
+        "Markdown summary links it and each datapoint (default: the gates file's "
+        "report.url)",
+    ),
     "json": ("runcompare_json", "write the JSON report to this file"),
     "seed": ("runcompare_seed", "seed for resampling tests (default: 0)"),
     "alpha": (
@@ -280,10 +286,15 @@ def settings_from_config(config: pytest.Config) -> Settings:
             html=given("report"),
             markdown=given("markdown"),
             json=given("json"),
+            report_url=_value(config, "report_url"),
             custom_tests=registered_tests(
                 config.hook.pytest_runcompare_register_tests()
             ),
-            option_names={"seed": "--runcompare-seed", "alpha": "--runcompare-alpha"},
+            option_names={
+                "seed": "--runcompare-seed",
+                "alpha": "--runcompare-alpha",
+                "report_url": "--runcompare-report-url",
+            },
         )
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None
@@ -307,7 +318,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
             "--runcompare-accept-failed applies to --runcompare-update-baseline"
         )
     asked = [
-        f"--runcompare-{name}"
+        f"--runcompare-{name.replace('_', '-')}"
         for name in OPTIONS
         if config.getoption(f"runcompare_{name}") is not None
     ]

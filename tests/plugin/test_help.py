@@ -7,6 +7,7 @@ OPTIONS = [
     "--runcompare-candidate=PATH",
     "--runcompare-config=FILE",
     "--runcompare-report=PATH",
+    "--runcompare-report-url=URL",
     "--runcompare-markdown=PATH",
     "--runcompare-json=PATH",
     "--runcompare-seed=N",

@@ -346,3 +346,56 @@ def test_cli_report_url_links_the_summary_to_the_report(tmp_path):
     assert f"| [q/30]({URL}#dp=q%2F30) | 1 → 0 | answer 1 | answer 0 |" in text
     assert text.rstrip().endswith(f"[Full report, with every changed output]({URL})")
     assert str(tmp_path) not in text
+
+
+def _pytest_repo(pytester: pytest.Pytester) -> None:
+    """A repository whose candidate got 10 of 40 datapoints wrong."""
+    import json
+
+    for name, ok in (("baseline", [1] * 40), ("candidate", [1] * 30 + [0] * 10)):
+        head = {"run": {"name": name}}
+        rows = [
+            {"id": f"q{k}", "output": f"answer {v}", "metrics": {"ok": v}}
+            for k, v in enumerate(ok)
+        ]
+        path = pytester.path / "runs" / f"{name}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("\n".join(json.dumps(x) for x in [head, *rows]) + "\n")
+    pytester.makefile(
+        ".yaml",
+        runcompare=(
+            "baseline: runs/baseline.jsonl\ncandidate: runs/candidate.jsonl\n"
+            "metrics:\n  ok:\n    direction: higher\n    margin: 0.02\n"
+            f"report:\n  url: {URL}\n"
+        ),
+    )
+
+
+def test_pytest_option_report_url_links_the_summary(pytester: pytest.Pytester):
+    _pytest_repo(pytester)
+    other = "https://ci.example/run/7/report.html"
+    result = pytester.runpytest(
+        "--runcompare-markdown=out.md", f"--runcompare-report-url={other}"
+    )
+    assert result.ret == 1
+    text = (pytester.path / "out.md").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "<!-- runcompare:runcompare.yaml -->"
+    assert f"| [q30]({other}#dp=q30) | 1 → 0 | answer 1 | answer 0 |" in text
+    assert text.rstrip().endswith(f"[Full report, with every changed output]({other})")
+    assert str(pytester.path) not in text
+    # without the option, the gates file's report.url
+    pytester.runpytest("--runcompare-markdown=out.md")
+    text = (pytester.path / "out.md").read_text(encoding="utf-8")
+    assert f"| [q30]({URL}#dp=q30) |" in text
+
+
+def test_pytest_option_report_url_must_be_http(pytester: pytest.Pytester):
+    _pytest_repo(pytester)
+    result = pytester.runpytest("--runcompare-report-url=file:///tmp/r.html")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--runcompare-report-url: must be an http:// or https:// URL with a "
+            "host, got 'file:///tmp/r.html'*"
+        ]
+    )
