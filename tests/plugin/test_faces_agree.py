@@ -245,7 +245,8 @@ def _plugin_faces(
     assert judged == s.expected
     assert not data["judgement"]["assertions"]  # the assertion *is* the declared gate
     # Markdown header and HTML badge
-    header = (out / "r.md").read_text().splitlines()[0]
+    marker, header = (out / "r.md").read_text().splitlines()[:2]
+    assert marker.startswith("<!-- runcompare:"), marker
     assert header.startswith("❌") is (not s.passes), header
     html = (out / "r.html").read_text()
     badge = '<div class="overall fail" id="overall">'

@@ -247,4 +247,6 @@ def test_reports_are_written_for_fixture_assertions_without_a_gates_file(
     assert data["summary"]["passed"] is False
     [assertion] = data["judgement"]["assertions"]
     assert (assertion["key"], assertion["status"]) == ("exact_match", "failed")
-    assert (pytester.path / "r.md").read_text().startswith("❌")
+    marker, header = (pytester.path / "r.md").read_text().splitlines()[:2]
+    assert marker.startswith("<!-- runcompare")
+    assert header.startswith("❌")
