@@ -23,3 +23,15 @@ def verdicts(comparison: RunComparisonResult) -> list[Any]:
 @pytest.fixture(scope="session")
 def judgement(comparison: RunComparisonResult, verdicts: list[Any]) -> Any:
     return make_judgement(comparison, verdicts)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """A headless Chromium for one test module (see chromium.py for the skip marks)."""
+    from chromium import ARGS, CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

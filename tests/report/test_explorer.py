@@ -4,12 +4,12 @@ and threshold filters, sorting by any metric, grid mode, keyboard and permalinks
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from chromium import NEEDS_BROWSER
 from report_data import make_judgement
 
 from pytest_runcompare.building import build_run
@@ -17,16 +17,6 @@ from pytest_runcompare.comparison import compare_runs
 from pytest_runcompare.render.html import render_html
 from pytest_runcompare.render.model import explorer, permalink
 
-CHROMIUM = os.environ.get("RUNCOMPARE_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SHOTS = os.environ.get("RUNCOMPARE_SHOTS")  # a folder to keep the screenshots in
 #: Ids a permalink must survive: a fragment mark, spaces, quotes, markup, percent.
 ODD_IDS = (
@@ -37,17 +27,6 @@ ODD_IDS = (
     "100% & more?x=1",
     "é/ü",
 )
-
-browser_only = [
-    pytest.mark.skipif(
-        importlib.util.find_spec("playwright") is None,
-        reason="playwright is not installed (pip install playwright; CI installs it)",
-    ),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; CI installs it)",
-    ),
-]
 
 
 # ----------------------------------------------------------------- the data, no browser
@@ -94,16 +73,6 @@ def test_permalink_encodes_like_encode_uri_component():
 
 
 # ----------------------------------------------------------------- in the browser
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory, comparison, judgement) -> Path:
     path = tmp_path_factory.mktemp("explorer") / "report.html"
@@ -195,7 +164,7 @@ def _all_ids(p: Page) -> list[str]:
     )
 
 
-pytestmark = browser_only
+pytestmark = NEEDS_BROWSER
 
 
 @pytest.mark.usefixtures("loaded")

@@ -11,7 +11,6 @@ and HTML reports, and the HTML page in Chromium.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import random
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import needs_browser
 from report_data import make_records, make_verdicts
 
 from pytest_runcompare.building import build_run
@@ -367,50 +367,37 @@ def test_runcompare_command_prints_nothing_raw(tmp_path: Path):
 
 
 # ------------------------------------------------------------------ the page itself
-CHROMIUM = os.environ.get("RUNCOMPARE_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("playwright") is None or not Path(CHROMIUM).exists(),
-    reason=f"needs playwright and Chromium at {CHROMIUM} (CI installs both)",
-)
+@needs_browser
 def test_hostile_page_in_chromium_runs_no_script_and_shows_escapes(
-    tmp_path: Path, hostile, judgement
+    tmp_path: Path, hostile, judgement, browser
 ):
-    from playwright.sync_api import sync_playwright
-
     path = tmp_path / "hostile.html"
     path.write_text(render_html(hostile, judgement), encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        page.on(
-            "console",
-            lambda m: errors.append(m.text) if m.type in ("error", "warning") else None,
-        )
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(path.as_uri())
-        page.wait_for_selector("html[data-ready='1']")
-        page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
-        title = page.title()
-        for dp, check in (
-            ("q0006", "NaN"),
-            ("q0007", "lone \\ud800 surrogate"),
-            ("q0008", "diffed line by line"),
-        ):
-            page.fill("#f-search", dp)
-            page.wait_for_timeout(200)
-            page.locator("#explorer-body tr", has_text=dp).first.click()
-            page.wait_for_selector("#detail:not([hidden])")
-            detail = page.locator("#detail").inner_text()
-            assert check in detail, detail
-            page.click("#d-close")
-        page.screenshot(path=str(tmp_path / "detail.png"))
-        pwned = page.evaluate("window.__pwned")
-        browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_selector("html[data-ready='1']")
+    page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
+    title = page.title()
+    for dp, check in (
+        ("q0006", "NaN"),
+        ("q0007", "lone \\ud800 surrogate"),
+        ("q0008", "diffed line by line"),
+    ):
+        page.fill("#f-search", dp)
+        page.wait_for_timeout(200)
+        page.locator("#explorer-body tr", has_text=dp).first.click()
+        page.wait_for_selector("#detail:not([hidden])")
+        detail = page.locator("#detail").inner_text()
+        assert check in detail, detail
+        page.click("#d-close")
+    page.screenshot(path=str(tmp_path / "detail.png"))
+    pwned = page.evaluate("window.__pwned")
     assert errors == []
     assert pwned is None
     assert "\x1b" not in title

@@ -8,42 +8,21 @@ at 1400 x 900; the others read the view-model and the page's bytes.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import random
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import needs_browser
 
 from pytest_runcompare import RunWriter
 from pytest_runcompare.cli import main
 from pytest_runcompare.render import model
 from pytest_runcompare.text import Scale
 
-CHROMIUM = os.environ.get("RUNCOMPARE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WIDTH, HEIGHT = 1400, 900
 BAD, WARN = "rgb(198, 47, 58)", "rgb(168, 100, 0)"  # --bad, --warn
-
-_BROWSER_MARKS = (
-    pytest.mark.skipif(
-        importlib.util.find_spec("playwright") is None,
-        reason="playwright is not installed (pip install playwright; CI installs it)",
-    ),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; CI installs it)",
-    ),
-)
-
-
-def needs_browser(test: Any) -> Any:
-    """Run ``test`` only where playwright and Chromium are (as test_browser.py)."""
-    for mark in _BROWSER_MARKS:
-        test = mark(test)
-    return test
 
 
 GATES = """\
@@ -276,16 +255,6 @@ def test_the_slice_grid_puts_the_worst_slice_first_and_marks_gates(
 
 
 # ------------------------------------------------------------------ in the browser
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Any, regression: Path) -> Any:
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
