@@ -48,7 +48,18 @@ from pytest_runcompare.judge.spec import (
     parse_choice,
 )
 
-TOP_KEYS = ("baseline", "candidate", "defaults", "metrics", "waivers", "report", "seed")
+TOP_KEYS = (
+    "baseline",
+    "candidate",
+    "candidates",
+    "sweep",
+    "defaults",
+    "metrics",
+    "waivers",
+    "report",
+    "seed",
+)
+SWEEP_KEYS = ("require", "best", "correction")
 DEFAULT_KEYS = (
     "alpha",
     "mode",
@@ -193,6 +204,46 @@ class RunSource:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """One candidate of a sweep: a location and, when given, its label.
+
+    ``label=None``: a glob, a folder of runs or a file holding several runs, named
+    (and expanded) by :func:`pytest_runcompare.loaders.multi.expand_candidates`.
+    """
+
+    label: str | None
+    source: RunSource
+
+
+class Require(StrEnum):
+    """What a sweep asks of its candidates for the session to pass."""
+
+    #: every candidate passes every gate
+    ALL = "all"
+    #: at least one candidate passes every gate (the sweep found a good one)
+    ANY = "any"
+
+
+class SweepCorrection(StrEnum):
+    """How a sweep controls its family of candidates x gates."""
+
+    #: each candidate's gates at alpha / K: the verdicts hold for all K at once
+    BONFERRONI = "bonferroni"
+    #: each candidate at alpha, as K separate two-run comparisons
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    """The gates file's ``sweep:`` section."""
+
+    require: Require = Require.ALL
+    #: the metric the sweep ranks candidates by (default: the first gated metric)
+    best: str | None = None
+    correction: SweepCorrection = SweepCorrection.BONFERRONI
+
+
+@dataclass(frozen=True, slots=True)
 class GateSpec:
     """A gate with the line of the gates file it comes from (for annotations).
 
@@ -212,6 +263,9 @@ class GatesConfig:
     path: Path | None = None
     baseline: RunSource | None = None
     candidate: RunSource | None = None
+    #: a sweep's candidates (``candidates:``), unexpanded
+    candidates: tuple[Candidate, ...] = ()
+    sweep: SweepSettings = field(default_factory=SweepSettings)
     gates: tuple[GateSpec, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     directions: Mapping[str, bool] = field(default_factory=dict)
@@ -378,6 +432,71 @@ def _run_source(
             key, f"must be a path or a mapping, got {type(value).__name__}"
         )
     return RunSource(location=resolve_location(location, base), options=options)
+
+
+def _candidates(
+    where: _Where, data: Mapping[str, Any], base: Path | None
+) -> tuple[Candidate, ...]:
+    """``candidates:``: a list of locations (globs allowed) or a mapping label -> location."""
+    value = data.get("candidates")
+    if value is None:
+        return ()
+    if data.get("candidate") is not None:
+        raise where.error(
+            "candidates",
+            "is given beside 'candidate:'",
+            "one of them: 'candidate:' for one run, 'candidates:' for a sweep",
+        )
+    out: list[Candidate] = []
+    if isinstance(value, Mapping):
+        for label, entry in value.items():
+            key = f"candidates.{label}"
+            _text_value(where, key, label, "a candidate label")
+            source = _run_source(where, key, entry, base)
+            if source is None:
+                raise where.error(key, "needs a run location")
+            out.append(Candidate(str(label), source))
+    elif isinstance(value, list):
+        for index, entry in enumerate(value):
+            key = f"candidates[{index}]"
+            label = None
+            if isinstance(entry, Mapping) and "label" in entry:
+                label = _text_value(where, f"{key}.label", entry["label"], "a label")
+                entry = {k: v for k, v in entry.items() if k != "label"}
+            source = _run_source(where, key, entry, base)
+            if source is None:
+                raise where.error(key, "needs a run location")
+            out.append(Candidate(label, source))
+    else:
+        raise where.error(
+            "candidates",
+            f"must be a list or a mapping, got {type(value).__name__}",
+            "a list of run locations or globs, or {label: location}",
+        )
+    if not out:
+        raise where.error("candidates", "is empty", "at least one run location")
+    return tuple(out)
+
+
+def _sweep(where: _Where, value: Any) -> SweepSettings:
+    """``sweep:``: what the session requires, the metric to rank by, the correction."""
+    data = dict(_mapping(where, "sweep", value))
+    _check_keys(where, "sweep", data, SWEEP_KEYS)
+    choices: dict[str, Any] = {}
+    for key, kind in (("require", Require), ("correction", SweepCorrection)):
+        if key in data:
+            try:
+                choices[key] = parse_choice(kind, data[key], "value")
+            except ConfigError:
+                raise where.error(
+                    f"sweep.{key}",
+                    f"invalid value {data[key]!r}",
+                    ", ".join(c.value for c in kind),
+                ) from None
+    best = data.get("best")
+    if best is not None:
+        best = _text_value(where, "sweep.best", best, "a metric name")
+    return SweepSettings(best=best, **choices)
 
 
 def resolve_location(location: str, base: Path | None) -> str:
@@ -638,6 +757,8 @@ def parse_gates(
         path=path,
         baseline=_run_source(where, "baseline", data.get("baseline"), base),
         candidate=_run_source(where, "candidate", data.get("candidate"), base),
+        candidates=_candidates(where, data, base),
+        sweep=_sweep(where, data.get("sweep")),
         gates=tuple(specs),
         waivers=waivers,
         directions=directions,
