@@ -28,6 +28,7 @@ BUILTIN_READERS = (
     "pytest_runcompare.loaders.lm_eval",
     "pytest_runcompare.loaders.inspect_ai",
     "pytest_runcompare.loaders.promptfoo",
+    "pytest_runcompare.loaders.mlflow_genai",
     "pytest_runcompare.loaders.mlflow",
 )
 
