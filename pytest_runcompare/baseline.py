@@ -4,7 +4,9 @@ A promotion holds the baseline's lock file (two CI jobs take turns), refuses whe
 baseline changed since the session looked at it, copies the previous baseline into
 ``<baseline>.history/`` as a numbered generation that loads as it is, writes the new
 one atomically, and appends one line to ``<baseline>.provenance.jsonl``: when, by
-whom, why, the previous and new content hashes and the gates that changed outcome.
+whom, why, the previous and new content hashes, the gates that changed outcome and
+each metric's mean. Nothing in the history is deleted except by :func:`prune` (the
+``runcompare prune`` command), which logs what it removed.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from pytest_runcompare.locking import DEFAULT_TIMEOUT, exclusive
 if TYPE_CHECKING:
     from pytest_runcompare.runs import Run
 
-#: Generations kept in the history folder unless told otherwise.
-DEFAULT_KEEP = 10
+#: The ``action`` of a provenance entry (entries written before prune had none).
+PROMOTE, PRUNE = "promote", "prune"
 #: File shapes the update writes back as files of the same format.
 FILE_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")
 #: File shapes a baseline may be read from but that the update cannot write.
@@ -86,15 +88,37 @@ def generation_name(path: Path, number: int) -> str:
     return f"{path.name}.{number:04d}"
 
 
+def _generation_pattern(path: Path) -> re.Pattern[str]:
+    """The file names of the baseline's generations; group 1 is the number."""
+    if _is_file_baseline(path):
+        return re.compile(
+            rf"^{re.escape(path.stem)}\.(\d{{4,}}){re.escape(path.suffix)}$"
+        )
+    return re.compile(rf"^{re.escape(path.name)}\.(\d{{4,}})$")
+
+
+def _next_number(path: Path) -> int:
+    """One more than any generation number kept or ever logged (pruned ones too).
+
+    A number is never given twice, so ``NAME@3`` always means the same run.
+    """
+    pattern = _generation_pattern(path)
+    used = [n for n, _ in generations(path)]
+    for entry in read_log(path):
+        named = [entry.get("previous_generation")]
+        removed = entry.get("removed_generations")
+        named += removed if isinstance(removed, list) else []
+        for name in named:
+            match = pattern.match(Path(name).name) if isinstance(name, str) else None
+            if match:
+                used.append(int(match.group(1)))
+    return max(used, default=0) + 1
+
+
 def generations(path: Path) -> list[tuple[int, Path]]:
     """The kept generations of the baseline at ``path``, oldest first."""
     folder = history_dir(path)
-    if _is_file_baseline(path):
-        pattern = re.compile(
-            rf"^{re.escape(path.stem)}\.(\d{{4,}}){re.escape(path.suffix)}$"
-        )
-    else:
-        pattern = re.compile(rf"^{re.escape(path.name)}\.(\d{{4,}})$")
+    pattern = _generation_pattern(path)
     found: list[tuple[int, Path]] = []
     if folder.is_dir():
         for entry in folder.iterdir():
@@ -195,20 +219,33 @@ def _changed(seen: Seen, now: Seen) -> str:
     )
 
 
-def _last_entry(path: Path) -> Mapping[str, Any]:
-    """The newest provenance entry (a torn last line skipped), or the legacy record."""
-    log = provenance_log(path)
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """Every entry of the baseline's provenance log, oldest first (torn lines skipped)."""
     try:
-        lines = log.read_text(encoding="utf-8").splitlines()
+        lines = provenance_log(path).read_text(encoding="utf-8").splitlines()
     except OSError:
-        lines = []
-    for line in reversed(lines):
+        return []
+    entries: list[dict[str, Any]] = []
+    for line in lines:
         try:
             entry = json.loads(line)
         except ValueError:
             continue
         if isinstance(entry, dict):
-            return entry
+            entries.append(entry)
+    return entries
+
+
+def is_promotion(entry: Mapping[str, Any]) -> bool:
+    """Whether a log entry records a promotion (not a prune); old entries have no action."""
+    return bool(entry.get("action", PROMOTE) == PROMOTE)
+
+
+def _last_entry(path: Path) -> Mapping[str, Any]:
+    """The newest promotion's entry, or the legacy record."""
+    promotions = [e for e in read_log(path) if is_promotion(e)]
+    if promotions:
+        return promotions[-1]
     try:
         legacy = json.loads(_legacy_provenance(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -267,13 +304,18 @@ def _clear_history_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
-def _prune(path: Path, keep: int) -> list[Path]:
-    """Delete the oldest generations beyond ``keep`` (the newest is always kept)."""
-    kept = generations(path)
-    dropped = [p for _, p in kept[: max(0, len(kept) - max(1, keep))]]
-    for old in dropped:
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
-    return dropped
+def metric_means(run: Run) -> dict[str, dict[str, float | int | None]]:
+    """Each per-datapoint metric's mean and n (finite values only), for the log."""
+    import numpy as np
+
+    out: dict[str, dict[str, float | int | None]] = {}
+    for name in sorted(run.metrics):
+        column = run.metrics[name]
+        values = column.values[column.present]
+        values = values[np.isfinite(values)]
+        mean = float(values.mean()) if values.size else None
+        out[name] = {"mean": mean, "n": int(values.size)}
+    return out
 
 
 def _who() -> dict[str, Any]:
@@ -301,7 +343,6 @@ def promote(
     reason: str | None = None,
     accepted_failures: Sequence[str] = (),
     seen: Seen | None = None,
-    keep: int = DEFAULT_KEEP,
     lock_timeout: float = DEFAULT_TIMEOUT,
     now: _dt.datetime | None = None,
 ) -> Promotion:
@@ -311,7 +352,8 @@ def promote(
     those that differ from the previous promotion's. ``accepted_failures`` names the
     gates that failed and were accepted explicitly (with ``reason``). With ``seen``
     (the baseline as the session saw it) a baseline changed since is refused.
-    ``keep`` bounds the generations of ``<baseline>.history/``.
+    Every previous baseline stays in ``<baseline>.history/``: only :func:`prune`
+    removes generations.
 
     Raises
     ------
@@ -340,13 +382,12 @@ def promote(
             before = {}
         previous: Path | None = None
         if current.digest is not None:
-            numbers = [n for n, _ in generations(path)]
-            number = (max(numbers) if numbers else 0) + 1
+            number = _next_number(path)
             previous = history_dir(path) / generation_name(path, number)
             _keep_copy(path, previous)
         save_run(candidate, path)
-        _prune(path, keep)
         entry: dict[str, Any] = {
+            "action": PROMOTE,
             "time": (now or _dt.datetime.now(_dt.UTC))
             .replace(microsecond=0)
             .isoformat(),
@@ -366,6 +407,68 @@ def promote(
                 if before.get(key) != outcome
             },
             "accepted_failures": list(accepted_failures),
+            "metrics": metric_means(candidate),
         }
         _append(provenance_log(path), entry)
     return Promotion(path, previous, entry, tuple(removed), tuple(kept))
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What a prune did: the generations removed and kept, and the logged entry."""
+
+    path: Path
+    removed: tuple[tuple[int, Path], ...]
+    kept: tuple[tuple[int, Path], ...]
+    entry: Mapping[str, Any] | None  # None: nothing was removed, nothing logged
+
+
+def prune(
+    baseline_path: str | Path,
+    *,
+    keep: int,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+    now: _dt.datetime | None = None,
+) -> Pruned:
+    """Delete the oldest generations of ``<baseline>.history/``, keeping the newest ``keep``.
+
+    The only way a generation is ever deleted. It holds the baseline's lock (so no
+    promotion adds a generation meanwhile) and appends an entry naming what it
+    removed to the provenance log.
+
+    Raises
+    ------
+    ValueError
+        ``keep`` is negative.
+    LockTimeout
+        Another promotion or prune held the lock for longer than ``lock_timeout``.
+
+    """
+    if keep < 0:
+        raise ValueError(f"keep must be >= 0, got {keep!r}")
+    path = Path(baseline_path)
+    with exclusive(path, timeout=lock_timeout):
+        _clear_history_temporaries(history_dir(path))
+        found = generations(path)
+        cut = max(0, len(found) - keep)
+        removed, kept = tuple(found[:cut]), tuple(found[cut:])
+        if not removed:
+            return Pruned(path, (), kept, None)
+        entry: dict[str, Any] = {
+            "action": PRUNE,
+            "time": (now or _dt.datetime.now(_dt.UTC))
+            .replace(microsecond=0)
+            .isoformat(),
+            "by": _who(),
+            "keep": keep,
+            "removed_generations": [str(p) for _, p in removed],
+            "removed_hashes": [content_hash(p) for _, p in removed],
+            "kept_generations": [str(p) for _, p in kept],
+        }
+        # Logged first: a prune killed halfway has said what it was removing.
+        _append(provenance_log(path), entry)
+        for _, old in removed:
+            shutil.rmtree(
+                old
+            ) if old.is_dir() and not old.is_symlink() else old.unlink()
+    return Pruned(path, removed, kept, entry)

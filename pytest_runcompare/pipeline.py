@@ -467,12 +467,18 @@ def registered_tests(results: Iterable[Mapping[str, Any] | None]) -> dict[str, A
 
 
 def load(source: RunSource | str, *, hook: LoadHook | None = None) -> Run:
-    """Load one run through the reader hook (a plugin's caller, or the default)."""
+    """Load one run through the reader hook (a plugin's caller, or the default).
+
+    A baseline's older generation (``runs/baseline@previous``, ``@N``) is resolved
+    here, the one place every face loads runs through.
+    """
+    from pytest_runcompare.history import resolve_location
     from pytest_runcompare.loaders.registry import load_run
 
     if isinstance(source, str):
         source = RunSource(source)
-    return load_run(source.location, options=source.options, hook=hook)
+    location = resolve_location(source.location)
+    return load_run(location, options=source.options, hook=hook)
 
 
 # --------------------------------------------------------------------------- compare

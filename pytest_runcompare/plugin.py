@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 #: ini keys without a command-line option: promotion and the recorded run's lineage.
 EXTRA_INI: dict[str, str] = {
-    "runcompare_history": "previous baselines kept in <baseline>.history/ (default 10)",
+    "runcompare_history": "removed: every previous baseline is kept; setting it is an "
+    "error (delete old generations with `runcompare prune BASELINE --keep K`)",
     "runcompare_lock_timeout": "seconds a promotion waits for another one holding the "
     "baseline's lock (default 60)",
     "runcompare_record_name": "name of the recorded candidate run (default: "

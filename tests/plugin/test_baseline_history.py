@@ -1,9 +1,10 @@
-"""The baseline's history: bounded generations, the provenance log, formats, leftovers."""
+"""The baseline's history: every generation kept, the provenance log, formats, leftovers."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 from helpers import make_records, make_repo, run_meta, summary_section, write_run
 
+from pytest_runcompare import cli
 from pytest_runcompare.baseline import content_hash
 from pytest_runcompare.loaders.registry import load_run
+from pytest_runcompare.text import number
 
 UPDATE = "--runcompare-update-baseline"
 
@@ -24,45 +27,103 @@ def _log(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def test_history_keeps_the_configured_number_of_generations(
-    pytester: pytest.Pytester,
+def _scores(run_path: Path) -> dict[str, float]:
+    run = load_run(run_path)
+    column = run.metrics["score"]
+    return dict(zip(run.ids, column.values.tolist(), strict=True))
+
+
+def test_ten_promotions_keep_every_generation_loadable_and_listed_in_order(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(pytester, make_records(), make_records(noise=0.001))
     baseline = repo / "runs" / "baseline"
-    hashes = [content_hash(baseline)]
-    for k in range(4):
-        # A new candidate each time, so that every generation differs.
+    # What the baseline was before each promotion: the original, then each candidate.
+    promoted = [(content_hash(baseline), _scores(baseline))]
+    for k in range(10):
         write_run(
             repo / "runs" / "candidate",
             make_records(noise=0.001 * (k + 1)),
             run_meta("candidate", seed=k),
         )
-        result = pytester.runpytest(UPDATE, "-o", "runcompare_history=2")
+        result = pytester.runpytest(UPDATE, "--runcompare-reason", f"step {k}")
         assert result.ret == pytest.ExitCode.OK, result.outlines
-        hashes.append(content_hash(baseline))
+        promoted.append((content_hash(baseline), _scores(baseline)))
     history = repo / "runs" / "baseline.history"
-    # Four promotions kept four previous baselines; the two oldest were dropped.
+    # Nothing was deleted: ten promotions kept ten previous baselines.
     assert sorted(p.name for p in history.iterdir()) == [
-        "baseline.0003",
-        "baseline.0004",
+        f"baseline.{n:04d}" for n in range(1, 11)
     ]
-    assert content_hash(history / "baseline.0003") == hashes[2]
-    assert content_hash(history / "baseline.0004") == hashes[3]
+    for n in range(1, 11):
+        generation = history / f"baseline.{n:04d}"
+        digest, scores = promoted[n - 1]
+        assert content_hash(generation) == digest
+        assert _scores(generation) == scores
     log = _log(baseline)
-    assert [e["previous_hash"] for e in log] == hashes[:4]
-    assert [e["new_hash"] for e in log] == hashes[1:]
-    assert log[0]["previous_generation"] == str(history / "baseline.0001")
+    assert [e["previous_hash"] for e in log] == [d for d, _ in promoted[:10]]
+    assert [e["new_hash"] for e in log] == [d for d, _ in promoted[1:]]
+    # Each promotion logged the promoted run's metric means.
+    for entry, (_, scores) in zip(log, promoted[1:], strict=True):
+        mean = sum(scores.values()) / len(scores)
+        assert entry["metrics"]["score"]["n"] == 200
+        assert entry["metrics"]["score"]["mean"] == pytest.approx(mean, abs=1e-12)
+
+    capsys.readouterr()
+    assert cli.main(["history", str(baseline)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["generation", "when", "(UTC)"]
+    labels = [line.split()[0] for line in lines[1:12]]
+    assert labels == [f"{n:04d}" for n in range(1, 11)] + ["current"]
+    # The original baseline was not promoted by us: no reason; then step 0 to 9.
+    reasons = [re.findall(r"step \d", line) for line in lines[1:12]]
+    assert reasons == [[]] + [[f"step {k}"] for k in range(10)]
+    for line, (_, scores) in zip(lines[1:12], promoted, strict=True):
+        assert line.split()[-1] == number(sum(scores.values()) / len(scores))
+
+    assert cli.main(["history", str(baseline), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [g["generation"] for g in data["generations"]] == [*range(1, 11), None]
+    assert [g["reason"] for g in data["generations"]] == [None] + [
+        f"step {k}" for k in range(10)
+    ]
+    # Generation 1 (the original) was loaded; the others come from the log.
+    assert [g["metrics_from"] for g in data["generations"]] == ["loaded"] + [
+        "provenance"
+    ] * 10
 
 
-def test_a_history_of_zero_generations_is_a_usage_error(
+def test_the_removed_history_ini_key_is_an_error_naming_prune(
     pytester: pytest.Pytester,
 ) -> None:
     make_repo(pytester, make_records(), make_records(noise=0.001))
-    result = pytester.runpytest(UPDATE, "-o", "runcompare_history=0")
+    result = pytester.runpytest(UPDATE, "-o", "runcompare_history=2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*ini key runcompare_history: expected a whole number >= 1, got '0'*"]
+        [
+            "*ini key runcompare_history: promotions no longer delete previous "
+            "baselines*`runcompare prune BASELINE --keep K`*"
+        ]
     )
+
+
+def test_a_generation_as_baseline_cannot_be_promoted(
+    pytester: pytest.Pytester,
+) -> None:
+    repo = make_repo(pytester, make_records(), make_records(noise=0.001))
+    assert pytester.runpytest(UPDATE).ret == pytest.ExitCode.OK
+    before = content_hash(repo / "runs" / "baseline")
+    result = pytester.runpytest(
+        UPDATE, "--runcompare-baseline", "runs/baseline@previous"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*refusing --runcompare-update-baseline with the baseline "
+            "*runs/baseline@previous: the candidate was judged against an older "
+            "generation*"
+        ]
+    )
+    assert content_hash(repo / "runs" / "baseline") == before
 
 
 def test_restoring_a_generation_by_copying_it_back(pytester: pytest.Pytester) -> None:

@@ -95,7 +95,11 @@ def test_update_promotes_keeps_a_generation_and_logs_provenance(
     assert by["host"] == socket.gethostname()
     assert by["user"] == getpass.getuser()
     assert isinstance(by["pid"], int)
+    score = entry.pop("metrics")["score"]
+    assert score["n"] == 200
+    assert score["mean"] == pytest.approx(0.6081198, abs=1e-6)
     assert entry == {
+        "action": "promote",
         "reason": "retrained on qa-v1, #7",
         "candidate": "candidate",
         "candidate_source": str(repo / "runs" / "candidate"),
