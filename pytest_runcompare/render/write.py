@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.pipeline import Judgement, Outputs
     from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
+    from pytest_runcompare.sweep import SweepJudgement
 
 
 class ReportWriteError(RunCompareError):
@@ -174,4 +175,139 @@ def write_reports(
                 f"could not write the {kind} report {path}: {error.strerror or error}"
             ) from None
         written[kind] = path
+    return written
+
+
+# --------------------------------------------------------------------------- sweep
+#: The folder beside a sweep's HTML report that holds each candidate's two-run
+#: report: ``report.html`` -> ``report.pairs/<candidate>.html``.
+PAIRS_SUFFIX = ".pairs"
+
+
+def sweep_pair_paths(html: Path, labels: Sequence[str]) -> dict[str, Path]:
+    """Where each candidate's two-run report goes, beside the sweep's HTML report.
+
+    File names are the labels made safe and unique
+    (:func:`~pytest_runcompare.render.sweep_model.pair_file_names`).
+    """
+    from pytest_runcompare.render.sweep_model import pair_file_names
+
+    folder = html.with_name(html.stem + PAIRS_SUFFIX)
+    return {label: folder / name for label, name in pair_file_names(labels).items()}
+
+
+def _write_all(texts: Sequence[tuple[str, Path, str]]) -> None:
+    """Write each ``(kind, path, text)`` atomically, naming the one that failed."""
+    from pytest_runcompare.writer import atomic_file
+
+    for kind, path, text in texts:
+        try:
+            with atomic_file(path) as handle:
+                handle.write(text)
+        except OSError as error:
+            raise ReportWriteError(
+                f"could not write the {kind} report {path}: {error.strerror or error}"
+            ) from None
+
+
+def write_sweep_reports(
+    sweep: SweepJudgement,
+    outputs: Outputs,
+    *,
+    inputs: Sequence[tuple[str, Path]] = (),
+) -> dict[str, Path]:
+    """Render a sweep's reports and write each atomically; returns what was written.
+
+    With an HTML report, each candidate's two-run report is written beside it
+    (``report.pairs/<candidate>.html``, see :func:`sweep_pair_paths`) before the
+    sweep's page that links them, so that no link is ever broken. ``"pairs"`` in the
+    result names that folder. The refusals of :func:`write_reports`: no report may
+    replace one of ``inputs`` (``(what, path)``: the runs and the gates file), go
+    inside a run's folder, replace another report or anything but a regular file.
+
+    Raises
+    ------
+    ReportWriteError
+        Naming the report that could not be written and why.
+
+    """
+    pairs: dict[str, Path] = {}
+    if outputs.html is not None:
+        pairs = sweep_pair_paths(outputs.html, [c.label for c in sweep.candidates])
+    reports = {
+        kind: path
+        for kind, path in (
+            ("html", outputs.html),
+            ("markdown", outputs.markdown),
+            ("json", outputs.json),
+        )
+        if path is not None
+    }
+    for label, path in pairs.items():
+        reports[f"two-run ({label})"] = path
+    check_report_paths(reports, inputs)
+    folder = next(iter(pairs.values())).parent if pairs else None
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise ReportWriteError(
+            f"refusing to write the two-run reports of the sweep into {folder}: it "
+            "exists and is not a directory; move it or give the HTML report another "
+            "path"
+        )
+    links = {label: f"{path.parent.name}/{path.name}" for label, path in pairs.items()}
+    texts: list[tuple[str, Path, str]] = []
+    if pairs:
+        from pytest_runcompare.render.html import render_html
+
+        base = sweep.baseline.name
+        for c in sweep.candidates:
+            texts.append(
+                (
+                    f"two-run ({c.label})",
+                    pairs[c.label],
+                    render_html(
+                        c.comparison,
+                        c.judgement,
+                        title=f"{c.label} vs {base}",
+                        generated=outputs.generated,
+                        max_outputs=outputs.max_outputs,
+                    ),
+                )
+            )
+    if outputs.html is not None:
+        from pytest_runcompare.render.sweep_html import render_sweep_html
+
+        texts.append(
+            (
+                "html",
+                outputs.html,
+                render_sweep_html(sweep, pair_links=links, generated=outputs.generated),
+            )
+        )
+    if outputs.markdown is not None:
+        from pytest_runcompare.render.sweep_markdown import render_sweep_markdown
+
+        texts.append(
+            (
+                "markdown",
+                outputs.markdown,
+                render_sweep_markdown(
+                    sweep,
+                    html_path=None if outputs.html is None else str(outputs.html),
+                    report_url=outputs.url,
+                    marker=outputs.marker,
+                ),
+            )
+        )
+    if outputs.json is not None:
+        from pytest_runcompare.render.sweep_json import render_sweep_json
+
+        texts.append(
+            ("json", outputs.json, render_sweep_json(sweep, pairs=links))
+        )
+    _write_all(texts)
+    written = dict(reports)
+    for label in pairs:
+        del written[f"two-run ({label})"]
+    if folder is not None:
+        written["pairs"] = folder
     return written
