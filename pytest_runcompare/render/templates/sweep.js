@@ -331,4 +331,5 @@
     });
   });
   applyFilter();
+  document.documentElement.setAttribute("data-ready", "1");
 })();
