@@ -1,0 +1,257 @@
+"""A sweep: each candidate judged as its own pair at alpha / K, ranked, best vs runner-up."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pytest_runcompare import pipeline
+from pytest_runcompare.building import build_run
+from pytest_runcompare.config import Require, SweepSettings, parse_gates
+from pytest_runcompare.errors import ConfigError
+from pytest_runcompare.sweep import judge_sweep
+
+
+def _run(columns: dict[str, Any], name: str) -> Any:
+    n = len(next(iter(columns.values())))
+    records = [
+        {"id": f"q{i}", "metrics": {k: float(v[i]) for k, v in columns.items()}}
+        for i in range(n)
+    ]
+    definitions = {k: {"higher_is_better": True} for k in columns}
+    return build_run(records, {"name": name, "metric_definitions": definitions})
+
+
+def _runs(
+    seed: int, shifts: list[tuple[float, float]], n: int = 300
+) -> tuple[Any, list[tuple[str, Any]]]:
+    """A baseline and one candidate per (score shift, ok rate shift)."""
+    rng = np.random.default_rng(seed)
+    difficulty = rng.normal(size=n)
+    p = stats.norm.cdf(0.8 + difficulty)
+
+    def one(score: float, ok: float) -> dict[str, Any]:
+        return {
+            "score": difficulty + score + rng.normal(size=n),
+            "ok": (rng.random(n) < np.clip(p + ok, 0, 1)).astype(float),
+        }
+
+    base = _run(one(0, 0), "base")
+    return base, [(f"c{i}", _run(one(*s), f"c{i}")) for i, s in enumerate(shifts)]
+
+
+GATES = {
+    "defaults": {"mode": "non_inferiority", "alpha": 0.05},
+    "metrics": {"score": {"margin": 0.3}, "ok": {"margin": 0.1}},
+}
+SHIFTS = [(0.0, 0.0), (0.1, 0.02), (-0.5, 0.0), (0.05, -0.15), (0.2, 0.03)]
+
+
+def test_each_candidates_verdicts_equal_its_pair_judged_alone_at_alpha_over_k() -> None:
+    base, cands = _runs(1, SHIFTS)
+    sweep = judge_sweep(base, cands, pipeline.build_request(parse_gates(GATES)))
+    assert sweep.size == 5
+    assert sweep.candidate_alpha == pytest.approx(0.01)
+    # the same pair judged by the two-run pipeline with alpha 0.05 / 5 written out
+    alone = parse_gates({**GATES, "defaults": {**GATES["defaults"], "alpha": 0.01}})
+    request = pipeline.build_request(alone)
+    for label, run in cands:
+        pair = pipeline.judge(pipeline.compare(base, run, alone), request)
+        swept = sweep.candidate(label).judgement
+        assert [(r.key, r.status) for r in swept.results] == [
+            (r.key, r.status) for r in pair.results
+        ]
+        for a, b in zip(swept.results, pair.results, strict=True):
+            assert a.verdict.p_value == b.verdict.p_value
+            assert a.verdict.ci_low == b.verdict.ci_low
+            assert a.verdict.ci_high == b.verdict.ci_high
+    # the clear regressions fail, the others pass
+    assert sweep.passing == ("c0", "c1", "c4")
+    assert not sweep.passed
+
+
+def test_a_single_pair_at_alpha_would_pass_what_the_sweep_fails() -> None:
+    """The correction is real: a candidate with p near 0.025 passes alone, not among 4."""
+    rng = np.random.default_rng(7)
+    n = 600
+    x = rng.normal(size=n)
+    z = rng.normal(size=n)
+    z = (z - z.mean()) / z.std(ddof=1)
+    # paired differences with t = 1.97 against the margin 0.2: one-sided p ~ 0.025
+    d = -0.2 + 1.97 / math.sqrt(n) + z
+    base, cand = _run({"score": x}, "base"), _run({"score": x + d}, "cand")
+    config = parse_gates(
+        {"defaults": {"mode": "non_inferiority"}, "metrics": {"score": {"margin": 0.2}}}
+    )
+    request = pipeline.build_request(config)
+    pair = pipeline.judge(pipeline.compare(base, cand, config), request)
+    assert 0.0125 < pair.results[0].verdict.p_value < 0.05
+    assert pair.passed
+    others = [(f"c{i}", base) for i in range(3)]
+    sweep = judge_sweep(base, [("borderline", cand), *others], request)
+    assert sweep.candidate_alpha == pytest.approx(0.0125)
+    assert not sweep.candidate("borderline").passed
+    assert sweep.passing == ("c0", "c1", "c2")
+
+
+def test_require_any_excuses_failing_candidates_when_one_passes() -> None:
+    base, cands = _runs(1, SHIFTS)
+    config = parse_gates({**GATES, "sweep": {"require": "any"}})
+    sweep = judge_sweep(base, cands, pipeline.build_request(config))
+    assert sweep.require is Require.ANY
+    assert sweep.passed
+    excused = {c.label: c.excused for c in sweep.candidates}
+    assert excused["c0"] is None
+    assert excused["c2"] is not None
+    assert "c0, c1, c4" in excused["c2"]
+    failed = next(r for r in sweep.candidate("c2").judgement.failed)
+    assert not sweep.fails_session("c2", failed)
+
+
+def test_require_any_fails_when_no_candidate_passes() -> None:
+    base, cands = _runs(2, [(-0.4, 0.0), (0.0, -0.2)])
+    sweep = judge_sweep(
+        base,
+        cands,
+        pipeline.build_request(parse_gates(GATES)),
+        SweepSettings(require=Require.ANY),
+    )
+    assert sweep.passing == ()
+    assert not sweep.passed
+    assert all(c.excused is None for c in sweep.candidates)
+
+
+def test_ranking_and_best_versus_runner_up_match_an_independent_paired_t() -> None:
+    base, cands = _runs(3, [(0.0, 0.0), (0.25, 0.0), (0.1, 0.0)])
+    config = parse_gates(GATES)
+    sweep = judge_sweep(
+        base, cands, pipeline.build_request(config), SweepSettings(best="score")
+    )
+    assert [s.label for s in sweep.ranking] == ["c1", "c2", "c0"]
+    best = sweep.best
+    assert best is not None
+    assert (best.best, best.runner_up) == ("c1", "c2")
+    a = np.array([cands[1][1].datapoint(f"q{i}").metrics["score"] for i in range(300)])
+    b = np.array([cands[2][1].datapoint(f"q{i}").metrics["score"] for i in range(300)])
+    ref = stats.ttest_rel(a, b)
+    assert best.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert best.difference == pytest.approx(float(np.mean(a - b)), rel=1e-12)
+    ci = ref.confidence_interval(confidence_level=0.95)
+    assert (best.ci_low, best.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert best.n == 300
+    assert best.distinguishable == (ref.pvalue < 0.05)
+    assert best.among_passing
+
+
+def test_best_on_a_binary_metric_uses_the_two_sided_mid_p_mcnemar() -> None:
+    base, cands = _runs(4, [(0.0, 0.06), (0.0, 0.0)])
+    sweep = judge_sweep(
+        base,
+        cands,
+        pipeline.build_request(parse_gates(GATES)),
+        SweepSettings(best="ok"),
+    )
+    best = sweep.best
+    assert best is not None
+    assert best.best == "c0"
+    x = np.array([cands[0][1].datapoint(f"q{i}").metrics["ok"] for i in range(300)])
+    y = np.array([cands[1][1].datapoint(f"q{i}").metrics["ok"] for i in range(300)])
+    up, down = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
+    k, m = min(up, down), up + down
+    exact = min(1.0, 2 * stats.binom.cdf(k, m, 0.5))
+    midp = exact - stats.binom.pmf(k, m, 0.5)
+    assert best.p_value == pytest.approx(midp, rel=1e-9)
+    assert best.difference == pytest.approx((up - down) / 300)
+    assert "McNemar" in best.test
+
+
+def test_a_lower_is_better_metric_ranks_the_smallest_first() -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    z = rng.normal(size=n)
+
+    def run(shift: float, name: str) -> Any:
+        records = [
+            {"id": f"q{i}", "metrics": {"loss": float(z[i] + shift + rng.normal())}}
+            for i in range(n)
+        ]
+        return build_run(
+            records,
+            {"name": name, "metric_definitions": {"loss": {"higher_is_better": False}}},
+        )
+
+    config = parse_gates({"metrics": {"loss": {"margin": 0.3}}})
+    sweep = judge_sweep(
+        run(0, "b"),
+        [("worse", run(0.2, "w")), ("better", run(-0.2, "x"))],
+        pipeline.build_request(config),
+    )
+    assert [s.label for s in sweep.ranking] == ["better", "worse"]
+    assert sweep.best is not None
+    assert sweep.best.difference > 0
+    assert sweep.ranking[0].change > 0
+
+
+def test_correction_none_judges_each_candidate_at_alpha() -> None:
+    base, cands = _runs(1, SHIFTS[:2])
+    config = parse_gates({**GATES, "sweep": {"correction": "none"}})
+    sweep = judge_sweep(base, cands, pipeline.build_request(config))
+    assert sweep.candidate_alpha == sweep.alpha == 0.05
+    gate = sweep.candidate("c0").judgement.results[0].verdict.gate
+    assert gate.alpha == 0.05
+
+
+def test_labels_given_twice_are_refused() -> None:
+    base, cands = _runs(1, SHIFTS[:2])
+    with pytest.raises(ConfigError, match="c0 given twice"):
+        judge_sweep(
+            base, [cands[0], cands[0]], pipeline.build_request(parse_gates(GATES))
+        )
+
+
+def test_ranking_on_an_ungated_metric_is_refused() -> None:
+    base, cands = _runs(1, SHIFTS[:2])
+    with pytest.raises(
+        ConfigError, match=r"sweep\.best: 'latency' is not a gated metric"
+    ):
+        judge_sweep(
+            base,
+            cands,
+            pipeline.build_request(parse_gates(GATES)),
+            SweepSettings(best="latency"),
+        )
+
+
+def test_the_json_form_is_plain_and_complete() -> None:
+    import json
+
+    base, cands = _runs(1, SHIFTS[:3])
+    sweep = judge_sweep(base, cands, pipeline.build_request(parse_gates(GATES)))
+    data = json.loads(json.dumps(sweep.to_dict(), allow_nan=False))
+    assert data["passing"] == list(sweep.passing)
+    assert [c["label"] for c in data["candidates"]] == ["c0", "c1", "c2"]
+    assert data["candidate_alpha"] == pytest.approx(0.05 / 3)
+    assert data["best"]["best"] == sweep.ranking[0].label
+    assert not math.isnan(data["ranking"][0]["value"])
+
+
+def test_the_gates_file_sweep_keys_are_validated() -> None:
+    with pytest.raises(ConfigError, match=r"sweep\.require.*invalid value 'some'"):
+        parse_gates({"sweep": {"require": "some"}})
+    with pytest.raises(ConfigError, match=r"sweep\.order.*unknown key"):
+        parse_gates({"sweep": {"order": 1}})
+    with pytest.raises(ConfigError, match=r"candidates.*beside 'candidate:'"):
+        parse_gates({"candidate": "a", "candidates": ["b"]})
+    with pytest.raises(ConfigError, match=r"candidates.*is empty"):
+        parse_gates({"candidates": []})
+    config = parse_gates(
+        {"candidates": {"small": "runs/a", "large": {"path": "runs/b"}}}
+    )
+    assert [(c.label, c.source.location) for c in config.candidates] == [
+        ("small", "runs/a"),
+        ("large", "runs/b"),
+    ]
