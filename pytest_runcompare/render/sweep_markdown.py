@@ -121,8 +121,15 @@ def render_sweep_markdown(
     lines_of = [_row(r, column) for r in rows]
     link = _report_line(html_path, report_url)
     fixed = sum(utf16_len(x) + 1 for x in [*top, *head, *after, *link])
-    note_room = 200
-    budget = max_chars - fixed - note_room
+
+    def note(left: int, failing: int) -> str:
+        return (
+            f"\n… and {left} more candidates ({failing} failing) left out to stay "
+            f"under GitHub's {GITHUB_COMMENT_LIMIT:,}-character comment limit; the "
+            "full report has every one."
+        )
+
+    budget = max_chars - fixed - utf16_len(note(len(rows), len(rows))) - 1
     # Failing rows are kept first (they are what a reviewer must see), then the
     # rest, each group in ranking order; what is kept is shown in ranking order.
     priority = sorted(range(len(rows)), key=lambda i: (rows[i]["tone"] != "fail", i))
@@ -134,17 +141,11 @@ def render_sweep_markdown(
             break
         used += cost
         kept.add(i)
-    table = [lines_of[i] for i in range(len(rows)) if i in kept]
-    left = len(rows) - len(kept)
-    lines = [*top, *head, *table]
-    if left:
-        failing = sum(
-            1 for i in range(len(rows)) if i not in kept and rows[i]["tone"] == "fail"
-        )
+    lines = [*top, *head, *(lines_of[i] for i in range(len(rows)) if i in kept)]
+    if len(kept) < len(rows):
+        dropped = [i for i in range(len(rows)) if i not in kept]
         lines.append(
-            f"\n… and {left} more candidates ({failing} failing) left out to stay "
-            f"under GitHub's {GITHUB_COMMENT_LIMIT:,}-character comment limit; the "
-            "full report has every one."
+            note(len(dropped), sum(1 for i in dropped if rows[i]["tone"] == "fail"))
         )
     lines += after
     lines += link

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
     from pytest_runcompare.sweep import SweepJudgement
+    from pytest_runcompare.trend import Trend
 
 
 class ReportWriteError(RunCompareError):
@@ -101,11 +102,13 @@ def write_reports(
     tests: Sequence[TestRecord] = (),
     plan: Plan | None = None,
     inputs: Sequence[tuple[str, Path]] = (),
+    trend: Trend | None = None,
 ) -> dict[str, Path]:
     """Render the requested reports and write each atomically; returns what was written.
 
     ``plan`` (the power plan from the baseline alone) goes into the HTML and JSON
-    reports. No report may replace one of ``inputs`` (``(what, path)``: the runs and
+    reports, ``trend`` (the gated metrics over the baseline's generations) into all
+    three. No report may replace one of ``inputs`` (``(what, path)``: the runs and
     the gates file), another report or anything but a regular file.
 
     Raises
@@ -142,6 +145,7 @@ def write_reports(
                 generated=outputs.generated,
                 max_outputs=outputs.max_outputs,
                 plan=plan,
+                trend=trend,
             ),
         )
     if outputs.markdown is not None:
@@ -156,6 +160,7 @@ def write_reports(
                 html_path=html,
                 report_url=outputs.url,
                 marker=outputs.marker,
+                trend=trend,
             ),
         )
     if outputs.json is not None:
@@ -163,7 +168,7 @@ def write_reports(
 
         texts["json"] = (
             outputs.json,
-            render_json(comparison, judgement, tests=tests, plan=plan),
+            render_json(comparison, judgement, tests=tests, plan=plan, trend=trend),
         )
     written: dict[str, Path] = {}
     for kind, (path, text) in texts.items():
@@ -245,7 +250,6 @@ def write_sweep_reports(
     }
     for label, path in pairs.items():
         reports[f"two-run ({label})"] = path
-    check_report_paths(reports, inputs)
     folder = next(iter(pairs.values())).parent if pairs else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise ReportWriteError(
@@ -253,6 +257,7 @@ def write_sweep_reports(
             "exists and is not a directory; move it or give the HTML report another "
             "path"
         )
+    check_report_paths(reports, inputs)
     links = {label: f"{path.parent.name}/{path.name}" for label, path in pairs.items()}
     texts: list[tuple[str, Path, str]] = []
     if pairs:
