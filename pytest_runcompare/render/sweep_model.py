@@ -101,23 +101,36 @@ def gate_tone(sweep: SweepJudgement, label: str, result: GateResult) -> Tone:
     return shade
 
 
+def _looks(sweep: SweepJudgement, c: CandidateResult) -> bool:
+    """Whether a candidate asks a reviewer to look at it, though it passes.
+
+    A declared gate not a plain pass (waived, inconclusive passed by policy) or a
+    flagged warn-only slice; a warn-only gate merely inconclusive is not flagged
+    (as the two-run summary counts).
+    """
+    from pytest_runcompare.judge import Outcome
+
+    if any(gate_tone(sweep, c.label, r) is not Tone.PASS for r in c.judgement.blocking):
+        return True
+    return any(r.outcome is Outcome.FAIL for r in c.judgement.warn_only)
+
+
 def candidate_tone(sweep: SweepJudgement, c: CandidateResult) -> Tone:
-    """A candidate's colour: red when it fails the session, amber when it asks a look."""
-    shades = [gate_tone(sweep, c.label, r) for r in c.judgement.gates]
+    """A candidate's colour: red when it fails the session, amber when it asks a look.
+
+    Amber too for a candidate whose gates fail but that is excused under
+    ``require: any`` (another candidate passes): it does not fail the session.
+    """
     if not c.passed:
         return Tone.WARN if c.excused is not None else Tone.FAIL
-    if any(s is not Tone.PASS for s in shades):
-        return Tone.WARN
-    return Tone.PASS
+    return Tone.WARN if _looks(sweep, c) else Tone.PASS
 
 
-def candidate_word(c: CandidateResult) -> str:
-    """``pass``, ``fail``, ``fail (excused)`` or ``pass (look)``, for the badge."""
+def candidate_word(sweep: SweepJudgement, c: CandidateResult) -> str:
+    """``pass``, ``fail``, ``fail (excused)`` or ``pass, with warnings``, for the badge."""
     if not c.passed:
         return "fail (excused)" if c.excused is not None else "fail"
-    if any(tone(r) is not Tone.PASS for r in c.judgement.gates):
-        return "pass, with warnings"
-    return "pass"
+    return "pass, with warnings" if _looks(sweep, c) else "pass"
 
 
 def sweep_overall(sweep: SweepJudgement) -> str:
@@ -357,7 +370,7 @@ def sweep_view(
                 if c.label == runner_label
                 else None,
                 "tone": str(candidate_tone(sweep, c)),
-                "word": candidate_word(c),
+                "word": candidate_word(sweep, c),
                 "passed": c.passed,
                 "excused": c.excused,
                 "params": [
