@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -323,3 +324,55 @@ def test_markdown_of_many_candidates_stays_within_the_comment_limit(sweep):
     fails = sum(1 for c in many if not c.passed)
     assert sum(1 for r in rows if "❌" in r) == min(fails, len(rows))
     assert f"… and {700 - len(rows)} more candidates" in md
+
+
+# --------------------------------------------------------------------------- example
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sklearn_sweep"
+
+
+@pytest.fixture(scope="module")
+def example() -> Any:
+    """The shipped scikit-learn grid (C x scaler), judged as its gates file says."""
+    from pytest_runcompare.config import load_gates_file
+    from pytest_runcompare.loaders.multi import expand_candidates
+
+    config = load_gates_file(EXAMPLE / "runcompare.yaml")
+    request = pipeline.build_request(config)
+    assert request.baseline is not None
+    baseline = pipeline.load(request.baseline)
+    runs = [
+        (c.label, pipeline.load(c.source)) for c in expand_candidates(config.candidates)
+    ]
+    return judge_sweep(baseline, runs, request)
+
+
+def test_the_sklearn_sweep_example_reads_as_its_verdicts(example):
+    vm = sweep_view(example)
+    rows = {r["label"]: r for r in vm["rows"]}
+    assert len(rows) == 8
+    assert vm["varying"] == ["C", "scaler"]
+    assert [c["kind"] for c in vm["plot"]["columns"][:2]] == ["log", "category"]
+    for c in example.candidates:
+        row = rows[c.label]
+        if c.passed:
+            # only inconclusive warn-only slices, none flagged: a plain pass
+            flagged = row["n_flagged"]
+            assert row["word"] == ("pass, with warnings" if flagged else "pass")
+            assert row["tone"] == ("inconclusive" if flagged else "pass")
+        else:  # require: any, and two candidates pass: excused, amber
+            assert row["word"] == "fail (excused)"
+            assert row["tone"] == "inconclusive"
+            assert row["failed"] == [r.key for r in c.judgement.failed]
+    assert vm["header"]["overall"] == "inconclusive"
+    md = render_sweep_markdown(example, marker="runcompare.yaml")
+    assert md.splitlines()[1] == (
+        "⚠️ **runcompare sweep: PASS, 2 of 8 candidates pass every gate** · vs baseline"
+    )
+    ranked = [
+        x.split(" | ")[2]
+        for x in md.splitlines()
+        if x[:3] in {f"| {i}" for i in range(1, 9)}
+    ]
+    assert [r.removeprefix("**").split("**")[0].split(" (")[0] for r in ranked] == [
+        s.label for s in example.ranking
+    ]
