@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.pipeline import Judgement
     from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
+    from pytest_runcompare.trend import Trend
 
 _TEMPLATES = "templates"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -163,6 +164,7 @@ def render_html(
     generated: str | None = None,
     max_outputs: int = 2000,
     plan: Plan | None = None,
+    trend: Trend | None = None,
 ) -> str:
     """Render the self-contained HTML diff report.
 
@@ -184,6 +186,8 @@ def render_html(
         most changed datapoints; the report says how many were left out.
     plan : Plan, optional
         The power plan from the baseline alone, shown below the gates.
+    trend : Trend, optional
+        Each gated metric over the baseline's generations, the candidate last.
 
     Returns
     -------
@@ -191,6 +195,7 @@ def render_html(
         One HTML document with inline CSS, JS and SVG, and no external reference.
 
     """
+    from pytest_runcompare.render import trend_view
     from pytest_runcompare.render.model import bounded, view_model
     from pytest_runcompare.untrusted import no_surrogates
 
@@ -218,6 +223,7 @@ def render_html(
             style=Markup(style),
             data=Markup(embed_json(vm["explorer"])),
             plan=bounded(plan_view(plan)),
+            history_trend=trend_view.html_view(trend),
         )
     )
     # A lone surrogate anywhere else (a name in the page's text) is shown as its
