@@ -46,6 +46,34 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
     """
 
 
+@hookspec(firstresult=True)
+def pytest_runcompare_list_runs(
+    location: str, options: Mapping[str, Any]
+) -> list[tuple[str, str]] | None:
+    """List the runs a location holds, or return ``None`` if it holds one run or is not yours.
+
+    Called when a sweep expands its candidates (the gates file's ``candidates:`` or
+    the command line) for every entry that is not a glob, with the location as given
+    (a resolved path, possibly with ``::selector``, or a URI such as
+    ``mlflow://experiment/<name>``) and the entry's reader options. Return one
+    ``(label, location)`` pair per run, in a stable order, where each location is one
+    that ``pytest_runcompare_load_run`` reads as a single run (for example
+    ``results.json::column=3``); an empty list says the location holds no run. The
+    first non-``None`` result wins; the built-in readers run last. Raise
+    :class:`pytest_runcompare.errors.RunFormatError` for a file that is yours but
+    malformed.
+
+    Example, in a ``conftest.py``::
+
+        @hookimpl
+        def pytest_runcompare_list_runs(location, options):
+            if not location.endswith(".runs.txt"):
+                return None
+            names = open(location).read().split()
+            return [(name, f"runs/{name}") for name in names]
+    """
+
+
 @hookspec
 def pytest_runcompare_register_tests() -> Mapping[str, Any] | None:
     """Return extra statistical tests, a mapping of test name to function.

@@ -90,6 +90,54 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
     return read_lm_eval(path, **picked)
 
 
+@hookimpl(trylast=True)
+def pytest_runcompare_list_runs(
+    location: str, options: Mapping[str, Any]
+) -> list[tuple[str, str]] | None:
+    """Every run of an output folder with several, as ``<folder>::date=<date>``.
+
+    Labelled by the date when the runs share one folder, else by the folder (the
+    model's, or the part of the path that differs), with ``@<date>`` when it holds
+    several.
+    """
+    from pytest_runcompare.loaders.registry import split_location
+
+    fmt = options.get("format")
+    if fmt is not None and fmt not in _FORMAT_NAMES:
+        return None
+    path, selector = split_location(location)
+    if selector is not None or any(options.get(k) is not None for k in _SELECTOR_KEYS):
+        return None  # one run is picked
+    if not path.is_dir():
+        return None
+    runs = sorted({(file.parent, date) for file, _, _, date in _scan_dir(path)})
+    if len(runs) < 2:
+        return None
+    folders = _distinct_parts([folder.relative_to(path) for folder, _ in runs])
+    dates: dict[Path, int] = {}
+    for folder, _ in runs:
+        dates[folder] = dates.get(folder, 0) + 1
+    out = []
+    for folder, date in runs:
+        name = folders[folder.relative_to(path)]  # '': written straight into path
+        many = dates[folder] > 1
+        label = (f"{name}@{date}" if many else name) if name else date
+        out.append((label, f"{folder}::date={date}"))
+    return out
+
+
+def _distinct_parts(folders: list[Path]) -> dict[Path, str]:
+    """Each folder as the part of its path that tells it apart ('' for the top)."""
+    distinct = sorted(set(folders))
+    if len(distinct) == 1:
+        return {distinct[0]: ""}
+    parts = [list(f.parts) for f in distinct]
+    while all(len(p) > 1 for p in parts) and len({p[-1] for p in parts}) == 1:
+        for p in parts:
+            p.pop()  # the same model folder under each run folder
+    return {f: "/".join(p) for f, p in zip(distinct, parts, strict=True)}
+
+
 # --------------------------------------------------------------------------- sniffing
 
 

@@ -89,6 +89,36 @@ def _looks_like_promptfoo(path: Path) -> bool:
     )
 
 
+@hookimpl(trylast=True)
+def pytest_runcompare_list_runs(
+    location: str, options: Mapping[str, Any]
+) -> list[tuple[str, str]] | None:
+    """Every column of a results file with several, as ``path::column=<n>``."""
+    from pytest_runcompare.loaders._common import load_json
+    from pytest_runcompare.loaders.registry import split_location
+
+    fmt = options.get("format")
+    if fmt is not None and fmt != FORMAT:
+        return None
+    path, selector = split_location(location)
+    if selector is not None or any(options.get(k) is not None for k in _SELECTOR_KEYS):
+        return None  # one column is picked
+    if path.is_dir() or (fmt is None and not _looks_like_promptfoo(path)):
+        return None
+    rows, _ = _rows(load_json(path), path)
+    columns = list(columns_of(rows).values())
+    if len(columns) < 2:
+        return None
+    labels = [c.label() for c in columns]
+    return [
+        (
+            label if labels.count(label) == 1 else f"{label} [column={c.index}]",
+            f"{path}::column={c.index}",
+        )
+        for label, c in zip(labels, columns, strict=True)
+    ]
+
+
 # --------------------------------------------------------------------------- columns
 
 
@@ -103,6 +133,12 @@ class Column:
     prompt_raw: str | None
     prompt_label: str | None
     rows: int
+
+    def label(self) -> str:
+        """A sweep's name for the column: ``<provider> / <prompt>``."""
+        provider = self.provider_label or self.provider_id
+        prompt = self.prompt_label or _clip(self.prompt_raw or "") or self.prompt_id
+        return f"{provider} / {prompt or f'prompt of column {self.index}'}"
 
     def describe(self) -> str:
         """One line for error messages."""
