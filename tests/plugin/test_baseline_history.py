@@ -273,3 +273,81 @@ def test_leftovers_of_another_host_are_named_not_removed(
         in summary_section(result)
     )
     assert not promotion.exists()
+
+
+def _shifted(k: int) -> list[dict[str, object]]:
+    return make_records(shift={(None, None): k / 100})
+
+
+def _two_promotions(pytester: pytest.Pytester) -> tuple[Path, float]:
+    """Baseline shift 0 -> 0.01 -> 0.02 (generations 1 and 2 kept); candidate 0.03.
+
+    Returns the repository and the original baseline's mean score.
+    """
+    repo = make_repo(pytester, make_records(), _shifted(1))
+    original = load_run(repo / "runs" / "baseline")
+    for k in (1, 2):
+        write_run(repo / "runs" / "candidate", _shifted(k), run_meta("candidate"))
+        assert pytester.runpytest(UPDATE).ret == pytest.ExitCode.OK
+    write_run(repo / "runs" / "candidate", _shifted(3), run_meta("candidate"))
+    return repo, float(original.metrics["score"].values.mean())
+
+
+@pytest.mark.parametrize(
+    ("baseline", "back"),
+    [("runs/baseline", 1), ("runs/baseline@previous", 2), ("runs/baseline@1", 3)],
+)
+def test_a_session_judges_against_the_generation_named(
+    pytester: pytest.Pytester, baseline: str, back: int
+) -> None:
+    repo, mean = _two_promotions(pytester)
+    result = pytester.runpytest(
+        "--runcompare-baseline", baseline, "--runcompare-json", "out.json"
+    )
+    assert result.ret == pytest.ExitCode.OK, result.outlines
+    data = json.loads((repo / "out.json").read_text())
+    score = data["metrics"]["score"]
+    assert score["old"] == pytest.approx(mean + (3 - back) / 100, abs=1e-6)
+    assert score["delta"] == pytest.approx(back / 100, abs=1e-6)
+    [gate] = [g for g in data["judgement"]["gates"] if g["key"] == "score"]
+    assert gate["status"] == "passed"
+
+
+def test_the_gates_files_baseline_may_name_a_generation(
+    pytester: pytest.Pytester,
+) -> None:
+    repo, mean = _two_promotions(pytester)
+    gates = (repo / "runcompare.yaml").read_text()
+    (repo / "runcompare.yaml").write_text(
+        gates.replace("baseline: runs/baseline", "baseline: runs/baseline@1")
+    )
+    result = pytester.runpytest("--runcompare-json", "out.json")
+    assert result.ret == pytest.ExitCode.OK, result.outlines
+    score = json.loads((repo / "out.json").read_text())["metrics"]["score"]
+    assert score["old"] == pytest.approx(mean, abs=1e-6)
+    (repo / "runcompare.yaml").write_text(
+        gates.replace("baseline: runs/baseline", "baseline: runs/baseline@9")
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*runcompare.yaml:1: baseline: *runs/baseline@9: the baseline "
+            "*runs/baseline has no such generation; the kept generations are 1, 2 "
+            "(oldest first; @previous is 2)*"
+        ]
+    )
+
+
+def test_the_sessions_markdown_summary_shows_the_trend(
+    pytester: pytest.Pytester,
+) -> None:
+    repo, mean = _two_promotions(pytester)
+    result = pytester.runpytest("--runcompare-markdown", "out.md")
+    assert result.ret == pytest.ExitCode.OK, result.outlines
+    lines = (repo / "out.md").read_text().splitlines()
+    values = [f"{mean + k / 100:.3f}" for k in range(4)]
+    assert (
+        f"- score: {values[0]} → {values[1]} → {values[2]} → **{values[3]}** "
+        "(candidate)"
+    ) in lines
