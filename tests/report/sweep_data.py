@@ -16,6 +16,8 @@ from pytest_runcompare.runs import Run
 from pytest_runcompare.sweep import SweepJudgement, judge_sweep
 
 HOSTILE_LABEL = "<img src=x onerror=window.__pwned=5>"
+#: A param name only the hostile candidate has: an axis (with the others at n/a).
+HOSTILE_PARAM = "<svg onload=window.__pwned=6>"
 DEFINITIONS = {
     "accuracy": {"higher_is_better": True, "kind": "binary"},
     "f1": {"higher_is_better": True},
@@ -113,6 +115,8 @@ def make_sweep(
         label = f"cand-{i:02d}"
         if hostile and i == 1:
             label = HOSTILE_LABEL
+        if hostile and i == 1:
+            params = {**params, HOSTILE_PARAM: 3}
         run = make_run(
             f"run {label}",
             params,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from chromium import NEEDS_BROWSER
-from sweep_data import HOSTILE_LABEL, make_sweep
+from sweep_data import HOSTILE_LABEL, HOSTILE_PARAM, make_sweep
 
 from pytest_runcompare.pipeline import Outputs
 from pytest_runcompare.render.write import write_sweep_reports
@@ -113,6 +113,14 @@ def test_sweep_page_loads_offline_without_console_errors(loaded, small):
     assert loaded.errors == []
     assert loaded.requests == [html.as_uri()]
     assert page.evaluate("window.__pwned") is None
+    names = page.locator("#pc text.ax-name").evaluate_all(
+        "ts => ts.map(t => t.firstChild.nodeValue)"
+    )
+    assert names[:3] == ["lr", "depth", HOSTILE_PARAM[:21] + "…"]
+    assert page.locator("#pc text.ax-name").nth(2).get_attribute("data-full") == (
+        HOSTILE_PARAM
+    )
+    assert page.locator("#pc text.tick", has_text="n/a").count() == 1
     assert page.locator("#sentence").inner_text() == sweep.sentence
     assert page.locator("#overall").inner_text().strip() == "✘ FAIL"
     assert loaded.visible() == {c.label for c in sweep.candidates}

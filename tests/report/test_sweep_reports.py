@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sweep_data import GATES, HOSTILE_LABEL, make_sweep
+from sweep_data import GATES, HOSTILE_LABEL, HOSTILE_PARAM, make_sweep
 
 from pytest_runcompare import pipeline
 from pytest_runcompare.config import Require, SweepSettings, parse_gates
@@ -111,7 +111,7 @@ def test_one_columns_changes_share_their_decimals(sweep):
 
 def test_varying_params_are_axes_and_fixed_ones_are_listed_once(sweep):
     vm = sweep_view(sweep)
-    assert vm["varying"] == ["lr", "depth"]
+    assert vm["varying"] == ["lr", "depth", HOSTILE_PARAM]
     assert vm["fixed"] == [{"name": "optimizer", "value": "adam"}]
     columns = {c["key"]: c for c in vm["plot"]["columns"]}
     assert columns["p:lr"]["kind"] == "log"  # 1e-4 .. 1: four decades
@@ -165,6 +165,7 @@ def test_html_is_deterministic_and_escapes_run_strings(sweep):
     assert HOSTILE_LABEL not in a
     assert "&lt;img src=x onerror=window.__pwned=5&gt;" in a
     assert "<b>lion</b>" not in a
+    assert HOSTILE_PARAM not in a
     assert 'href="report.pairs/x.html"' in a
     assert "http://" not in a.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in a
