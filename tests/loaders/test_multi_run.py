@@ -479,3 +479,49 @@ def test_a_conftest_reader_lists_its_own_files(sweep: Path, tmp_path: Path) -> N
         ("c1", str(sweep / "c1")),
         ("c0.1", str(sweep / "c0.1")),
     ]
+
+
+def test_a_recursive_glob_finds_runs_at_any_depth(tmp_path: Path) -> None:
+    for where in ("a/best", "b/deeper/best", "c/other"):
+        write_run(tmp_path / where, [True])
+    assert expand(entry(tmp_path / "**" / "best")) == [
+        ("a/best", str(tmp_path / "a" / "best")),
+        ("b/deeper/best", str(tmp_path / "b" / "deeper" / "best")),
+    ]
+
+
+def test_the_gates_file_forms_expand_relative_to_the_file(sweep: Path) -> None:
+    from pytest_runcompare.config import load_gates_file
+
+    root = sweep.parent.parent
+    write_run(root / "runs" / "baseline", [True, True, False])
+    gates = root / "runcompare.yaml"
+    gates.write_text(
+        "baseline: runs/baseline\n"
+        "candidates:\n"
+        "  - runs/sweep/c1*\n"
+        "  - {path: runs/sweep/c0.1, label: strong}\n"
+        "metrics:\n  correct: {margin: 0.1}\n",
+        encoding="utf-8",
+    )
+    config = load_gates_file(gates)
+    assert [
+        (c.label, Path(c.source.location)) for c in expand_candidates(config.candidates)
+    ] == [
+        ("c1", sweep / "c1"),
+        ("c10", sweep / "c10"),
+        ("strong", sweep / "c0.1"),
+    ]
+    gates.write_text(
+        "baseline: runs/baseline\n"
+        "candidates: {weak: runs/sweep/c10, all: runs/sweep}\n"
+        "metrics:\n  correct: {margin: 0.1}\n",
+        encoding="utf-8",
+    )
+    config = load_gates_file(gates)
+    assert [c.label for c in expand_candidates(config.candidates)] == [
+        "weak",
+        "all/c0.1",
+        "all/c1",
+        "all/c10",
+    ]
