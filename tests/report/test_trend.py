@@ -186,3 +186,30 @@ def test_the_trend_shows_the_last_ten_baselines(tmp_path: Path) -> None:
     assert [p.mean for p in points] == pytest.approx(
         [0.6125 + k / 100 for k in range(3, 13)] + [0.6125 + 0.5]
     )
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sklearn_classifier"
+
+
+def test_the_readme_trend_lines_are_the_bundled_examples(tmp_path: Path) -> None:
+    import shutil
+
+    from pytest_runcompare.render.markdown import md_escape
+    from pytest_runcompare.render.trend_view import markdown_lines
+
+    runs = tmp_path / "runs"
+    shutil.copytree(EXAMPLE / "runs", runs)
+    baseline = runs / "baseline"
+    # As the README's history: to C=0.5, to the regressed candidate, back to C=0.5.
+    for name in ("candidate", "candidate_regressed", "candidate"):
+        promote(load_run(runs / name), baseline, outcomes={})
+    regressed = load_run(runs / "candidate_regressed")
+    metrics = [("correct", True), ("p_true", True), ("log_loss", False)]
+    trend = baseline_trend(str(baseline), load_run(baseline), regressed, metrics)
+    lines = markdown_lines(trend, md_escape)[3:]
+    readme = (Path(__file__).parents[2] / "README.md").read_text().splitlines()
+    start = readme.index(
+        "**Trends.** When the baseline has history, the two-run reports show each gated"
+    )
+    shown = [line for line in readme[start : start + 20] if line.startswith("- ")]
+    assert lines == shown
