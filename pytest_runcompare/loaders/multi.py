@@ -13,6 +13,8 @@ more labelled candidates, in a deterministic order:
   labelled by the reader (``<label>/<run>`` under an entry's own label);
 - anything else: itself, labelled by the entry's label or the location's stem.
 
+An entry's own label names the one run it expands to, or prefixes its runs'.
+
 Labels derived here that collide are made unique with the path of the run relative
 to the colliding runs' common folder, else ``#2``, ``#3``, ...; labels given twice
 explicitly are an error.
@@ -78,7 +80,10 @@ def expand_candidates(
     caller = hook or _default_hook()
     found: list[_Found] = []
     for index, entry in enumerate(entries):
-        found.extend(_expand(entry, index, caller, len(found)))
+        items = _expand(entry, index, caller, len(found))
+        if entry.label is not None and len(items) == 1:  # a glob with one match too
+            items = [replace(items[0], label=entry.label, explicit=True)]
+        found.extend(items)
         _check_bound(entry, len(found))
     labels = _unique_labels(found)
     return tuple(
@@ -145,9 +150,6 @@ def _expand(
             f"candidates: {_describe(entry)}: holds no run (its reader listed none)"
         )
     _check_bound(entry, before + len(inner))
-    if len(inner) == 1 and entry.label is not None:
-        sub, where = inner[0]
-        return [_Found(entry.label, where, location, sub, True, index)]
     return [
         _Found(
             sub if entry.label is None else f"{entry.label}/{sub}",

@@ -180,6 +180,8 @@ def test_an_explicit_label_prefixes_the_runs_it_expands_to(sweep: Path) -> None:
         ("C/c1", str(sweep / "c1")),
         ("C/c10", str(sweep / "c10")),
     ]
+    # one run: the label is its name, whatever the entry's shape
+    assert expand(entry(sweep / "c0*", label="C")) == [("C", str(sweep / "c0.1"))]
 
 
 def test_reader_options_stay_with_every_candidate(real: Path) -> None:
