@@ -472,6 +472,7 @@ def _plot(
             {
                 "key": "d:" + g["key"],
                 "name": f"change in {g['key']} (+ = better)",
+                "axis": g["key"],
                 "group": "change",
                 "kind": "linear",
                 "categories": [],

@@ -39,13 +39,15 @@ class Page:
         return {rows.nth(i).get_attribute("data-label") for i in range(rows.count())}
 
     def tick_y(self, key: str, text: str) -> float:
-        """The page y of an axis tick's label (its middle)."""
-        tick = self.page.locator(
-            f'#pc g.axis[data-key="{key}"] text.tick', has_text=text
+        """The page y of the middle of an axis tick labelled exactly ``text``."""
+        ys = self.page.locator(f'#pc g.axis[data-key="{key}"] text.tick').evaluate_all(
+            """(ts, text) => ts.filter(t => t.firstChild.nodeValue === text)
+                .map(t => { const b = t.getBoundingClientRect();
+                            return b.top + b.height / 2; })""",
+            text,
         )
-        box = tick.first.bounding_box()
-        assert box is not None
-        return box["y"] + box["height"] / 2
+        assert len(ys) == 1, (key, text, ys)
+        return float(ys[0])
 
     def axis_x(self, key: str) -> float:
         box = self.page.locator(
@@ -140,8 +142,8 @@ def test_brushing_axes_filters_the_run_table(loaded, small):
     # accuracy between the ticks 0.76 and 0.80 (values are multiples of 0.005, so
     # a pixel beyond each tick decides nothing)
     top, bottom = (
-        loaded.tick_y("m:accuracy", "0.800"),
-        loaded.tick_y("m:accuracy", "0.760"),
+        loaded.tick_y("m:accuracy", "0.80"),
+        loaded.tick_y("m:accuracy", "0.76"),
     )
     loaded.brush("m:accuracy", bottom + 1, top - 1)
     inside = {k for k, v in acc.items() if 0.76 <= v <= 0.80}
@@ -232,3 +234,27 @@ def test_a_hundred_candidates_render_and_filter(browser, tmp_path):
     finally:
         context.close()
         shutil.rmtree(tmp_path / "report.pairs")
+
+
+def test_metric_axes_switch_to_the_change_and_brush_it(loaded, small):
+    sweep, _ = small
+    page = loaded.page
+    page.select_option("#pc-mode", "change")
+    assert page.locator('#pc g.axis[data-key="d:accuracy"]').count() == 1
+    assert page.locator('#pc g.axis[data-key="m:accuracy"]').count() == 0
+    # the baseline sits at 0 on every change axis; keep the runs that improved
+    zero = loaded.tick_y("d:accuracy", "0")
+    top = page.locator('#pc g.axis[data-key="d:accuracy"] line.ax-line').bounding_box()
+    loaded.brush("d:accuracy", zero - 1, top["y"])
+    better = {
+        c.label
+        for c in sweep.candidates
+        if next(r for r in c.judgement.gates if r.key == "accuracy").verdict.estimate
+        >= 0
+    }
+    assert better
+    assert better != {c.label for c in sweep.candidates}
+    assert loaded.visible() == better
+    page.select_option("#pc-mode", "metric")  # switching clears the brushes
+    assert loaded.visible() == {c.label for c in sweep.candidates}
+    assert loaded.errors == []

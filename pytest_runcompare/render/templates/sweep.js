@@ -88,7 +88,9 @@
   }
 
   // ---------------------------------------------------------------- filtering
-  var axes = cols.filter(function (c) { return c.group === "param" || c.group === "metric"; });
+  function axesOf(group) {
+    return cols.filter(function (c) { return c.group === "param" || c.group === group; });
+  }
   var brushes = {}; // axis key -> [ylow, yhigh] in plot pixels
   var visible = runs.map(function () { return true; });
   var listeners = [];
@@ -119,8 +121,12 @@
   });
 
   // ---------------------------------------------------------------- parallel coordinates
-  var pc = (function () {
+  // Metric axes show each run's value ("metric") or its change against the baseline
+  // ("change"); switching clears the brushes.
+  function buildPC(group) {
+    var axes = axesOf(group);
     var svg = document.getElementById("pc");
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
     var n = axes.length;
     var W = Math.max(960, 150 * n), H = 420, left = 70, right = 70, top = 58, bottom = H - 48;
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -150,9 +156,11 @@
         el("line", { class: "ax-line na", x1: x, x2: x, y1: ax.scale.na - 6, y2: ax.scale.na + 6 }, g);
         titled(label("text", { class: "tick", x: x - 7, y: ax.scale.na + 3.5, "text-anchor": "end" }, "n/a", g), "runs without this value");
       }
-      var name = titled(label("text", { class: "ax-name", x: x, y: 18, "text-anchor": "middle" }, clipText(col.name, Math.max(8, Math.floor(gap / 7.2) || 22)), g), col.name);
-      name.setAttribute("data-full", col.name);
-      var kind = col.group === "metric" ? (col.hib ? "metric · ↑ better" : "metric · ↓ better") : "param" + (col.kind === "log" ? " · log" : col.kind === "category" ? "" : "");
+      var shown = col.axis || col.name;
+      var name = titled(label("text", { class: "ax-name", x: x, y: 18, "text-anchor": "middle" }, clipText(shown, Math.max(8, Math.floor(gap / 7.2) || 22)), g), shown);
+      name.setAttribute("data-full", shown);
+      var kind = col.group === "param" ? "param" + (col.kind === "log" ? " · log" : "")
+        : col.group === "change" ? "change · + = better" : col.hib ? "metric · ↑ better" : "metric · ↓ better";
       label("text", { class: "ax-kind", x: x, y: 33, "text-anchor": "middle" }, kind, g);
       ax.low = ax.scale.na === null ? bottom : ax.scale.na + 6;
       ax.hit = el("rect", { class: "ax-hit", x: x - 14, y: top - 6, width: 28, height: ax.low - top + 12 }, g);
@@ -220,14 +228,19 @@
       });
     }
     out.drawBrushes = drawBrushes;
-    out.top = top; out.bottom = bottom;
-    listeners.push(function () {
-      for (var i = 1; i < runs.length; i++) {
-        if (out.lines[i]) out.lines[i].classList.toggle("out", !visible[i]);
-      }
-    });
     return out;
-  })();
+  }
+  var pc = buildPC("metric");
+  listeners.push(function () {
+    for (var i = 1; i < runs.length; i++) {
+      if (pc.lines[i]) pc.lines[i].classList.toggle("out", !visible[i]);
+    }
+  });
+  document.getElementById("pc-mode").addEventListener("change", function (e) {
+    brushes = {};
+    pc = buildPC(e.target.value);
+    applyFilter();
+  });
 
   function hot(i, on) {
     if (pc.lines[i]) pc.lines[i].classList.toggle("hot", on);
