@@ -72,6 +72,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="why the baseline is updated (recorded in its provenance)",
     )
+    group.addoption(
+        "--runcompare-mlflow-log",
+        dest="runcompare_mlflow_log",
+        action="store_true",
+        default=None,
+        help="log each gate's change, interval, p-value and verdict, and the HTML "
+        "report, onto the candidate's MLflow run (a candidate read as mlflow://<run_id>)",
+    )
+    parser.addini(
+        "runcompare_mlflow_log",
+        help="true: log the comparison onto the candidate's MLflow run (as "
+        "--runcompare-mlflow-log)",
+        type="bool",
+        default=False,
+    )
     for ini, help_text in EXTRA_INI.items():
         parser.addini(ini, help=help_text, default=None)
 
@@ -184,6 +199,8 @@ def _check_candidate_exists(state: Any, has_gates: bool) -> None:
     source = state.settings.candidate
     if not has_gates or state.recording or source is None or is_uri(source.location):
         return
+    if state.is_sweep():  # a glob or a location of several runs, expanded
+        return
     path = split_location(source.location)[0]
     if not path.exists():
         origin = state.settings.origins.get("candidate", "candidate")
@@ -274,6 +291,7 @@ def _marked_settings(request: pytest.FixtureRequest, settings: Settings) -> Sett
     Marker paths are relative to the test file's folder; a path that does not exist
     fails the test with one paragraph naming the test, the path and that folder.
     """
+    from pytest_runcompare.history import is_reference
     from pytest_runcompare.loaders.registry import is_uri, split_location
     from pytest_runcompare.settings import with_marker
 
@@ -289,6 +307,8 @@ def _marked_settings(request: pytest.FixtureRequest, settings: Settings) -> Sett
         source = getattr(out, name)
         if name not in marker.kwargs or source is None or is_uri(source.location):
             continue
+        if is_reference(source.location):
+            continue  # an older generation (runs/baseline@2): loading it says if not
         path = split_location(source.location)[0]
         if not path.exists():
             pytest.fail(

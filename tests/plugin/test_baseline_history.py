@@ -12,7 +12,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import make_records, make_repo, run_meta, summary_section, write_run
+from helpers import (
+    make_records,
+    make_repo,
+    outcomes_by_nodeid,
+    run_meta,
+    summary_section,
+    write_run,
+)
 
 from pytest_runcompare import cli
 from pytest_runcompare.baseline import content_hash
@@ -351,3 +358,34 @@ def test_the_sessions_markdown_summary_shows_the_trend(
         f"- score: {values[0]} → {values[1]} → {values[2]} → **{values[3]}** "
         "(candidate)"
     ) in lines
+
+
+def test_a_marker_may_name_a_generation(pytester: pytest.Pytester) -> None:
+    repo, mean = _two_promotions(pytester)
+    (repo / "test_marked.py").write_text(
+        textwrap.dedent(
+            f"""
+            import pytest
+
+            @pytest.mark.runcompare(baseline="runs/baseline@1")
+            def test_first_generation(run_comparison):
+                delta = run_comparison.metric_deltas["score"]
+                assert delta.old_aggregate == pytest.approx({mean!r}, abs=1e-6)
+
+            @pytest.mark.runcompare(baseline="runs/baseline@5")
+            def test_unknown_generation(run_comparison):
+                pass
+            """
+        )
+    )
+    result = pytester.runpytest("test_marked.py", "-rA")
+    assert outcomes_by_nodeid(result) == {
+        "test_marked.py::test_first_generation": "PASSED",
+        "test_marked.py::test_unknown_generation": "ERROR",  # in its fixture
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "*test_unknown_generation: *runs/baseline@5: the baseline *runs/baseline has "
+            "no such generation; the kept generations are 1, 2*"
+        ]
+    )
