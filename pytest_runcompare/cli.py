@@ -2,12 +2,18 @@
 
 ``runcompare compare BASELINE CANDIDATE [--config FILE] [--html F] [--markdown F]
 [--json F]`` prints the gate table and exits 0 when every gate passes, 1 when one
-fails, 2 on bad input.
+fails, 2 on bad input. With several candidates (or a glob, or a location holding
+several runs) it judges a sweep (:mod:`pytest_runcompare.sweep`): exit 0 when the
+sweep passes (every candidate, or with ``--require any`` at least one).
 
 ``runcompare plan BASELINE [--config FILE] [--power 0.8] [--alpha A]`` prints, from
 the baseline alone, the margin each metric's n can support and, for the gates
 file's gates, the n each margin needs and the chance an unchanged candidate
 passes (:mod:`pytest_runcompare.plan`); it exits 0, or 2 on bad input.
+
+``runcompare history BASELINE [--json]`` lists the baseline's generations and
+``runcompare prune BASELINE --keep K`` deletes all but the newest K
+(:mod:`pytest_runcompare.history`); both exit 0, or 2 on bad input.
 """
 
 from __future__ import annotations
@@ -87,7 +93,13 @@ def _parser() -> argparse.ArgumentParser:
         "compare", help="judge the candidate against the baseline"
     )
     compare.add_argument("baseline", help="baseline run (path or path::selector)")
-    compare.add_argument("candidate", help="candidate run (path or path::selector)")
+    compare.add_argument(
+        "candidates",
+        nargs="+",
+        metavar="CANDIDATE",
+        help="candidate run (path or path::selector); several, a glob or a location "
+        "holding several runs judge a sweep against the one baseline",
+    )
     compare.add_argument(
         "--config",
         type=Path,
@@ -105,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
         help="where reviewers open the HTML report (e.g. the CI artifact's URL): the "
         "Markdown summary links it and each datapoint (default: the gates file's "
         "report.url)",
+    )
+    compare.add_argument(
+        "--mlflow-log",
+        action="store_true",
+        help="log each gate's change, interval, p-value and verdict, and the HTML "
+        "report, onto the candidate's MLflow run (a candidate read as "
+        "mlflow://<run_id>)",
     )
     compare.add_argument(
         "--seed", type=_count, default=None, help="resampling seed (default 0)"
@@ -127,6 +146,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import MODULE and register its pytest_runcompare_* hooks (readers, "
         "tests); installed plugins of the 'runcompare' entry point load by themselves",
+    )
+    compare.add_argument(
+        "--require",
+        choices=("all", "any"),
+        default=None,
+        help="a sweep passes when every candidate passes every gate (all, the "
+        "default: the gates file's sweep.require) or when at least one does (any)",
+    )
+    compare.add_argument(
+        "--best",
+        default=None,
+        metavar="METRIC",
+        help="the metric a sweep ranks its candidates by (default: the gates file's "
+        "sweep.best, else the first gated metric)",
     )
     compare.add_argument(
         "--margin",
@@ -166,7 +199,40 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import MODULE and register its pytest_runcompare_* hooks (readers)",
     )
+    _history_parsers(commands)
     return parser
+
+
+def _history_parsers(commands: Any) -> None:
+    """``runcompare history`` and ``runcompare prune`` (:mod:`pytest_runcompare.history`)."""
+    history = commands.add_parser(
+        "history",
+        help="list the baseline's generations, oldest first, the current last: "
+        "when, code version, reason, accepted failures, each metric's mean",
+    )
+    history.add_argument("baseline", help="the baseline's path (runs/baseline)")
+    history.add_argument("--json", action="store_true", help="print JSON instead")
+    prune = commands.add_parser(
+        "prune",
+        help="delete the baseline's oldest generations, keeping the newest K "
+        "(the only command that deletes a generation; logged in the provenance)",
+    )
+    prune.add_argument("baseline", help="the baseline's path (runs/baseline)")
+    prune.add_argument(
+        "--keep",
+        type=_count,
+        required=True,
+        metavar="K",
+        help="generations to keep (the newest ones)",
+    )
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from pytest_runcompare.history import history_command, prune_command
+
+    if args.command == "prune":
+        return prune_command(args.baseline, keep=args.keep)
+    return history_command(args.baseline, as_json=args.json)
 
 
 def _unit_interval(value: float | None, option: str, *, zero: bool) -> float | None:
@@ -243,6 +309,16 @@ def _gates_file(given: Path | None) -> GatesConfig:
     return load_gates_file(default)
 
 
+def _candidates(args: argparse.Namespace, config: GatesConfig, pm: Any) -> list[Any]:
+    """The command line's candidates, each glob or multi-run location expanded."""
+    from pytest_runcompare.config import Candidate, RunSource
+    from pytest_runcompare.loaders.multi import expand_candidates
+
+    options = {} if config.candidate is None else dict(config.candidate.options)
+    entries = [Candidate(None, RunSource(c, options)) for c in args.candidates]
+    return list(expand_candidates(entries, hook=pm.hook.pytest_runcompare_list_runs))
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """Build the request, load, compare, judge, render; return the exit code."""
     from pytest_runcompare import pipeline
@@ -262,10 +338,13 @@ def run_compare(args: argparse.Namespace) -> int:
     if config.gates and args.margin is not None:
         raise ConfigError("--margin applies without a gates file; set margins in it")
     pm = _plugin_manager(args.plugin)
+    candidates = _candidates(args, config, pm)
+    if len(candidates) > 1 or args.require is not None or args.best is not None:
+        return run_sweep(args, config, pm, candidates)
     request = pipeline.build_request(
         config,
         baseline=RunSource(args.baseline),
-        candidate=RunSource(args.candidate),
+        candidate=candidates[0].source,
         seed=args.seed,
         alpha=args.alpha,
         html=args.html,
@@ -305,11 +384,18 @@ def run_compare(args: argparse.Namespace) -> int:
 
         plan = make_plan(baseline, request.config)
     inputs = [("baseline run", Path(args.baseline.partition("::")[0]))]
-    inputs.append(("candidate run", Path(args.candidate.partition("::")[0])))
+    inputs.append(
+        ("candidate run", Path(candidates[0].source.location.partition("::")[0]))
+    )
     if args.config is not None:
         inputs.append(("gates file", Path(args.config)))
+    from pytest_runcompare.trend import for_report
+
+    trend = None
+    if request.outputs.wanted:
+        trend = for_report(request.baseline, comparison, judgement)
     written = write_reports(
-        comparison, judgement, request.outputs, plan=plan, inputs=inputs
+        comparison, judgement, request.outputs, plan=plan, inputs=inputs, trend=trend
     )
     print(f"baseline:  {one_line(baseline.name)} ({len(baseline)} datapoints)")
     print(f"candidate: {one_line(candidate.name)} ({len(candidate)} datapoints)")
@@ -337,7 +423,96 @@ def run_compare(args: argparse.Namespace) -> int:
             )
     for kind, path in sorted(written.items()):
         print(f"{kind} report: {path}")
+    if args.mlflow_log:
+        _log_to_mlflow([(comparison, judgement, written.get("html"))], candidates)
     return EXIT_PASSED if judgement.passed else EXIT_FAILED
+
+
+def _log_to_mlflow(judged: Sequence[Any], candidates: Sequence[Any]) -> None:
+    """Log each judgement onto its candidate's MLflow run (a failure raises)."""
+    from pytest_runcompare.render.mlflow_log import log_judgement, logged_line
+
+    options = [c.source.options for c in candidates if c.source.options]
+    uri = next((o.get("tracking_uri") for o in options), None)
+    for comparison, judgement, html in judged:
+        logged = log_judgement(comparison, judgement, tracking_uri=uri, html=html)
+        print(logged_line(logged))
+
+
+def run_sweep(
+    args: argparse.Namespace, config: GatesConfig, pm: Any, candidates: Sequence[Any]
+) -> int:
+    """Judge every candidate against the baseline as one family; print and write it."""
+    from pytest_runcompare import pipeline
+    from pytest_runcompare.config import Require, RunSource
+    from pytest_runcompare.errors import ConfigError
+    from pytest_runcompare.render.sweep_terminal import sweep_lines
+    from pytest_runcompare.sweep import judge_sweep
+
+    request = pipeline.build_request(
+        config,
+        baseline=RunSource(args.baseline),
+        seed=args.seed,
+        alpha=args.alpha,
+        html=args.html,
+        markdown=args.markdown,
+        json=args.json,
+        report_url=args.report_url,
+        custom_tests=pipeline.registered_tests(
+            pm.hook.pytest_runcompare_register_tests()
+        ),
+    )
+    if args.max_outputs is not None:
+        outputs = replace(request.outputs, max_outputs=args.max_outputs)
+        request = replace(request, outputs=outputs)
+    assert request.baseline is not None
+    hook = pm.hook.pytest_runcompare_load_run
+    baseline = pipeline.load(request.baseline, hook=hook)
+    runs = [(c.label, pipeline.load(c.source, hook=hook)) for c in candidates]
+    if not config.gates:
+        first = pipeline.compare(baseline, runs[0][1], request.config)
+        gates = pipeline.default_gates(first, args.margin, args.alpha)
+        request = replace(request, config=replace(request.config, gates=gates))
+    settings = request.config.sweep
+    if args.require is not None:
+        settings = replace(settings, require=Require(args.require))
+    if args.best is not None:
+        settings = replace(settings, best=args.best)
+    sweep = judge_sweep(baseline, runs, request, settings)
+    if not any(c.judgement.blocking for c in sweep.candidates):
+        raise ConfigError(
+            "no gate was judged (the gates matched nothing in these runs): "
+            "nothing passed"
+        )
+    written: dict[str, Path] = {}
+    if request.outputs.wanted:
+        from pytest_runcompare.render.write import write_sweep_reports
+
+        inputs = [("baseline run", Path(args.baseline.partition("::")[0]))]
+        inputs += [
+            ("candidate run", Path(c.source.location.partition("::")[0]))
+            for c in candidates
+        ]
+        if args.config is not None:
+            inputs.append(("gates file", Path(args.config)))
+        written = write_sweep_reports(sweep, request.outputs, inputs=inputs)
+    print(f"baseline: {one_line(baseline.name)} ({len(baseline)} datapoints)")
+    for line in sweep_lines(sweep):
+        print(line.text)
+    for candidate in sweep.candidates:
+        for result in candidate.judgement.blocking:
+            for warning in result.verdict.warnings:
+                print(
+                    f"warning: {one_line(candidate.label, NAME_CHARS)}: "
+                    f"{one_line(result.key, NAME_CHARS)}: {one_line(warning)}",
+                    file=sys.stderr,
+                )
+    for kind, path in sorted(written.items()):
+        print(f"{kind} report: {path}")
+    if args.mlflow_log:
+        judged = [(c.comparison, c.judgement, None) for c in sweep.candidates]
+        _log_to_mlflow(judged, candidates)
+    return EXIT_PASSED if sweep.passed else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -349,6 +524,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # a usage error (2, said by argparse) or --help (0)
         return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     try:
+        if args.command in ("history", "prune"):
+            return _run_history(args)
         return run_plan(args) if args.command == "plan" else run_compare(args)
     except (RunCompareError, OSError) as error:
         print(f"runcompare: error: {log_text(error)}", file=sys.stderr)

@@ -28,29 +28,23 @@ class GatesFile(pytest.File):
     def collect(self) -> Any:
         state = get_session(self.config)
         try:
+            if state.is_sweep():
+                yield from self._candidates(state)
+                return
             specs = state.gate_specs()
         except RunCompareError as error:
             raise self.CollectError(str(error)) from None
-        seen: set[str] = set()
-        for spec in specs:
-            key = spec.gate.key
-            if key in seen:
-                raise self.CollectError(f"{self.path}: gate {key!r} is declared twice")
-            seen.add(key)
+        _check_unique(self, specs)
         state.gates_collected = len(specs)
         figures = self._power(state)
-        for spec in specs:
-            key = spec.gate.key
-            # The node id shows run data (a slice tag) escaped: pytest prints it.
-            name = one_line(key)
-            # A string node id, so that pytest parses ``acc[lang:de]`` into a name
-            # and params as it does the ids in its cache: --lf, --ff and node-id
-            # arguments then match slice gates like parametrized tests.
-            item = GateItem.from_parent(
-                self, name=name, spec=spec, nodeid=f"{self.nodeid}::{name}"
-            )
-            item.user_properties.extend(figures.get(key, ()))
-            yield item
+        yield from gate_items(self, specs, figures)
+
+    def _candidates(self, state: RunCompareSession) -> Any:
+        """A sweep: one collector per candidate, its gates inside."""
+        labels = [label for label, _ in state.sweep_candidates()]
+        state.gates_collected = 0
+        for label in labels:
+            yield CandidateGates.from_parent(self, name=one_line(label), label=label)
 
     def _power(self, state: RunCompareSession) -> dict[str, list[tuple[str, str]]]:
         """The plan from the baseline alone: warn about (or fail on) underpowered gates.
@@ -95,6 +89,66 @@ class GatesFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+def _check_unique(node: pytest.Collector, specs: list[GateSpec]) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        key = spec.gate.key
+        if key in seen:
+            raise node.CollectError(f"{node.path}: gate {key!r} is declared twice")
+        seen.add(key)
+
+
+def gate_items(
+    parent: pytest.Collector,
+    specs: list[GateSpec],
+    figures: dict[str, list[tuple[str, str]]],
+    label: str | None = None,
+) -> Any:
+    """One item per gate under ``parent`` (a gates file, or a sweep's candidate)."""
+    for spec in specs:
+        key = spec.gate.key
+        # The node id shows run data (a slice tag) escaped: pytest prints it.
+        name = one_line(key)
+        # A string node id, so that pytest parses ``acc[lang:de]`` into a name
+        # and params as it does the ids in its cache: --lf, --ff and node-id
+        # arguments then match slice gates like parametrized tests.
+        item = GateItem.from_parent(
+            parent,
+            name=name,
+            spec=spec,
+            label=label,
+            nodeid=f"{parent.nodeid}::{name}",
+        )
+        item.user_properties.extend(figures.get(key, ()))
+        yield item
+
+
+class CandidateGates(pytest.Collector):
+    """One candidate of a sweep (``runcompare.yaml::cand-3``), its gates inside."""
+
+    def __init__(self, *, label: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.label = label
+
+    def collect(self) -> Any:
+        state = get_session(self.config)
+        try:
+            specs = state.sweep_gate_specs(self.label)
+        except RunCompareError as error:
+            raise self.CollectError(str(error)) from None
+        _check_unique(self, specs)
+        state.gates_collected = (state.gates_collected or 0) + len(specs)
+        yield from gate_items(self, specs, {}, self.label)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        if isinstance(excinfo.value, self.CollectError | RunCompareError):
+            return log_text(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"runcompare candidate {one_line(self.label)}"
+
+
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
     """What a gate item reports: pytest's outcome word, its message and properties.
@@ -109,13 +163,18 @@ class ItemOutcome:
     warnings: tuple[str, ...] = ()
 
 
-def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
-    """The outcome of the gate ``key``: a pure rendering of the session's judgement."""
+def gate_outcome(
+    state: RunCompareSession, key: str, label: str | None = None
+) -> ItemOutcome:
+    """The outcome of the gate ``key``: a pure rendering of the session's judgement.
+
+    ``label`` names the candidate of a sweep the gate belongs to.
+    """
     from pytest_runcompare.render.junit import properties
     from pytest_runcompare.render.terminal import failure_message
     from pytest_runcompare.render.terminal import message as safe_message
 
-    gate = (("runcompare_gate", key),)
+    gate: tuple[tuple[str, str], ...] = (("runcompare_gate", key),)
     if state.baseline_missing():
         source = state.baseline_source()
         if state.settings.update_baseline:
@@ -126,8 +185,17 @@ def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
                 gate,
             )
         return ItemOutcome("failed", state.missing_baseline_message(source), gate)
+    excused: str | None = None
     try:
-        result = state.gate_result(key)
+        if label is None:
+            result = state.gate_result(key)
+            comparison = state.comparison()
+        else:
+            candidate = state.sweep().candidate(label)
+            result = candidate.judgement.result(key)
+            comparison = candidate.comparison
+            excused = candidate.excused
+            gate += (("runcompare_candidate", label),)
     except RunCompareError as error:
         return ItemOutcome("failed", str(error), gate)
     props = gate + tuple(properties(result))
@@ -136,9 +204,16 @@ def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
         return ItemOutcome("xfailed", safe_message(result), props, warnings)
     if result.fails_session:
         report = state.settings.html
+        if report is not None and label is not None:
+            from pytest_runcompare.render.write import sweep_pair_paths
+
+            labels = [name for name, _ in state.sweep_candidates()]
+            report = sweep_pair_paths(report, labels)[label]
         message = failure_message(
-            result, state.comparison(), report=None if report is None else str(report)
+            result, comparison, report=None if report is None else str(report)
         )
+        if excused is not None:
+            return ItemOutcome("xfailed", f"{message}\n({excused})", props, warnings)
         return ItemOutcome("failed", message, props, warnings)
     return ItemOutcome("passed", "", props, warnings)
 
@@ -146,15 +221,18 @@ def gate_outcome(state: RunCompareSession, key: str) -> ItemOutcome:
 class GateItem(pytest.Item):
     """One gate; running it judges it (all gates are judged once, as one family)."""
 
-    def __init__(self, *, spec: GateSpec, **kwargs: Any) -> None:
+    def __init__(
+        self, *, spec: GateSpec, label: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
+        self.label = label
         self.add_marker(pytest.mark.runcompare_gate)
         self.user_properties.append(("runcompare_gate", spec.gate.key))
 
     def runtest(self) -> None:
         state = get_session(self.config)
-        result = gate_outcome(state, self.spec.gate.key)
+        result = gate_outcome(state, self.spec.gate.key, self.label)
         for name, value in result.properties[1:]:
             self.user_properties.append((name, value))
         state.warn_session_once()

@@ -19,6 +19,8 @@ import pytest
 from pytest_runcompare.errors import RunCompareError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pytest_runcompare.baseline import Seen
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import RunSource
@@ -92,6 +94,9 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
     from pytest_runcompare.untrusted import log_text
 
     tr = terminalreporter
+    if _sweep_done(state):
+        _sweep_summary(tr, state)
+        return
     done = final(state)
     if done is None and not state.notes and not state.written:
         return
@@ -109,6 +114,110 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
         tr.write_line(log_text(note), yellow=True)
     for kind, path in sorted(state.written.items()):
         tr.write_line(f"{kind} report: {path}")
+
+
+def _sweep_done(state: RunCompareSession) -> bool:
+    """Whether this session judged a sweep (its gates ran, here or on workers)."""
+    try:
+        return state.is_sweep() and state.gates_ran and not state.baseline_missing()
+    except RunCompareError:
+        return False
+
+
+def _sweep_summary(tr: Any, state: RunCompareSession) -> None:
+    """The sweep's table and outcome, then the notes and the report paths."""
+    from pytest_runcompare.render.sweep_terminal import sweep_lines
+    from pytest_runcompare.untrusted import log_text
+
+    tr.write_sep("=", "runcompare")
+    try:
+        for line in sweep_lines(state.sweep()):
+            _write(tr, line)
+    except RunCompareError as error:
+        tr.write_line(log_text(f"could not judge the sweep: {error}"), red=True)
+    for note in state.notes:
+        tr.write_line(log_text(note), yellow=True)
+    for kind, path in sorted(state.written.items()):
+        tr.write_line(f"{kind} report: {path}")
+
+
+def _finish_sweep(state: RunCompareSession, session: pytest.Session) -> None:
+    """A sweep's reports and GitHub outputs; a sweep never promotes a baseline."""
+    from pytest_runcompare.render.github import workflow_commands
+    from pytest_runcompare.render.write import write_sweep_reports
+
+    try:
+        sweep = state.sweep()
+    except RunCompareError as error:
+        state.note(f"could not judge the sweep: {error}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    try:
+        state.written.update(
+            write_sweep_reports(sweep, _outputs(state), inputs=_inputs(state))
+        )
+    except RunCompareError as error:
+        state.note(str(error))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if state.settings.request.outputs.mlflow_log:
+        pairs = [(c.comparison, c.judgement, None) for c in sweep.candidates]
+        _log_to_mlflow(state, session, pairs)
+    summary_file = state.env("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        from pytest_runcompare.render.sweep_markdown import render_sweep_markdown
+
+        html = state.settings.html
+        outputs = state.settings.request.outputs
+        text = render_sweep_markdown(
+            sweep,
+            html_path=None if html is None else str(html),
+            report_url=outputs.url,
+            marker=outputs.marker,
+        )
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(text.rstrip("\n") + "\n\n")
+        except OSError as error:
+            state.note(f"could not write the GitHub step summary: {error}")
+    if state.env("GITHUB_ACTIONS"):
+        commands: list[str] = []
+        for c in sweep.candidates:
+            commands += workflow_commands(
+                c.judgement,
+                _annotation_file(state),
+                label=c.label,
+                excused=c.excused is not None,
+            )
+        _emit(state, commands)
+    if state.settings.update_baseline:
+        state.note(
+            "--runcompare-update-baseline: this session judged a sweep of "
+            f"{sweep.size} candidates; promote one of them by comparing it alone "
+            "(--runcompare-candidate PATH --runcompare-update-baseline)"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _log_to_mlflow(
+    state: RunCompareSession,
+    session: pytest.Session,
+    judged: Sequence[tuple[RunComparisonResult, Judgement, Path | None]],
+) -> None:
+    """Log each judgement onto its candidate's MLflow run; a failure fails the session."""
+    from pytest_runcompare.render.mlflow_log import log_judgement, logged_line
+
+    settings = state.settings
+    sources = [settings.candidate] if settings.candidate else []
+    sources += [c.source for c in settings.candidates]
+    uri = next((s.options.get("tracking_uri") for s in sources if s.options), None)
+    for comparison, judgement, html in judged:
+        try:
+            logged = log_judgement(comparison, judgement, tracking_uri=uri, html=html)
+        except RunCompareError as error:
+            state.note(str(error))
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        else:
+            state.note(logged_line(logged))
 
 
 def _annotation_file(state: RunCompareSession) -> str:
@@ -196,7 +305,6 @@ def _update_baseline(
     state: RunCompareSession, session: pytest.Session, done: Final | None
 ) -> None:
     from pytest_runcompare.baseline import (
-        DEFAULT_KEEP,
         BaselineUpdateRefused,
         check_promotable,
         promote,
@@ -234,7 +342,7 @@ def _update_baseline(
             problems.extend(f"incompatible runs: {p}" for p in compat.problems)
         check_promotable(candidate, problems)
         options = state.config.stash.get(_PROMOTION, None) or PromotionOptions(
-            None, DEFAULT_KEEP, DEFAULT_TIMEOUT
+            None, DEFAULT_TIMEOUT
         )
         promotion = promote(
             candidate,
@@ -243,7 +351,6 @@ def _update_baseline(
             reason=settings.reason,
             accepted_failures=failed,
             seen=options.seen,
-            keep=options.keep,
             lock_timeout=options.lock_timeout,
         )
     except (RunCompareError, BaselineUpdateRefused, OSError) as error:
@@ -272,10 +379,9 @@ def _update_baseline(
 
 @dataclass(frozen=True, slots=True)
 class PromotionOptions:
-    """How this session promotes: the baseline as first seen, history size, lock wait."""
+    """How this session promotes: the baseline as first seen, the lock wait."""
 
     seen: Seen | None
-    keep: int
     lock_timeout: float
 
 
@@ -302,11 +408,17 @@ def remember_baseline(config: pytest.Config, state: RunCompareSession) -> None:
     Its content hash is taken before anything loads it, so a promotion by another
     session in between is seen, and refused, when this session promotes.
     """
-    from pytest_runcompare.baseline import DEFAULT_KEEP, Seen
+    from pytest_runcompare.baseline import Seen
     from pytest_runcompare.loaders.registry import is_uri
     from pytest_runcompare.locking import DEFAULT_TIMEOUT
 
-    keep = _ini_number(config, "runcompare_history", DEFAULT_KEEP, int)
+    if config.getini("runcompare_history"):
+        raise pytest.UsageError(
+            "ini key runcompare_history: promotions no longer delete previous "
+            "baselines (every generation stays in <baseline>.history/); remove the "
+            "key, and delete old generations explicitly with "
+            "`runcompare prune BASELINE --keep K`"
+        )
     timeout = _ini_number(config, "runcompare_lock_timeout", DEFAULT_TIMEOUT, float)
     seen = None
     source = state.settings.baseline
@@ -322,7 +434,7 @@ def remember_baseline(config: pytest.Config, state: RunCompareSession) -> None:
             raise pytest.UsageError(
                 f"cannot read the baseline {source.location}: {error}"
             ) from None
-    config.stash[_PROMOTION] = PromotionOptions(seen, keep, timeout)
+    config.stash[_PROMOTION] = PromotionOptions(seen, timeout)
 
 
 def _judge_deferred_gates(state: RunCompareSession, session: pytest.Session) -> None:
@@ -418,7 +530,11 @@ def _outputs(state: RunCompareSession) -> Outputs:
 def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     """Write reports and GitHub outputs, then update the baseline when asked."""
     from pytest_runcompare.render.write import write_reports
+    from pytest_runcompare.trend import for_report
 
+    if _sweep_done(state):
+        _finish_sweep(state, session)
+        return
     if state.deferred_gates:
         _judge_deferred_gates(state, session)
     done = final(state)
@@ -434,11 +550,15 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
                     tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
                     plan=state.plan() if judgement.results else None,
                     inputs=_inputs(state),
+                    trend=for_report(settings.baseline, comparison, judgement),
                 )
             )
         except RunCompareError as error:
             state.note(str(error))
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if settings.request.outputs.mlflow_log:
+            html = state.written.get("html")
+            _log_to_mlflow(state, session, [(comparison, judgement, html)])
         try:
             _github(state, done)
         except OSError as error:

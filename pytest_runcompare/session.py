@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.plan import Plan
     from pytest_runcompare.recorder import Recorder
     from pytest_runcompare.runs import Run
+    from pytest_runcompare.sweep import SweepJudgement
 
 RECORDS_KEY = "runcompare_records"
 DEFERRED_KEY = "runcompare_deferred_gates"
@@ -89,6 +90,8 @@ class RunCompareSession:
         self._readers_registered = False
         self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
         self._judgement: Judgement | None = None
+        self._sweep_labels: tuple[tuple[str, RunSource], ...] | None = None
+        self._sweep: SweepJudgement | None = None
         self._plan: Plan | None = None
         self._plan_made = False
         #: fixture assertions judged in this process, by test node id and gate key
@@ -118,11 +121,7 @@ class RunCompareSession:
 
         key = _run_key(source)
         if key not in self._runs:
-            if not self._readers_registered:
-                from pytest_runcompare.loaders.registry import register_builtin_readers
-
-                register_builtin_readers(self.config.pluginmanager)
-                self._readers_registered = True
+            self._register_readers()
             hook = self.config.hook.pytest_runcompare_load_run
             self._runs[key] = load(source, hook=hook)
         return self._runs[key]
@@ -139,11 +138,12 @@ class RunCompareSession:
 
     def baseline_missing(self, settings: Settings | None = None) -> bool:
         """Whether the configured baseline path does not exist yet."""
+        from pytest_runcompare.history import is_reference
         from pytest_runcompare.loaders.registry import is_uri, split_location
 
         source = (settings or self.settings).baseline
-        if source is None or is_uri(source.location):
-            return False
+        if source is None or is_uri(source.location) or is_reference(source.location):
+            return False  # an older generation: loading it says if it is not there
         return not split_location(source.location)[0].exists()
 
     def baseline_run(self, settings: Settings | None = None) -> Run:
@@ -182,6 +182,12 @@ class RunCompareSession:
         settings = settings or self.settings
         if self.recording and settings.candidate == self.settings.candidate:
             return self.recorded_run()
+        if settings.candidate is None and self.settings.sweep_declared:
+            raise RunCompareError(
+                f"this session judges a sweep of {len(self.sweep_candidates())} "
+                "candidates (the gates file's candidates:); a fixture compares one "
+                "pair: name its candidate with @pytest.mark.runcompare(candidate=...)"
+            )
         if settings.candidate is None:
             raise RunCompareError(
                 "no candidate configured: pass --runcompare-candidate PATH, set the "
@@ -214,6 +220,61 @@ class RunCompareSession:
             # The model's own name, params and seed: never the resampling seed.
             self.recorder = Recorder(**options_from_ini(self.config.getini))
         return self.recorder
+
+    # ------------------------------------------------------------------ sweep
+    def sweep_candidates(self) -> tuple[tuple[str, RunSource], ...]:
+        """The session's candidates, expanded (globs, folders of runs, multi-run files).
+
+        Empty when the session compares one pair: no ``candidates:`` in the gates
+        file and a command-line candidate that holds one run.
+        """
+        if self._sweep_labels is None:
+            self._sweep_labels = ()
+            entries = self.settings.candidates
+            if entries and (self.settings.sweep_declared or self._may_hold_several()):
+                from pytest_runcompare.loaders.multi import expand_candidates
+
+                self._register_readers()
+                found = expand_candidates(
+                    entries, hook=self.config.hook.pytest_runcompare_list_runs
+                )
+                if self.settings.sweep_declared or len(found) > 1:
+                    self._sweep_labels = tuple((str(c.label), c.source) for c in found)
+        return self._sweep_labels
+
+    def _may_hold_several(self) -> bool:
+        """Whether the command line's candidate may name several runs (worth expanding)."""
+        from pytest_runcompare.loaders.registry import split_location
+
+        source = self.settings.candidate
+        if source is None or self.recording:
+            return False
+        if any(ch in source.location for ch in "*?["):
+            return True
+        return split_location(source.location)[0].exists()
+
+    def is_sweep(self) -> bool:
+        """Whether this session judges several candidates against one baseline."""
+        return bool(self.sweep_candidates())
+
+    def sweep(self) -> SweepJudgement:
+        """Every candidate judged against the baseline as one family (computed once)."""
+        if self._sweep is None:
+            from pytest_runcompare.sweep import judge_sweep
+
+            baseline = self.baseline_run()
+            runs = [
+                (label, self.load(source)) for label, source in self.sweep_candidates()
+            ]
+            self._sweep = judge_sweep(baseline, runs, self.request)
+        return self._sweep
+
+    def _register_readers(self) -> None:
+        if not self._readers_registered:
+            from pytest_runcompare.loaders.registry import register_builtin_readers
+
+            register_builtin_readers(self.config.pluginmanager)
+            self._readers_registered = True
 
     # ------------------------------------------------------------------ comparison
     def comparison(self, settings: Settings | None = None) -> RunComparisonResult:
@@ -278,6 +339,17 @@ class RunCompareSession:
 
         return expand_gates(self.settings.gates, self.comparison())
 
+    def sweep_gate_specs(self, label: str) -> list[GateSpec]:
+        """One candidate's gates to collect (``slices: all`` expanded on its runs)."""
+        specs = self.settings.gates.gates
+        if not any(s.expand for s in specs):
+            return list(specs)
+        from pytest_runcompare.pipeline import expand_gates
+
+        return expand_gates(
+            self.settings.gates, self.sweep().candidate(label).comparison
+        )
+
     def plan(self) -> Plan | None:
         """The power plan of the gates from the baseline alone (computed once).
 
@@ -331,7 +403,9 @@ class RunCompareSession:
             return None
         parts = [
             f"baseline: {s.baseline.location if s.baseline else '(none)'}",
-            f"candidate: {s.candidate.location if s.candidate else '(recorded or none)'}",
+            f"candidates: {len(s.candidates)} location(s) (a sweep)"
+            if s.sweep_declared
+            else f"candidate: {s.candidate.location if s.candidate else '(recorded or none)'}",
             f"seed: {s.seed}",
         ]
         if s.gates.path is not None:
@@ -427,7 +501,14 @@ class RunCompareSession:
             return
         self.warned_session = True
         try:
-            warnings = self.judgement().warnings
+            if self.is_sweep():
+                warnings = tuple(
+                    dict.fromkeys(
+                        w for c in self.sweep().candidates for w in c.judgement.warnings
+                    )
+                )
+            else:
+                warnings = self.judgement().warnings
         except RunCompareError:
             return  # the gate's own outcome says what went wrong
         for warning in warnings:
@@ -461,6 +542,12 @@ class RunCompareSession:
 
     def outcomes(self) -> Mapping[str, str]:
         """Gate key -> the status this session gave it."""
+        if self._sweep is not None:
+            return {
+                f"{c.label}::{r.key}": str(r.status)
+                for c in self._sweep.candidates
+                for r in c.judgement.results
+            }
         if self._judgement is None:
             return {}
         return {r.key: str(r.status) for r in self._judgement.results}

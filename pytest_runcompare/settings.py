@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_runcompare.config import GatesConfig, RunSource
+    from pytest_runcompare.config import Candidate, GatesConfig, RunSource
     from pytest_runcompare.pipeline import Request
     from pytest_runcompare.session import RunCompareSession
 
@@ -58,6 +58,12 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "runcompare_alpha",
         "one-sided significance level of every gate (default: 0.05)",
     ),
+    "require": (
+        "runcompare_require",
+        "a sweep (several candidates) passes when every candidate passes every gate "
+        "(all) or when at least one does (any); default: the gates file's "
+        "sweep.require, else all",
+    ),
     "record": (
         "runcompare_record",
         f"where runcompare_recorder writes the recorded candidate (default: {DEFAULT_RECORD_PATH})",
@@ -86,6 +92,11 @@ class Settings:
     searched: tuple[Path, ...] = ()
     #: the HTML report goes to :data:`DEFAULT_REPORT_PATH`: no path was configured
     default_report: bool = False
+    #: the gates file's ``candidates:`` (a sweep), or the command line's candidate
+    #: when it may hold several runs; unexpanded
+    candidates: tuple[Candidate, ...] = ()
+    #: the candidates come from the gates file's ``candidates:`` (always a sweep)
+    sweep_declared: bool = False
 
     @property
     def gates(self) -> GatesConfig:
@@ -275,7 +286,33 @@ def settings_from_config(config: pytest.Config) -> Settings:
     seed_text = _value(config, "seed")
     alpha_text = _value(config, "alpha")
     baseline = source("baseline")
+    if baseline is not None:
+        from pytest_runcompare.history import reference_problem
+
+        problem = reference_problem(
+            baseline.location,
+            promoting=bool(config.getoption("runcompare_update_baseline")),
+        )
+        if problem is not None:
+            raise pytest.UsageError(f"{origins.get('baseline', 'baseline')}: {problem}")
     candidate = source("candidate")
+    from pytest_runcompare.config import Candidate, Require
+
+    require = _value(config, "require")
+    if require is not None:
+        if require not in ("all", "any"):
+            raise pytest.UsageError(
+                f"--runcompare-require: invalid value {require!r} (expected all or any)"
+            )
+        sweep = replace(gates.sweep, require=Require(require))
+        gates = replace(gates, sweep=sweep)
+    sweep_declared = candidate is None and bool(gates.candidates)
+    if sweep_declared:
+        candidates = gates.candidates
+    elif candidate is not None:
+        candidates = (Candidate(None, candidate),)
+    else:
+        candidates = ()
     try:
         request = build_request(
             gates,
@@ -303,6 +340,9 @@ def settings_from_config(config: pytest.Config) -> Settings:
         # A comparison always leaves a report a reviewer can open.
         outputs = replace(request.outputs, html=rootdir / DEFAULT_REPORT_PATH)
         request = replace(request, outputs=outputs)
+    mlflow_log = config.getoption("runcompare_mlflow_log")
+    if mlflow_log or (mlflow_log is None and config.getini("runcompare_mlflow_log")):
+        request = replace(request, outputs=replace(request.outputs, mlflow_log=True))
     record = _value(config, "record") or DEFAULT_RECORD_PATH
     record_path = Path(record) if Path(record).is_absolute() else rootdir / record
     accept = bool(config.getoption("runcompare_accept_failed"))
@@ -334,6 +374,8 @@ def settings_from_config(config: pytest.Config) -> Settings:
         ini_keys=tuple(ini for ini, _ in OPTIONS.values() if config.getini(ini)),
         searched=tuple(gates_file_dirs(config)),
         default_report=default_report,
+        candidates=candidates,
+        sweep_declared=sweep_declared,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from pytest_runcompare import text
 from pytest_runcompare.config import (
     GatesConfig,
     Require,
@@ -37,6 +38,17 @@ __all__ = [
     "candidate_config",
     "judge_sweep",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What :class:`text.GateNumbers` needs to pick the decimals of a difference."""
+
+    baseline_aggregate: float
+    candidate_aggregate: float
+    margin: float | None
+    ci_low: float
+    ci_high: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,20 +363,26 @@ def _best_versus_runner_up(
     distinguishable = bool(
         math.isfinite(p) and p < alpha and math.isfinite(low) and (low > 0 or high < 0)
     )
-    figure = f"{result.estimate:+.4g} [{low:.4g}, {high:.4g}] ({level:.0%}), p {p:.3g}"
+    numbers = text.GateNumbers(
+        _Figures(runner_up.value, best.value, None, float(low), float(high))
+    )
+    figure = (
+        f"{numbers.change(result.estimate)} {numbers.interval(low, high)} "
+        f"({level:.0%}), p {text.p_value(p)}"
+    )
     pool_words = (
         "candidates that pass every gate"
         if among
         else "candidates (fewer than two pass every gate)"
     )
     if distinguishable:
-        text = (
+        sentence = (
             f"{best.label} is the best of the {pool_words} on {metric}, "
             f"distinguishable from {runner_up.label}: {figure}, {result.test}, "
             f"n = {n}"
         )
     else:
-        text = (
+        sentence = (
             f"{best.label} ranks first of the {pool_words} on {metric}, but is not "
             f"distinguishable from {runner_up.label}: {figure}, {result.test}, "
             f"n = {n}"
@@ -383,7 +401,7 @@ def _best_versus_runner_up(
         distinguishable=distinguishable,
         test=result.test,
         among_passing=among,
-        text=text,
+        text=sentence,
     )
 
 

@@ -26,10 +26,18 @@ def _property(text: str) -> str:
     return _message(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_commands(judgement: Judgement, file: str = "") -> list[str]:
+def workflow_commands(
+    judgement: Judgement,
+    file: str = "",
+    *,
+    label: str | None = None,
+    excused: bool = False,
+) -> list[str]:
     """One ``::error`` per gate that fails the session, ``::warning`` per flagged one.
 
     ``file`` is the gates file relative to the workspace, where GitHub resolves it.
+    ``label`` names a sweep's candidate; ``excused``: its failures do not fail the
+    session (another candidate passes), so they are warnings.
     """
     from pytest_runcompare.pipeline import Status
 
@@ -38,13 +46,15 @@ def workflow_commands(judgement: Judgement, file: str = "") -> list[str]:
         plain = result.status is Status.PASSED and not result.verdict.warnings
         if plain and not result.reasons:
             continue
-        level = "error" if result.fails_session else "warning"
+        level = "error" if result.fails_session and not excused else "warning"
         where = []
         if file:
             where.append(f"file={_property(file)}")
             if result.spec.line:
                 where.append(f"line={result.spec.line}")
         key = one_line(result.key, NAME_CHARS)
+        if label is not None:
+            key = f"{one_line(label, NAME_CHARS)}::{key}"
         where.append(f"title={_property(f'runcompare {key}')}")
         if result.status is Status.PASSED:
             why = result.verdict.warnings[:1] or [r.text for r in result.reasons[:1]]

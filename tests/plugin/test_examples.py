@@ -96,3 +96,59 @@ def test_regressed_candidate_fails_the_gates_it_regresses(
     html = (pytester.path / "report" / "runcompare.html").read_text()
     assert "fewer 3s" in html
     assert "digit-226" in html
+
+
+def test_sklearn_sweep_example_equals_its_pairs_judged_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    """Every candidate of the grid gets the verdicts of its own two-run comparison at
+    alpha / K, and the sweep passes because at least one candidate does."""
+    import json
+
+    from pytest_runcompare.cli import main
+
+    pytester.copy_example("sklearn_sweep")
+    result = pytester.runpytest(
+        "-q", "-p", "no:cacheprovider", "--runcompare-json", "sweep.json"
+    )
+    sweep = json.loads((pytester.path / "sweep.json").read_text())
+    labels = [c["label"] for c in sweep["candidates"]]
+    assert len(labels) == 8
+    assert sweep["require"] == "any"
+    assert sweep["passed"] is True
+    assert result.ret == 0
+    k = len(labels)
+    statuses = [
+        g["status"] for c in sweep["candidates"] for g in c["judgement"]["gates"]
+    ]
+    # the failed gates of candidates that lose to a passing one are expected failures
+    result.assert_outcomes(
+        passed=statuses.count("passed"), xfailed=statuses.count("failed")
+    )
+    assert 0 < len(sweep["passing"]) < k
+    assert sweep["candidate_alpha"] == pytest.approx(0.05 / k)
+    for candidate in sweep["candidates"]:
+        pair_json = pytester.path / f"{candidate['label']}.json"
+        code = main(
+            [
+                "compare",
+                str(pytester.path / "runs" / "baseline"),
+                str(pytester.path / "runs" / "sweep" / candidate["label"]),
+                "--config",
+                str(pytester.path / "runcompare.yaml"),
+                "--alpha",
+                repr(0.05 / k),
+                "--json",
+                str(pair_json),
+            ]
+        )
+        pair = json.loads(pair_json.read_text())
+        assert code == (0 if candidate["passed"] else 1)
+        swept = candidate["judgement"]["gates"]
+        alone = pair["judgement"]["gates"] if "judgement" in pair else pair["gates"]
+        assert [(g["key"], g["status"]) for g in swept] == [
+            (g["key"], g["status"]) for g in alone
+        ]
+        assert [g["verdict"]["p_value"] for g in swept] == [
+            g["verdict"]["p_value"] for g in alone
+        ]
