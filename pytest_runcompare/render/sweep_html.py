@@ -72,3 +72,23 @@ def render_sweep_html(
         )
     )
     return no_surrogates(page)
+
+
+def with_back_link(page: str, sweep_href: str, label: str) -> str:
+    """A candidate's two-run report with a line at its top linking back to the sweep.
+
+    ``sweep_href`` is the sweep page's address relative to the pair report. The page
+    is returned unchanged if it does not have its one ``<main>``.
+    """
+    from urllib.parse import quote
+
+    from markupsafe import escape
+
+    if page.count("<main>") != 1:
+        return page
+    href = escape(quote(sweep_href, safe="/._-~"))
+    line = (
+        f'<main>\n<div class="notice info" id="sweep-back">{escape(label)} is one '
+        f'candidate of a sweep: <a href="{href}">back to the sweep report</a></div>'
+    )
+    return page.replace("<main>", line, 1)

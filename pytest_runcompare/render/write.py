@@ -260,24 +260,21 @@ def write_sweep_reports(
     check_report_paths(reports, inputs)
     links = {label: f"{path.parent.name}/{path.name}" for label, path in pairs.items()}
     texts: list[tuple[str, Path, str]] = []
-    if pairs:
+    if pairs and outputs.html is not None:
         from pytest_runcompare.render.html import render_html
+        from pytest_runcompare.render.sweep_html import with_back_link
 
         base = sweep.baseline.name
         for c in sweep.candidates:
-            texts.append(
-                (
-                    f"two-run ({c.label})",
-                    pairs[c.label],
-                    render_html(
-                        c.comparison,
-                        c.judgement,
-                        title=f"{c.label} vs {base}",
-                        generated=outputs.generated,
-                        max_outputs=outputs.max_outputs,
-                    ),
-                )
+            page = render_html(
+                c.comparison,
+                c.judgement,
+                title=f"{c.label} vs {base}",
+                generated=outputs.generated,
+                max_outputs=outputs.max_outputs,
             )
+            page = with_back_link(page, f"../{outputs.html.name}", c.label)
+            texts.append((f"two-run ({c.label})", pairs[c.label], page))
     if outputs.html is not None:
         from pytest_runcompare.render.sweep_html import render_sweep_html
 
@@ -306,9 +303,7 @@ def write_sweep_reports(
     if outputs.json is not None:
         from pytest_runcompare.render.sweep_json import render_sweep_json
 
-        texts.append(
-            ("json", outputs.json, render_sweep_json(sweep, pairs=links))
-        )
+        texts.append(("json", outputs.json, render_sweep_json(sweep, pairs=links)))
     _write_all(texts)
     written = dict(reports)
     for label in pairs:

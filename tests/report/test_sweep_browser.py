@@ -179,6 +179,13 @@ def test_a_run_opens_its_two_run_report(loaded, small):
     assert page.url == (html.parent / href).as_uri()
     assert page.title().startswith(f"{HOSTILE_LABEL} vs ")
     assert page.evaluate("window.__pwned") is None
+    back = page.locator("#sweep-back")
+    assert back.inner_text() == (
+        f"{HOSTILE_LABEL} is one candidate of a sweep: back to the sweep report"
+    )
+    back.locator("a").click()
+    page.wait_for_selector("#run-table")
+    assert page.url == html.as_uri()
     assert loaded.errors == []
 
 
