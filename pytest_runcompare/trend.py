@@ -134,7 +134,7 @@ def baseline_trend(
     are the compared runs: their means are the last two points, whatever the log
     says. None when the baseline keeps no generation (no history, nothing to show).
     """
-    from pytest_runcompare.baseline import metric_means
+    from pytest_runcompare.baseline import generations, metric_means
     from pytest_runcompare.history import (
         parse_reference,
         read_history,
@@ -143,6 +143,8 @@ def baseline_trend(
 
     reference = parse_reference(location)
     base = Path(location if reference is None else reference.baseline)
+    if not metrics or not generations(base):
+        return None  # no history: nothing to read (nor the baseline to hash)
     compared = Path(resolve_location(location))
     history = read_history(
         base,
