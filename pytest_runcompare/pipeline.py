@@ -305,6 +305,9 @@ class Outputs:
     url: str | None = None
     #: what the Markdown summary's hidden marker names (the gates file's path)
     marker: str = "runcompare"
+    #: log each gate's numbers and verdict, and the HTML report, onto the candidate's
+    #: MLflow run (``render.mlflow_log``)
+    mlflow_log: bool = False
 
     @property
     def wanted(self) -> bool:

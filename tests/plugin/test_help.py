@@ -16,6 +16,7 @@ OPTIONS = [
     "--runcompare-update-baseline",
     "--runcompare-accept-failed",
     "--runcompare-reason=TEXT",
+    "--runcompare-mlflow-log",
 ]
 
 
