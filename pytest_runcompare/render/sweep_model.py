@@ -93,15 +93,19 @@ def top_gates(results: Sequence[GateResult]) -> list[GateResult]:
     ]
 
 
-def gate_tone(sweep: SweepJudgement, label: str, result: GateResult) -> Tone:
-    """One gate's colour in the sweep: red only when it fails the session."""
+def gate_tone(c: CandidateResult, result: GateResult) -> Tone:
+    """One gate's colour in the sweep: red only when it fails the session.
+
+    The rule of :meth:`SweepJudgement.fails_session`: a failing gate of a candidate
+    excused under ``require: any`` does not.
+    """
     shade = tone(result)
-    if shade is Tone.FAIL and not sweep.fails_session(label, result):
+    if shade is Tone.FAIL and c.excused is not None:
         return Tone.WARN
     return shade
 
 
-def _looks(sweep: SweepJudgement, c: CandidateResult) -> bool:
+def _looks(c: CandidateResult) -> bool:
     """Whether a candidate asks a reviewer to look at it, though it passes.
 
     A declared gate not a plain pass (waived, inconclusive passed by policy) or a
@@ -110,12 +114,12 @@ def _looks(sweep: SweepJudgement, c: CandidateResult) -> bool:
     """
     from pytest_runcompare.judge import Outcome
 
-    if any(gate_tone(sweep, c.label, r) is not Tone.PASS for r in c.judgement.blocking):
+    if any(gate_tone(c, r) is not Tone.PASS for r in c.judgement.blocking):
         return True
     return any(r.outcome is Outcome.FAIL for r in c.judgement.warn_only)
 
 
-def candidate_tone(sweep: SweepJudgement, c: CandidateResult) -> Tone:
+def candidate_tone(c: CandidateResult) -> Tone:
     """A candidate's colour: red when it fails the session, amber when it asks a look.
 
     Amber too for a candidate whose gates fail but that is excused under
@@ -123,21 +127,21 @@ def candidate_tone(sweep: SweepJudgement, c: CandidateResult) -> Tone:
     """
     if not c.passed:
         return Tone.WARN if c.excused is not None else Tone.FAIL
-    return Tone.WARN if _looks(sweep, c) else Tone.PASS
+    return Tone.WARN if _looks(c) else Tone.PASS
 
 
-def candidate_word(sweep: SweepJudgement, c: CandidateResult) -> str:
+def candidate_word(c: CandidateResult) -> str:
     """``pass``, ``fail``, ``fail (excused)`` or ``pass, with warnings``, for the badge."""
     if not c.passed:
         return "fail (excused)" if c.excused is not None else "fail"
-    return "pass, with warnings" if _looks(sweep, c) else "pass"
+    return "pass, with warnings" if _looks(c) else "pass"
 
 
 def sweep_overall(sweep: SweepJudgement) -> str:
     """The sweep's badge: ``fail``, ``pass`` or ``inconclusive`` (passes, look)."""
     if not sweep.passed:
         return "fail"
-    if any(candidate_tone(sweep, c) is not Tone.PASS for c in sweep.candidates):
+    if any(candidate_tone(c) is not Tone.PASS for c in sweep.candidates):
         return "inconclusive"
     return "pass"
 
@@ -264,8 +268,7 @@ def _lineage(c: CandidateResult) -> list[dict[str, Any]]:
 
 
 def _cell(
-    sweep: SweepJudgement,
-    label: str,
+    c: CandidateResult,
     result: GateResult | None,
     numbers: text.GateNumbers,
 ) -> dict[str, Any]:
@@ -286,7 +289,7 @@ def _cell(
     change = _finite(v.estimate)
     return {
         "missing": False,
-        "tone": str(gate_tone(sweep, label, result)),
+        "tone": str(gate_tone(c, result)),
         "word": status_word(result),
         "value": _finite(v.candidate_aggregate),
         "change": change,
@@ -353,9 +356,7 @@ def sweep_view(
     for i, c in enumerate(candidates):
         counts = c.judgement.counts()
         failing = [r for r in c.judgement.gates if r.fails_session]
-        cells = [
-            _cell(sweep, c.label, by_key[i].get(g["key"]), g["numbers"]) for g in gates
-        ]
+        cells = [_cell(c, by_key[i].get(g["key"]), g["numbers"]) for g in gates]
         cand_params = params[i + 1]
         rows.append(
             {
@@ -369,8 +370,8 @@ def sweep_view(
                 else "runner-up"
                 if c.label == runner_label
                 else None,
-                "tone": str(candidate_tone(sweep, c)),
-                "word": candidate_word(sweep, c),
+                "tone": str(candidate_tone(c)),
+                "word": candidate_word(c),
                 "passed": c.passed,
                 "excused": c.excused,
                 "params": [
@@ -491,7 +492,7 @@ def _plot(
             *(
                 {
                     "label": c.label,
-                    "tone": str(candidate_tone(sweep, c)),
+                    "tone": str(candidate_tone(c)),
                     "href": links.get(c.label),
                 }
                 for c in sweep.candidates
