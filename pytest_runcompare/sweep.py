@@ -6,7 +6,7 @@ within a candidate the gates file's own family rules apply), so the verdicts hol
 for all candidates at once: "these candidates pass" is a claim about each of them.
 The sweep then ranks the candidates on one metric and tests the best against the
 runner-up on their paired datapoints (two-sided, at the family's alpha).
-docs/statistics.md §11 gives the reasoning.
+docs/statistics.md §13 gives the reasoning.
 """
 
 from __future__ import annotations
