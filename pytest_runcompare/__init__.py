@@ -22,6 +22,9 @@ _EXPORTS = {
     "RunBuilder": "pytest_runcompare.building",
     "build_run": "pytest_runcompare.building",
     "load_run": "pytest_runcompare.loaders.registry",
+    "from_pandas": "pytest_runcompare.frames",
+    "from_polars": "pytest_runcompare.frames",
+    "from_dataset": "pytest_runcompare.frames",
     "save_run": "pytest_runcompare.writer",
     "RunWriter": "pytest_runcompare.writer",
     "capture_lineage": "pytest_runcompare.lineage",
@@ -65,6 +68,9 @@ __all__ = [
     "build_run",
     "capture_lineage",
     "compare_runs",
+    "from_dataset",
+    "from_pandas",
+    "from_polars",
     "hookimpl",
     "hookspec",
     "load_run",
@@ -89,6 +95,7 @@ if TYPE_CHECKING:
         RunFormatError,
         RunNotFoundError,
     )
+    from pytest_runcompare.frames import from_dataset, from_pandas, from_polars
     from pytest_runcompare.hookspecs import hookimpl, hookspec
     from pytest_runcompare.lineage import capture_lineage
     from pytest_runcompare.loaders.registry import load_run

@@ -1,12 +1,16 @@
 """Runs from tables in memory: a pandas or polars DataFrame, a Hugging Face Dataset.
 
-``Run.from_pandas(df, id="qid", metrics=["exact_match"], output="answer")`` names the
+``from_pandas(df, id="qid", metrics=["exact_match"], output="answer")`` names the
 columns that play each part of a datapoint; the rows are validated as a run file's
 are, and an error names the row (its index label) and the column. A missing value
 is what the library says it is: ``NaN``/``None``/``pd.NA`` in pandas (pandas has no
 other marker), ``null`` in polars and Arrow, where ``NaN`` is a float like any other
 and, as in a native run file, refused unless the metric is declared ``allow_nan``.
 The libraries are imported here only, when a frame is converted.
+
+These are functions, exported by the package, rather than classmethods of ``Run``:
+validating needs :mod:`~pytest_runcompare.building`, which builds on the run model,
+and the model importing it back would be an import cycle.
 """
 
 from __future__ import annotations
@@ -50,10 +54,10 @@ def pandas_table(df: Any) -> Table:
     try:
         import pandas as pd
     except ImportError:
-        raise _missing_extra("pandas", "Run.from_pandas") from None
+        raise _missing_extra("pandas", "from_pandas") from None
     if not isinstance(df, pd.DataFrame):
         raise TypeError(
-            f"Run.from_pandas takes a pandas DataFrame, got {type(df).__name__}"
+            f"from_pandas takes a pandas DataFrame, got {type(df).__name__}"
         )
     columns = [str(c) for c in df.columns]
     _check_unique_columns(columns, "pandas DataFrame")
@@ -84,10 +88,10 @@ def polars_table(df: Any) -> Table:
     try:
         import polars as pl
     except ImportError:
-        raise _missing_extra("polars", "Run.from_polars") from None
+        raise _missing_extra("polars", "from_polars") from None
     if not isinstance(df, pl.DataFrame):
         raise TypeError(
-            f"Run.from_polars takes a polars DataFrame, got {type(df).__name__}"
+            f"from_polars takes a polars DataFrame, got {type(df).__name__}"
         )
     return Table(
         source="polars DataFrame",
@@ -104,10 +108,10 @@ def dataset_table(ds: Any) -> Table:
     try:
         import datasets
     except ImportError:
-        raise _missing_extra("datasets", "Run.from_dataset") from None
+        raise _missing_extra("datasets", "from_dataset") from None
     if not isinstance(ds, datasets.Dataset):
         raise TypeError(
-            f"Run.from_dataset takes a datasets.Dataset, got {type(ds).__name__} "
+            f"from_dataset takes a datasets.Dataset, got {type(ds).__name__} "
             "(pick a split of a DatasetDict: ds['test'])"
         )
     return Table(
@@ -294,3 +298,25 @@ def _at_row(
             "metrics=[...]" + (f"; or {hint}" if hint else "")
         )
     return RunFormatError(reason, path=where, datapoint=error.datapoint, hint=hint)
+
+
+def from_pandas(df: Any, *, id: str, **columns: Any) -> Run:
+    """A validated run from a pandas DataFrame; rows are named by their index label.
+
+    ``id`` names the id column; ``metrics``, ``output``, ``input``, ``expected``,
+    ``slices`` and ``group`` name columns, ``name`` and ``meta`` (a ``run.yaml``
+    mapping: params, metric_definitions, ...) describe the run (see
+    :func:`run_from_table`). Raises :class:`RunFormatError` naming the row and the
+    column, and ``ImportError`` naming the extra when pandas is not installed.
+    """
+    return run_from_table(pandas_table(df), id=id, **columns)
+
+
+def from_polars(df: Any, *, id: str, **columns: Any) -> Run:
+    """A validated run from a polars DataFrame, with the keywords of :func:`from_pandas`."""
+    return run_from_table(polars_table(df), id=id, **columns)
+
+
+def from_dataset(ds: Any, *, id: str, **columns: Any) -> Run:
+    """A validated run from a ``datasets.Dataset``, with the keywords of from_pandas."""
+    return run_from_table(dataset_table(ds), id=id, **columns)
