@@ -216,30 +216,39 @@ def detect(
         )
     cap = limits.CLASSES.value
     codes: dict[str, int] = {}
+    # Raw value -> code, keyed with the type (True == 1 but they are apart until
+    # label_text says what each reads as): a million datapoints hold few values.
+    seen: dict[tuple[type, object], int] = {}
     rows: list[tuple[int, int, int]] = []
     left_out = 0
+    roles = ("expected", "baseline", "candidate")
     for n, values in enumerate(zip(expected, baseline, candidate, strict=True)):
-        if any(v is None for v in values):
+        if values[0] is None or values[1] is None or values[2] is None:
             left_out += 1
             continue
         triple = []
-        for role, value in zip(
-            ("expected", "baseline", "candidate"), values, strict=True
-        ):
-            shown = label_text(value)
-            if shown is None:
-                return Labels(
-                    reason=f"the {role} value of paired datapoint {n + 1} is not a "
-                    f"label ({type(value).__name__})",
-                    n_left_out=left_out,
-                )
-            code = codes.setdefault(shown, len(codes))
-            if len(codes) > cap:
-                return Labels(
-                    reason=f"more than {cap} distinct labels (raise "
-                    f"{limits.CLASSES.variable} for more classes)",
-                    n_left_out=left_out,
-                )
+        for role, value in zip(roles, values, strict=True):
+            key = (type(value), value)
+            try:
+                code = seen.get(key)
+            except TypeError:  # unhashable: a list or a mapping, not a label
+                code = None
+            if code is None:
+                shown = label_text(value)
+                if shown is None:
+                    return Labels(
+                        reason=f"the {role} value of paired datapoint {n + 1} is "
+                        f"not a label ({type(value).__name__})",
+                        n_left_out=left_out,
+                    )
+                code = codes.setdefault(shown, len(codes))
+                if len(codes) > cap:
+                    return Labels(
+                        reason=f"more than {cap} distinct labels (raise "
+                        f"{limits.CLASSES.variable} for more classes)",
+                        n_left_out=left_out,
+                    )
+                seen[key] = code
             triple.append(code)
         rows.append((triple[0], triple[1], triple[2]))
     if not rows:
@@ -347,6 +356,7 @@ def class_report(
     :data:`MAX_WORK`. The rng is ``numpy.random.default_rng(seed)``.
     """
     import numpy as np
+    import scipy.sparse
 
     from pytest_runcompare.stats.multiplicity import adjust
 
@@ -372,19 +382,26 @@ def class_report(
     # The distinct cells and, per cell, its indicator of each count (5 per class).
     code, weight = np.unique((y * k + b) * k + c, return_counts=True)
     yc, bc, cc = code // (k * k), (code // k) % k, code % k
-    eye = np.eye(k)
-    support = eye[yc]
-    design = np.concatenate(
-        [
-            support * (yc == bc)[:, None],  # baseline TP
-            eye[bc],  # baseline predicted
-            support * (yc == cc)[:, None],  # candidate TP
-            eye[cc],  # candidate predicted
-            support,
-        ],
-        axis=1,
-    )
     cells = int(code.size)
+    # Per cell, the column of each count it adds to (5 per class: baseline TP and
+    # predicted, candidate TP and predicted, support); sparse, at most 5 per cell.
+    rows_of = np.arange(cells)
+    tp_b, tp_c = yc == bc, yc == cc
+    design = scipy.sparse.csr_array(
+        (
+            np.ones(int(tp_b.sum() + tp_c.sum()) + 3 * cells),
+            (
+                np.concatenate(
+                    [rows_of[tp_b], rows_of, rows_of[tp_c], rows_of, rows_of]
+                ),
+                np.concatenate(
+                    [yc[tp_b], k + bc, 2 * k + yc[tp_c], 3 * k + cc, 4 * k + yc]
+                ),
+            ),
+        ),
+        shape=(cells, 5 * k),
+    )
+    design_t = design.T.tocsr()
     total = resamples_for(cells, n_resamples)
     rng = np.random.default_rng(seed)
     freq = weight / weight.sum()
@@ -394,7 +411,7 @@ def class_report(
     for start in range(0, total, step):
         size = min(step, total - start)
         draws = rng.multinomial(n, freq, size=size).astype(np.float64)
-        counts = draws @ design
+        counts = np.asarray((design_t @ draws.T).T)
         tb, nb, tc, nc, sup = (counts[:, j * k : (j + 1) * k] for j in range(5))
         sb, sc = scores(tb, nb, sup), scores(tc, nc, sup)
         for name, vb, vc in zip(("precision", "recall", "f1"), sb, sc, strict=True):

@@ -272,7 +272,7 @@ def _thin(curve: Curve, limit: int = MAX_DRAWN) -> list[tuple[float, float]]:
     return kept
 
 
-def _nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values within ``[lo, hi]`` (1, 2 or 5 times a power of ten apart)."""
     span = hi - lo
     if span <= 0:
@@ -368,9 +368,11 @@ def overlay(pair: CurvePair) -> dict[str, Any]:
         "y_ticks": y_ticks,
         "n_baseline": 0 if pair.baseline is None else len(pair.baseline),
         "n_candidate": 0 if pair.candidate is None else len(pair.candidate),
-        "last_baseline": text.number(last_b),
-        "last_candidate": text.number(last_c),
-        "change": text.signed(change) if math.isfinite(change) else "",
+        "last_baseline": text.number(last_b, missing="—"),
+        "last_candidate": text.number(last_c, missing="—"),
+        "change": text.signed(change).replace("-", "\u2212", 1)
+        if math.isfinite(change)
+        else "",
         "trend": trend,
         "direction": None
         if pair.higher_is_better is None

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from pytest_runcompare.curves import Curve
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -61,6 +64,8 @@ class RunMeta:
     source: str | None = None
     format: str = "native"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: metric histories (``curves:`` in ``run.yaml``, MLflow metric steps)
+    curves: Mapping[str, Curve] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values in the native ``run.yaml`` layout (source and format left out)."""
@@ -86,6 +91,8 @@ class RunMeta:
                 k: v.to_dict() for k, v in self.metric_definitions.items()
             }
         out["complete"] = self.complete
+        if self.curves:
+            out["curves"] = {k: v.to_dict() for k, v in self.curves.items()}
         out.update(self.extra)
         return out
 

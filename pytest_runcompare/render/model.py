@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pytest_runcompare import text
+from pytest_runcompare import classes, curves, text
 from pytest_runcompare.untrusted import (
     MESSAGE_CHARS,
     NAME_CHARS,
@@ -1000,9 +1000,12 @@ def view_model(
         "slice_grid": slice_grid(comparison, rows, scales),
         "slices": slices,
         "steps": steps,
+        "classes": classes.report_view(comparison, judgement),
     }
     out: dict[str, Any] = bounded(vm)
     out["explorer"] = _bounded_explorer(data)
+    # Curves hold long point lists (strings): their names are bounded in curves.py.
+    out["curves"] = curves.views(comparison.baseline, comparison.candidate)
     return out
 
 

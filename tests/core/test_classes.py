@@ -66,6 +66,12 @@ def test_detect_leaves_out_datapoints_without_expected_or_output() -> None:
     [
         (["a", "b"], ["a", 0.5], ["a", "b"], "baseline value of paired datapoint 2"),
         (["a", "b"], ["a", "b"], ["a", "long " * 20], "candidate value"),
+        (
+            ["a", "b"],
+            ["a", "b"],
+            [["a"], "b"],
+            "value of paired datapoint 1 is not a label (list)",
+        ),
         (["a", "a"], ["a", "a"], ["a", "a"], "one label only"),
         ([None], ["a"], ["b"], "no paired datapoint has labels"),
     ],

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import write_dir, write_json_doc, write_jsonl
 from pytest_runcompare import load_run
 from pytest_runcompare.curves import (
     Curve,
@@ -30,6 +29,15 @@ CURVES = {
 }
 
 
+def write_dir(path: Path, records: list[dict], meta: dict) -> Path:
+    """A run directory: ``run.yaml`` beside ``datapoints.jsonl``."""
+    path.mkdir(parents=True)
+    (path / "run.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    (path / "datapoints.jsonl").write_text(lines, encoding="utf-8")
+    return path
+
+
 def test_run_yaml_curves_are_read_into_the_metadata_not_extra(tmp_path: Path) -> None:
     run = load_run(write_dir(tmp_path / "r", RECORDS, {"curves": CURVES}))
     assert run.meta.curves == {
@@ -39,11 +47,11 @@ def test_run_yaml_curves_are_read_into_the_metadata_not_extra(tmp_path: Path) ->
     assert "curves" not in run.meta.extra
 
 
-@pytest.mark.parametrize("writer", [write_jsonl, write_json_doc])
-def test_curves_in_a_jsonl_header_or_a_run_document(tmp_path: Path, writer) -> None:
-    suffix = ".jsonl" if writer is write_jsonl else ".json"
-    run = load_run(writer(tmp_path / f"r{suffix}", RECORDS, {"curves": CURVES}))
-    assert run.meta.curves["loss"].last == 0.5
+def test_curves_in_every_native_shape_with_metadata(write_run) -> None:
+    """A run directory, a jsonl header, a json or a yaml document (conftest's shapes)."""
+    run = load_run(write_run(RECORDS, {"curves": CURVES}))
+    assert run.meta.curves["loss"] == Curve(steps=(0, 100, 200), values=(2.3, 0.8, 0.5))
+    assert "curves" not in run.meta.extra
 
 
 def test_save_run_writes_the_curves_back(tmp_path: Path) -> None:
@@ -207,9 +215,9 @@ def test_overlay_draws_both_lines_within_the_plot_area_deterministically() -> No
     assert chart["lines"][0]["points"].split()[0] == "52.0,18.0"
     assert chart["last_baseline"] == "0.5"
     assert chart["last_candidate"] == "0.4"
-    assert chart["change"] == "-0.1"
+    assert chart["change"] == "\u22120.1"
     assert chart["trend"] == "better"  # lower is better and the loss fell
-    assert [t["text"] for t in chart["x_ticks"]] == ["0", "50", "100"]
+    assert [t["text"] for t in chart["x_ticks"]] == ["0", "20", "40", "60", "80", "100"]
 
 
 def test_a_long_curve_is_thinned_keeping_its_spike() -> None:
