@@ -90,6 +90,14 @@ AUTO_SLICES: Final = Limit(
 NESTING: Final = Limit(
     "nesting", 64, "levels of nesting in one value of a run's metadata"
 )
+CLASSES: Final = Limit(
+    "classes", 50, "distinct labels for the classification views of a report"
+)
+CURVES: Final = Limit("curves", 200, "metric curves in one run")
+CURVE_POINTS: Final = Limit("curve_points", 100_000, "points in one metric curve")
+CANDIDATES: Final = Limit(
+    "candidates", 1000, "candidates in one sweep, after globs and multi-run expansion"
+)
 
 ALL: Final = (
     FILE_BYTES,
@@ -103,4 +111,8 @@ ALL: Final = (
     NUMBER_DIGITS,
     NESTING,
     AUTO_SLICES,
+    CLASSES,
+    CURVES,
+    CURVE_POINTS,
+    CANDIDATES,
 )

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 FORMAT = "mlflow"
 TABLE = "eval_results_table.json"
 _URI_RE = re.compile(r"^(?:mlflow://|runs:/)(?P<run>[0-9A-Za-z_-]+)/?$")
+_EXPERIMENT_RE = re.compile(r"^mlflow://experiments?/(?P<ref>[^/].*?)/?$")
 _SCORE_RE = re.compile(r"^(?P<name>.+?)(?:/v(?P<version>\d+))?/score$")
 _OUTPUT_COLUMNS = ("outputs", "prediction", "predictions", "output", "response")
 _TARGET_COLUMNS = ("targets", "ground_truth", "target", "expected", "label", "answer")
@@ -65,6 +66,29 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
     if fmt is None and not _looks_like_table(path):
         return None
     return read_eval_table(path, **columns)
+
+
+@hookimpl(trylast=True)
+def pytest_runcompare_list_runs(
+    location: str, options: Mapping[str, Any]
+) -> list[tuple[str, str]] | None:
+    """Every finished run of an experiment, labelled by run name.
+
+    ``mlflow://experiment/<name or id>`` through the client, or the experiment folder
+    of a local file store (``mlruns/<experiment id>/``), whose run folders it lists.
+    """
+    fmt = options.get("format")
+    if fmt is not None and fmt != FORMAT:
+        return None
+    experiment = _EXPERIMENT_RE.match(location)
+    if experiment is not None:
+        return list_tracking_experiment(
+            experiment["ref"], tracking_uri=options.get("tracking_uri")
+        )
+    path = Path(location)
+    if "::" in location or not path.is_dir() or _is_run_folder(path):
+        return None
+    return list_experiment_folder(path)
 
 
 def _is_run_folder(path: Path) -> bool:
@@ -246,8 +270,13 @@ def _read_tree(folder: Path) -> dict[str, str]:
     return out
 
 
-def _latest(path: Path, text: str) -> float | None:
-    """The value at the latest step of a metric file (``<ts> <value> <step> ...``)."""
+def _latest(
+    path: Path, text: str, history: list[tuple[int, int, float]] | None = None
+) -> float | None:
+    """The value at the latest step of a metric file (``<ts> <value> <step> ...``).
+
+    ``history`` receives every ``(step, timestamp, value)`` read, for the curves.
+    """
     best: tuple[int, int, float] | None = None
     for n, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
@@ -262,9 +291,24 @@ def _latest(path: Path, text: str) -> float | None:
                 path=path,
                 line=n,
             ) from None
+        if history is not None:
+            history.append((step, timestamp, value))
         if best is None or (step, timestamp) >= best[:2]:
             best = (step, timestamp, value)
     return None if best is None else best[2]
+
+
+def _curves(histories: Mapping[str, list[tuple[int, int, float]]]) -> dict[str, Any]:
+    """The metrics logged at more than one step, as curves (at most ``CURVES``)."""
+    from pytest_runcompare import limits
+    from pytest_runcompare.curves import from_history
+
+    out: dict[str, Any] = {}
+    for name, points in sorted(histories.items()):
+        curve = from_history(points)
+        if curve is not None and len(out) < limits.CURVES.value:
+            out[name] = curve
+    return out
 
 
 def _iso_ms(value: Any) -> str | None:
@@ -333,8 +377,9 @@ def read_run_folder(path: Path, **columns: Any) -> Run:
             "not an MLflow run folder: meta.yaml has no run_id", path=path / "meta.yaml"
         )
     metrics: dict[str, float] = {}
+    histories: dict[str, list[tuple[int, int, float]]] = {}
     for name, text in _read_tree(path / "metrics").items():
-        value = _latest(path / "metrics" / name, text)
+        value = _latest(path / "metrics" / name, text, histories.setdefault(name, []))
         if value is not None and value == value and abs(value) != float("inf"):
             metrics[name] = value
     tags = _read_tree(path / "tags")
@@ -349,7 +394,7 @@ def read_run_folder(path: Path, **columns: Any) -> Run:
         metrics=metrics,
         path=str(path),
     )
-    meta = replace(meta, source=str(path))
+    meta = replace(meta, source=str(path), curves=_curves(histories))
     warnings: list[str] = []
     if info.get("status") not in (None, 3, "FINISHED"):
         warnings.append(
@@ -373,6 +418,119 @@ def read_run_folder(path: Path, **columns: Any) -> Run:
     )
 
 
+# --------------------------------------------------------------------------- experiments
+
+_FINISHED = (3, "FINISHED")  # RunStatus.FINISHED, in meta.yaml and through the client
+
+
+def _labelled(
+    runs: list[tuple[Any, str, str, str]], where: str, statuses: list[str]
+) -> list[tuple[str, str]]:
+    """``(label, location)`` of ``(start time, run id, name, location)``, in start order.
+
+    A run name that two runs share is followed by the run id's first 8 characters.
+    """
+    if not runs:
+        seen = ", ".join(f"{n} {s}" for s, n in _count(statuses)) or "none"
+        raise RunNotFoundError(
+            f"{where}: the experiment holds no finished run (runs: {seen}); a sweep "
+            "compares FINISHED runs only"
+        )
+    runs.sort(key=lambda r: (int(r[0] or 0), r[1]))
+    names = [r[2] for r in runs]
+    return [
+        (name if names.count(name) == 1 else f"{name} ({run_id[:8]})", location)
+        for _, run_id, name, location in runs
+    ]
+
+
+def _count(statuses: list[str]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return sorted(counts.items())
+
+
+def list_experiment_folder(path: Path) -> list[tuple[str, str]] | None:
+    """The finished runs of a file store's experiment folder (``None``: not one)."""
+    from pytest_runcompare.loaders.files import parse_yaml, read_text
+
+    folders = [c for c in sorted(path.iterdir()) if c.is_dir() and _is_run_folder(c)]
+    if not folders:
+        return None
+    runs: list[tuple[Any, str, str, str]] = []
+    statuses: list[str] = []
+    for folder in folders:
+        info = parse_yaml(read_text(folder / "meta.yaml"), folder / "meta.yaml")
+        if not isinstance(info, dict) or "run_id" not in info:
+            raise RunFormatError(
+                "not an MLflow run folder: meta.yaml has no run_id",
+                path=folder / "meta.yaml",
+            )
+        if info.get("lifecycle_stage") == "deleted":
+            continue
+        status = info.get("status")
+        statuses.append(str(status))
+        if status not in _FINISHED:
+            continue
+        name_tag = folder / "tags" / "mlflow.runName"
+        name = info.get("run_name") or (
+            read_text(name_tag).strip() if name_tag.is_file() else None
+        )
+        run_id = str(info["run_id"])
+        runs.append((info.get("start_time"), run_id, str(name or run_id), str(folder)))
+    return _labelled(runs, str(path), statuses)
+
+
+def list_tracking_experiment(
+    ref: str, *, tracking_uri: str | None = None
+) -> list[tuple[str, str]]:
+    """The finished runs of an experiment on a tracking server, by name or id."""
+    from pytest_runcompare import limits
+
+    where = f"mlflow://experiment/{ref}"
+    try:
+        from mlflow.entities import ViewType
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise RunNotFoundError(
+            f"{where}: reading an experiment from a tracking server needs MLflow: "
+            "pip install 'pytest-runcompare[mlflow]'"
+        ) from None
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        experiment = client.get_experiment_by_name(ref)
+        if experiment is None:
+            try:
+                experiment = client.get_experiment(ref)
+            except MlflowException:
+                experiment = None
+        if experiment is None:
+            raise RunNotFoundError(
+                f"{where}: no experiment named {ref!r} (nor with that id) on "
+                f"{client.tracking_uri}"
+            )
+        found = client.search_runs(
+            [experiment.experiment_id],
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=min(limits.CANDIDATES.value + 1, 50_000),
+        )
+    except MlflowException as error:
+        raise RunNotFoundError(f"{where}: {error.message}") from None
+    runs = [
+        (
+            r.info.start_time,
+            r.info.run_id,
+            r.info.run_name or r.info.run_id,
+            f"mlflow://{r.info.run_id}",
+        )
+        for r in found
+        if r.info.status in _FINISHED
+    ]
+    return _labelled(runs, where, [str(r.info.status) for r in found])
+
+
 # --------------------------------------------------------------------------- client
 
 
@@ -382,6 +540,8 @@ def read_tracking_run(
     """A run on a tracking server, through the MLflow client (the ``mlflow`` extra)."""
     import tempfile
     from dataclasses import replace
+
+    from pytest_runcompare import limits
 
     try:
         from mlflow.exceptions import MlflowException
@@ -409,7 +569,14 @@ def read_tracking_run(
         metrics=dict(data.metrics),
         path=where,
     )
-    meta = replace(meta, source=where)
+    histories = {
+        key: [
+            (m.step, m.timestamp, m.value)
+            for m in client.get_metric_history(run_id, key)
+        ]
+        for key in sorted(data.metrics)[: limits.CURVES.value]
+    }
+    meta = replace(meta, source=where, curves=_curves(histories))
     names = {a.path for a in client.list_artifacts(run_id)}
     if TABLE not in names:
         from pytest_runcompare.runs import Datapoints, Run

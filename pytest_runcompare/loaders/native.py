@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_runcompare.curves import with_curves
 from pytest_runcompare.errors import RunFormatError
 from pytest_runcompare.hookspecs import hookimpl
 
@@ -73,6 +74,30 @@ def pytest_runcompare_load_run(location: str, options: Mapping[str, Any]) -> Run
     return read_document(path, yaml=False)
 
 
+@hookimpl(trylast=True)
+def pytest_runcompare_list_runs(
+    location: str, options: Mapping[str, Any]
+) -> list[tuple[str, str]] | None:
+    """The run folders inside a folder that is not itself a run (a sweep's folder)."""
+    from pytest_runcompare.loaders.multi import is_work_folder
+
+    if options.get("format") not in (None, "native") or "::" in location:
+        return None
+    path = Path(location)
+    if not path.is_dir() or _is_run_dir(path):
+        return None
+    children = sorted(
+        child
+        for child in path.iterdir()
+        if child.is_dir()
+        and not child.name.startswith(".")
+        and not is_work_folder(child)
+        and _is_run_dir(child)
+    )
+    # No run folder inside: not a folder of runs (another reader may read it whole).
+    return [(child.name, str(child)) for child in children] or None
+
+
 def _is_run_dir(path: Path) -> bool:
     return (path / DATAPOINTS_FILE).exists() or any(
         (path / name).exists() for name in META_FILES
@@ -101,6 +126,7 @@ def read_run_dir(path: Path) -> Run:
             "'complete: true' and the metric_definitions, or delete it",
         )
     meta = parse_meta(raw_meta, path=str(meta_path or path))
+    meta = with_curves(meta, raw_meta, path=meta_path)
     meta = _with_source(meta, path)
     points = path / DATAPOINTS_FILE
     if not points.exists():
@@ -167,6 +193,7 @@ def _build_from_jsonl(path: Path, meta: Any, *, header_allowed: bool) -> Run:
                         line=lines[0],
                     )
                 meta = parse_meta(first["run"], path=str(path))
+                meta = with_curves(meta, first["run"], path=path)
                 records, lines = records[1:], lines[1:]
             builder = RunBuilder(path=str(path), definitions=meta.metric_definitions)
         builder.add(records, lines)
@@ -208,6 +235,8 @@ def read_document(path: Path, *, yaml: bool) -> Run:
 
 
 def _run_from_document(doc: Any, path: Path) -> Run:
+    from dataclasses import replace
+
     from pytest_runcompare.building import build_run
 
     if isinstance(doc, list):
@@ -234,7 +263,9 @@ def _run_from_document(doc: Any, path: Path) -> Run:
             path=path,
             field="datapoints",
         )
-    return build_run(datapoints, doc.get("run"), path=str(path))
+    run = build_run(datapoints, doc.get("run"), path=str(path))
+    meta = with_curves(run.meta, doc.get("run"), path=path)
+    return run if meta is run.meta else replace(run, meta=meta)
 
 
 #: A CSV number is a plain ASCII decimal: ``float()`` would also take ``1_000``,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.plan import Plan
     from pytest_runcompare.render.model import TestRecord
     from pytest_runcompare.runs import Run
+    from pytest_runcompare.trend import Trend
 
 SCHEMA_VERSION = 2
 
@@ -87,9 +88,10 @@ def report_dict(
     plan: Plan | None = None,
 ) -> dict[str, Any]:
     """The JSON report as plain values (see :func:`render_json`)."""
-    from pytest_runcompare import __version__
+    from pytest_runcompare import __version__, classes, curves
 
     compat = comparison.compatibility
+    classified = classes.cached(comparison, judgement)
     data: dict[str, Any] = _plain(
         {
             "schema_version": SCHEMA_VERSION,
@@ -126,6 +128,11 @@ def report_dict(
                 for step, per in comparison.step_deltas.items()
             },
             "judgement": judgement.to_dict(),
+            "classes": None if classified is None else classified.to_dict(),
+            "curves": {
+                pair.name: curves.summary(pair)
+                for pair in curves.pairs(comparison.baseline, comparison.candidate)
+            },
             "tests": [t.to_dict() for t in tests],
             "plan": None if plan is None else plan.to_dict(),
         }
@@ -139,13 +146,16 @@ def render_json(
     *,
     tests: Sequence[TestRecord] = (),
     plan: Plan | None = None,
+    trend: Trend | None = None,
 ) -> str:
     """Render the whole comparison and its judgement as JSON.
 
     The top-level object carries ``"schema_version": 2``, the two runs' metadata,
     compatibility, lineage, datapoint sets, per-metric, per-slice and per-step
     deltas (with the ids that improved and regressed), the judgement (every
-    gate's final status, reasons and verdict), the session's test records and the
+    gate's final status, reasons and verdict), the classification view (``classes``:
+    confusion matrices and per-class scores, null unless the datapoints are labels),
+    the metric ``curves`` of either run, the session's test records and the
     power ``plan`` from the baseline alone (null without one). NaN and infinities become
     ``null``; keys keep a stable order, so equal inputs give equal text. A lone
     surrogate in a string is written as its JSON escape (``\ud800``): it reads back
@@ -154,5 +164,7 @@ def render_json(
     from pytest_runcompare.untrusted import no_surrogates
 
     data = report_dict(comparison, judgement, tests=tests, plan=plan)
+    if trend is not None:  # each gated metric over the baseline's generations
+        data["trend"] = _plain(trend.to_dict())
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return no_surrogates(text)

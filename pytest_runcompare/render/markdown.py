@@ -36,6 +36,7 @@ from pytest_runcompare.untrusted import no_surrogates, one_line
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.pipeline import GateResult, Judgement
+    from pytest_runcompare.trend import Trend
 
 #: The mark of a gate's tone: fails the session, a plain pass, or passes with a warning.
 MARKS = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
@@ -394,6 +395,27 @@ def _regressed_part(comparison: RunComparisonResult) -> _Part:
     return _Part("regressed metrics", items=[f"\n{x}" for x in items])
 
 
+def _classes_part(comparison: RunComparisonResult, judgement: Judgement) -> _Part:
+    """The classes whose F1 got worse after the classes' family adjustment, if any."""
+    from pytest_runcompare.classes import cached, view
+
+    report = cached(comparison, judgement)
+    if report is None or not report.flagged:
+        return _Part("classes")
+    shown = {c["label"]: c["f1"] for c in view(report)["classes"] if c["flagged"]}
+    line = (
+        f"**Classes whose F1 got worse** (warn-only; Benjamini–Hochberg across "
+        f"{len(report.labels)} classes, {report.confidence_level:.0%} intervals): "
+        + ", ".join(
+            f"{md_escape(label, 60)} F1 {f1['old']} → {f1['new']} ({f1['change']}, "
+            f"{f1['interval']})"
+            for label, f1 in list(shown.items())[:10]
+        )
+        + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
+    )
+    return _Part("classes", items=[f"\n{line}"])
+
+
 def _delta_text(row: dict[str, Any], *, name: bool = True, n: bool = False) -> str:
     """``metric −0.075 (−59.1%)``: the change and its relative size, oriented."""
     flip = 1.0 if row["higher_is_better"] else -1.0
@@ -412,6 +434,7 @@ def render_markdown(
     marker: str = "runcompare",
     max_rows: int = 100,
     max_chars: int = MAX_CHARS,
+    trend: Trend | None = None,
 ) -> str:
     """Render the Markdown summary for a pull-request comment.
 
@@ -437,6 +460,8 @@ def render_markdown(
         come first, and the summary says how many were left out.
     max_chars : int
         Length the summary stays within (GitHub's comment limit less a margin).
+    trend : Trend, optional
+        Each gated metric over the baseline's generations: one line per metric.
 
     Returns
     -------
@@ -447,6 +472,7 @@ def render_markdown(
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}")
     from pytest_runcompare.judge import Outcome
+    from pytest_runcompare.render import trend_view
 
     blocking = [gate_row(r) for r in judgement.blocking]
     warn_only = [gate_row(r) for r in judgement.warn_only if r.outcome is Outcome.FAIL]
@@ -481,6 +507,9 @@ def render_markdown(
     failing_results = [r for r in _rank_results(judgement.blocking) if r.fails_session]
     worst = _worst_part(comparison, failing_results, report_url)
     regressed = _regressed_part(comparison)
+    trend_lines = trend_view.markdown_lines(trend, md_escape)
+    trend_part = _Part("trend", head=trend_lines[:3], items=trend_lines[3:])
+    classes_part = _classes_part(comparison, judgement)
     warn_part = _Part(
         "warn-only gates",
         head=[
@@ -513,13 +542,15 @@ def render_markdown(
             (warnings, MAX_WARNINGS),
             (table, rows),
             (regressed, 2),
+            (trend_part, len(trend_part.items)),
+            (classes_part, 1),
             (warn_part, max_rows),
         ],
         fixed,
         max_chars,
     )
     lines = [*top]
-    for part in (warnings, table, worst, regressed, warn_part):
+    for part in (warnings, table, worst, regressed, trend_part, classes_part, warn_part):
         lines += part.lines()
     if short:
         lines.append(cut_note)
