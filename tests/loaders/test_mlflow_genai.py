@@ -296,3 +296,108 @@ def test_a_session_gates_the_two_evaluations(
     # 5 of 12 answers went wrong: 1.00 -> 0.58
     result.stdout.fnmatch_lines(["exact *1.00 *0.58 *-0.42 *fail"])
     assert "Lyon" in (pytester.path / "report.html").read_text()
+
+
+# --------------------------------------------------------------------------- units
+# Traces as the client returns them, with real MLflow assessment entities: the cases
+# a plain evaluation does not produce (re-scored traces, overrides, errors).
+
+
+def _trace(trace_id: str, request: Any, response: Any, assessments: list[Any]) -> Any:
+    from types import SimpleNamespace
+
+    info = SimpleNamespace(
+        trace_id=trace_id, assessments=assessments, trace_metadata={}
+    )
+    data = SimpleNamespace(request=json.dumps(request), response=json.dumps(response))
+    return SimpleNamespace(info=info, data=data)
+
+
+def _feedback(name: str, value: Any, run: str, at: int, **kw: Any) -> Any:
+    from mlflow.entities import AssessmentSource, Feedback
+
+    return Feedback(
+        name=name,
+        value=value,
+        source=AssessmentSource(source_type="CODE", source_id=name),
+        metadata={"mlflow.assessment.sourceRunId": run},
+        last_update_time_ms=at,
+        **kw,
+    )
+
+
+def test_only_this_runs_latest_valid_feedback_is_read() -> None:
+    from mlflow.entities import AssessmentError
+
+    from pytest_runcompare.loaders.mlflow_genai import records_from_traces
+
+    traces = [
+        _trace(
+            "tr-1",
+            {"q": "a"},
+            "A",
+            [
+                _feedback("score", 0.2, "other-run", 1),  # another run's scoring
+                _feedback("score", 0.5, "r1", 2),
+                _feedback("score", 0.7, "r1", 3),  # logged twice: the latest
+                _feedback("ok", True, "r1", 4, valid=False),  # overridden
+                _feedback("ok", False, "r1", 5),
+            ],
+        ),
+        _trace(
+            "tr-2",
+            {"q": "b"},
+            {"answer": "B"},
+            [
+                _feedback(
+                    "score",
+                    None,
+                    "r1",
+                    6,
+                    error=AssessmentError(error_code="E", error_message="boom"),
+                ),
+                _feedback("ok", "YES", "r1", 7),
+                _feedback("detail", {"k": 1}, "r1", 8),
+            ],
+        ),
+    ]
+    records, definitions, facts, warnings = records_from_traces(
+        traces, "r1", where="mlflow://r1::traces"
+    )
+    assert [r["id"] for r in records] == [_hash_id({"q": "a"}), _hash_id({"q": "b"})]
+    assert records[0]["metrics"] == {"score": 0.7, "ok": False}
+    assert records[1]["metrics"] == {"ok": True}
+    assert records[1]["output"] == {"answer": "B"}
+    assert records[1]["meta"] == {"trace_id": "tr-2", "feedback": {"detail": {"k": 1}}}
+    assert definitions["ok"].kind == "binary"
+    assert definitions["score"].kind == "continuous"
+    assert "detail" not in definitions
+    assert facts["score"] == {
+        "source_type": "CODE",
+        "source_id": "score",
+        "digest": None,
+    }
+    assert warnings == [
+        "mlflow://r1::traces: feedback 'detail' has values that map to no number "
+        "('{\"k\": 1}'): left out of the metrics (kept in each datapoint's "
+        "meta.feedback)",
+        "mlflow://r1::traces: feedback 'score' ended in an error on 1 trace(s): "
+        "missing there",
+        "mlflow://r1::traces: feedback 'score' was logged more than once with "
+        "different values on 1 trace(s): the latest is read",
+    ]
+
+
+def test_the_same_request_twice_gives_grouped_replicates() -> None:
+    from pytest_runcompare.loaders.mlflow_genai import records_from_traces
+
+    traces = [
+        _trace(f"tr-{n}", {"q": "a"}, str(n), [_feedback("s", n, "r1", n)])
+        for n in range(2)
+    ]
+    records, *_ = records_from_traces(traces, "r1")
+    key = _hash_id({"q": "a"})
+    assert [(r["id"], r["group"]) for r in records] == [
+        (f"{key}#1", key),
+        (f"{key}#2", key),
+    ]
