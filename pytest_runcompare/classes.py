@@ -554,7 +554,10 @@ def cached(comparison: RunComparisonResult, judgement: Judgement) -> ClassReport
     once for them all.
     """
     key = (judgement.seed, family_alpha(judgement))
-    per = _CACHE.setdefault(comparison, {})
+    try:
+        per = _CACHE.setdefault(comparison, {})
+    except TypeError:  # a comparison that takes no weak reference: not cached
+        return for_comparison(comparison, judgement)
     if key not in per:
         per[key] = for_comparison(comparison, judgement)
     return per[key]
@@ -648,6 +651,7 @@ def view(report: ClassReport) -> dict[str, Any]:
             "f1": _change_view(c.f1),
             "p_value": text.p_value(c.p_value, missing="—"),
             "p_adjusted": text.p_value(c.p_adjusted, missing="—"),
+            "p_sort": _plain(c.p_adjusted),
             "flagged": c.flagged,
         }
         for c in report.classes

@@ -434,3 +434,49 @@ def views(baseline: Run, candidate: Run) -> list[dict[str, Any]]:
         chart["name"] = one_line(pair.name, NAME_CHARS)
         out.append(chart)
     return out
+
+
+def append_point(
+    curves: dict[str, dict[str, list[int | float]]],
+    name: str,
+    value: object,
+    *,
+    step: object = None,
+    path: object = None,
+) -> None:
+    """Append one point to ``curves[name]`` (the ``run.yaml`` layout), validated.
+
+    For :meth:`RunWriter.log_curve`: the point is checked as :func:`parse_curves`
+    checks a whole section (finite numbers, steps increasing, the limits), at the
+    cost of that point only. Without ``step`` the next step is the last plus 1.
+    """
+    where = None if path is None else str(path)
+    spec = curves.get(name)
+    if spec is None:
+        if len(curves) >= limits.CURVES.value:
+            raise RunFormatError(
+                limits.CURVES.exceeded(f"{len(curves) + 1:,}"),
+                path=where,
+                field="curves",
+            )
+        spec = {"step": [], "value": []}
+    steps = spec["step"]
+    if step is None:
+        step = steps[-1] + 1 if steps else 0
+    checked = parse_curves({name: {"step": [step], "value": [value]}}, path=where)
+    point = checked[name]
+    if steps and not float(point.steps[0]) > float(steps[-1]):
+        raise RunFormatError(
+            f"steps must increase: {step!r} follows {steps[-1]!r}",
+            path=where,
+            field=f"{_where(name)}.step[{len(steps)}]",
+        )
+    if len(steps) >= limits.CURVE_POINTS.value:
+        raise RunFormatError(
+            limits.CURVE_POINTS.exceeded(f"{len(steps) + 1:,}"),
+            path=where,
+            field=f"{_where(name)}.value",
+        )
+    steps.append(point.steps[0])
+    spec["value"].append(point.values[0])
+    curves[name] = spec

@@ -415,6 +415,17 @@ class RunWriter(DatapointSink):
         with atomic_file(self._dir / META_FILE) as handle:
             handle.write(_dump_yaml(meta))
 
+    def log_curve(self, name: str, value: float, *, step: float | None = None) -> None:
+        """Add a point to the metric curve ``name`` (``curves:`` in ``run.yaml``).
+
+        Steps must increase; without ``step`` the next is the last plus 1 (0 first).
+        The report draws each curve over the other run's of the same name.
+        """
+        from pytest_runcompare.curves import append_point
+
+        curves = self._meta.setdefault("curves", {})
+        append_point(curves, name, value, step=step, path=self.path / META_FILE)
+
     def add_record(self, record: Mapping[str, Any]) -> None:
         """Append one datapoint given as a native record mapping."""
         from pytest_runcompare.building import check_record

@@ -232,3 +232,36 @@ def test_a_long_curve_is_thinned_keeping_its_spike() -> None:
     assert min(ys) == 18.0
     assert json.dumps(chart) == json.dumps(overlay(pair))
     assert re.fullmatch(r"[0-9. ,]+", chart["lines"][0]["points"])
+
+
+def test_run_writer_logs_curves_into_run_yaml(tmp_path: Path) -> None:
+    from pytest_runcompare import RunWriter
+
+    with RunWriter(tmp_path / "run", name="r", capture_lineage=False) as w:
+        w.add(id="a", output="x", metrics={"m": 1})
+        for k in range(3):
+            w.log_curve("loss", 1.0 / (k + 1), step=k * 10)
+        w.log_curve("val_accuracy", 0.5)
+        w.log_curve("val_accuracy", 0.7)
+    run = load_run(tmp_path / "run")
+    assert run.meta.curves == {
+        "loss": Curve(steps=(0, 10, 20), values=(1.0, 0.5, 1 / 3)),
+        "val_accuracy": Curve(steps=(0, 1), values=(0.5, 0.7)),
+    }
+
+
+def test_run_writer_refuses_a_bad_curve_point_naming_the_key(tmp_path: Path) -> None:
+    from pytest_runcompare import RunWriter
+
+    w = RunWriter(tmp_path / "run", capture_lineage=False)
+    w.log_curve("loss", 0.9, step=5)
+    with pytest.raises(
+        RunFormatError, match="steps must increase: 5 follows 5"
+    ) as info:
+        w.log_curve("loss", 0.8, step=5)
+    assert info.value.field == "curves.loss.step[1]"
+    assert info.value.path == str(tmp_path / "run" / "run.yaml")
+    with pytest.raises(RunFormatError, match="must be a finite number, got nan"):
+        w.log_curve("loss", float("nan"))
+    w.log_curve("loss", 0.7)  # the next step: 6
+    assert w._meta["curves"]["loss"] == {"step": [5, 6], "value": [0.9, 0.7]}
