@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import needs_browser
 
 from pytest_runcompare.baseline import promote
 from pytest_runcompare.building import build_run
@@ -213,3 +214,44 @@ def test_the_readme_trend_lines_are_the_bundled_examples(tmp_path: Path) -> None
     )
     shown = [line for line in readme[start : start + 20] if line.startswith("- ")]
     assert lines == shown
+
+
+@needs_browser
+def test_the_trend_renders_in_chromium_offline_and_themed(
+    tmp_path: Path, browser: Any
+) -> None:
+    baseline = _baseline(tmp_path, 3)
+    _reports(tmp_path, str(baseline))
+    report = tmp_path / "report.html"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r: Any) -> None:
+        requests.append(r.request.url)
+        r.continue_() if r.request.url == report.as_uri() else r.abort()
+
+    page.route("**/*", route)
+    page.goto(report.as_uri())
+    page.wait_for_selector("html[data-ready='1']")
+    assert errors == []
+    assert requests == [report.as_uri()]
+    charts = page.locator("#trend svg.trend-chart")
+    assert charts.count() == 2
+    assert charts.first.is_visible()
+    # The stylesheet (allowed by its hash) colours the worse candidate's point red.
+    fill = page.evaluate(
+        "getComputedStyle(document.querySelector("
+        "'#trend svg.trend-chart circle.candidate')).fill"
+    )
+    assert fill == "rgb(198, 47, 58)"
+    line = page.evaluate(
+        "getComputedStyle(document.querySelector('#trend polyline.history')).fill"
+    )
+    assert line == "none"
+    page.close()
