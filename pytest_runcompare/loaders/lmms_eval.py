@@ -100,16 +100,7 @@ def _scan_dir(path: Path) -> Iterator[tuple[Path, str, str | None, str]]:
         level = [sub for folder in level for sub in _subfolders(folder)]
         folders += level
     for folder in folders:
-        try:
-            with os.scandir(folder) as entries:
-                names = sorted(e.name for e in entries if e.is_file())
-        except OSError:
-            continue
-        for name in names:
-            if (m := _SAMPLES_RE.match(name)) is not None:
-                yield folder / name, "samples", m["task"], m["date"]
-            elif (m := _RESULTS_RE.match(name)) is not None:
-                yield folder / name, "results", None, m["date"]
+        yield from _scan_dir_flat(folder)
 
 
 def _subfolders(path: Path) -> list[Path]:
@@ -191,7 +182,17 @@ def _plan(path: Path, date: str | None, model: str | None) -> _Plan:
 
 
 def _scan_dir_flat(folder: Path) -> Iterator[tuple[Path, str, str | None, str]]:
-    return (item for item in _scan_dir(folder) if item[0].parent == folder)
+    """The lmms-eval files of ``folder`` itself (beside a file pointed at)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if e.is_file())
+    except OSError:
+        return
+    for name in names:
+        if (m := _SAMPLES_RE.match(name)) is not None:
+            yield folder / name, "samples", m["task"], m["date"]
+        elif (m := _RESULTS_RE.match(name)) is not None:
+            yield folder / name, "results", None, m["date"]
 
 
 # --------------------------------------------------------------------------- reading
@@ -288,7 +289,22 @@ def read_lmms_eval(
             )
     warnings.extend(_skipped_warnings(skipped, meta, with_task))
     builder.warnings.extend(warnings)
-    return builder.finish(replace(meta, source=str(plan.source)))
+    try:
+        return builder.finish(replace(meta, source=str(plan.source)))
+    except RunFormatError as error:  # a duplicate id: name its samples file
+        task_name = (
+            str(error.datapoint).partition("/")[0] if with_task else next(iter(tasks))
+        )
+        if error.path != str(plan.source) or task_name not in tasks:
+            raise
+        raise RunFormatError(
+            error.reason,
+            path=tasks[task_name],
+            line=error.line,
+            datapoint=error.datapoint,
+            field=error.field,
+            hint=error.hint,
+        ) from None
 
 
 def _skipped_warnings(

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 BUILTIN_READERS = (
     "pytest_runcompare.loaders.native",
     "pytest_runcompare.loaders.lm_eval",
+    "pytest_runcompare.loaders.lmms_eval",  # asked before lm_eval: same layout
+    "pytest_runcompare.loaders.deepeval",
+    "pytest_runcompare.loaders.openai_evals",
     "pytest_runcompare.loaders.inspect_ai",
     "pytest_runcompare.loaders.promptfoo",
     "pytest_runcompare.loaders.mlflow_genai",
@@ -116,13 +119,15 @@ def load_run(
     if run is None and fmt is not None:
         raise RunNotFoundError(
             f"{location}: no reader for format {fmt!r} (built in: "
-            "native, lm_eval, inspect_ai, promptfoo, mlflow; others come from plugins "
+            "native, lm_eval, lmms_eval, deepeval, openai_evals, inspect_ai, promptfoo, "
+            "mlflow, mlflow_genai; others come from plugins "
             "or conftest readers) or the file is not in that format"
         )
     if run is None:
         raise RunNotFoundError(
             f"{location}: no reader recognises this run; known formats: native "
             "(directory with run.yaml + datapoints.jsonl, .jsonl, .json/.yaml with 'run' "
-            "and 'datapoints', .csv), lm-evaluation-harness, Inspect AI, promptfoo, MLflow"
+            "and 'datapoints', .csv), lm-evaluation-harness, lmms-eval, DeepEval, "
+            "OpenAI Evals, Inspect AI, promptfoo, MLflow"
         )
     return run
