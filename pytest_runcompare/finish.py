@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pytest_runcompare.config import RunSource
     from pytest_runcompare.pipeline import Judgement, Outputs
     from pytest_runcompare.session import RunCompareSession
+    from pytest_runcompare.trend import Trend
 
 Final = tuple["RunComparisonResult", "Judgement"]
 
@@ -254,7 +255,7 @@ def _emit(state: RunCompareSession, lines: list[str]) -> None:
     sys.stdout.flush()
 
 
-def _github(state: RunCompareSession, done: Final) -> None:
+def _github(state: RunCompareSession, done: Final, trend: Trend | None = None) -> None:
     from pytest_runcompare.render.github import workflow_commands
 
     comparison, judgement = done
@@ -270,6 +271,7 @@ def _github(state: RunCompareSession, done: Final) -> None:
             html_path=None if html is None else str(html),
             report_url=outputs.url,
             marker=outputs.marker,
+            trend=trend,
         )
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(text.rstrip("\n") + "\n\n")
@@ -541,6 +543,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
     settings = state.settings
     if done is not None:
         comparison, judgement = done
+        trend = for_report(settings.baseline, comparison, judgement)
         try:
             state.written.update(
                 write_reports(
@@ -550,7 +553,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
                     tests=sorted(state.tests.values(), key=lambda t: t.nodeid),
                     plan=state.plan() if judgement.results else None,
                     inputs=_inputs(state),
-                    trend=for_report(settings.baseline, comparison, judgement),
+                    trend=trend,
                 )
             )
         except RunCompareError as error:
@@ -560,7 +563,7 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
             html = state.written.get("html")
             _log_to_mlflow(state, session, [(comparison, judgement, html)])
         try:
-            _github(state, done)
+            _github(state, done, trend)
         except OSError as error:
             state.note(f"could not write the GitHub step summary: {error}")
     if settings.update_baseline:

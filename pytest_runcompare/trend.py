@@ -227,5 +227,5 @@ def for_report(
             names,
             points=points,
         )
-    except (RunCompareError, OSError):
-        return None
+    except (RunCompareError, OSError, ValueError, TypeError, KeyError):
+        return None  # a damaged history never fails the report: it goes without

@@ -346,18 +346,20 @@ def test_the_gates_files_baseline_may_name_a_generation(
     )
 
 
-def test_the_sessions_markdown_summary_shows_the_trend(
-    pytester: pytest.Pytester,
+def test_the_sessions_markdown_summaries_show_the_trend(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, mean = _two_promotions(pytester)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(repo / "step.md"))
     result = pytester.runpytest("--runcompare-markdown", "out.md")
     assert result.ret == pytest.ExitCode.OK, result.outlines
-    lines = (repo / "out.md").read_text().splitlines()
     values = [f"{mean + k / 100:.3f}" for k in range(4)]
-    assert (
+    line = (
         f"- score: {values[0]} → {values[1]} → {values[2]} → **{values[3]}** "
         "(candidate)"
-    ) in lines
+    )
+    assert line in (repo / "out.md").read_text().splitlines()
+    assert line in (repo / "step.md").read_text().splitlines()
 
 
 def test_a_marker_may_name_a_generation(pytester: pytest.Pytester) -> None:
