@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from pytest_runcompare.config import Candidate, RunSource
 from pytest_runcompare.errors import RunFormatError
 from pytest_runcompare.loaders import lmms_eval
+from pytest_runcompare.loaders.multi import expand_candidates
 from pytest_runcompare.loaders.registry import load_run
 
 MODEL = "llava-hf__llava-1.5-7b-hf"
@@ -163,6 +165,16 @@ def test_a_folder_of_two_runs_needs_a_date(data: Path) -> None:
     ):
         load_run(folder)
     assert load_run(f"{folder}::date=20260602").ids == [str(i) for i in range(6)]
+
+
+def test_a_sweep_lists_the_runs_of_a_folder(data: Path) -> None:
+    folder = data / "lmms_eval"
+    got = expand_candidates([Candidate(None, RunSource(str(folder), {}))])
+    assert [(c.label, c.source.location) for c in got] == [
+        ("baseline", f"{folder / 'baseline' / MODEL}::date=20260601_101500"),
+        ("candidate", f"{folder / 'candidate' / MODEL}::date=20260602_093012"),
+    ]
+    assert [len(load_run(c.source.location)) for c in got] == [6, 6]
 
 
 def test_lm_eval_output_is_left_to_the_lm_eval_reader(real: Path) -> None:
