@@ -8,7 +8,7 @@ non-inferiority test with margin ``m`` uses ``null=-m, alternative="greater"``.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -97,6 +97,45 @@ def _degenerate(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """Sufficient statistics of a sample for the t-tests: ``n``, mean, central sums.
+
+    ``m2 = Σ(d − d̄)²`` and ``m3 = Σ(d − d̄)³`` (sums, not averages); ``constant``
+    says every value is identical (the degenerate-data rule, §4, needs it exactly,
+    not from a rounded ``m2``).
+    """
+
+    n: int
+    mean: float
+    m2: float
+    m3: float
+    constant: bool
+
+    @classmethod
+    def of(cls, d: np.ndarray) -> Moments:
+        """The moments of the 1-d float array ``d`` (two passes: no cancellation)."""
+        est = float(d.mean())
+        r = d - est
+        r2 = r * r
+        return cls(
+            n=int(d.size),
+            mean=est,
+            m2=float(r2.sum()),
+            m3=float(np.dot(r2, r)),
+            constant=bool(d.min() == d.max()),
+        )
+
+
+def _moments_iv(moments: object) -> Moments:
+    """Validate the :class:`Moments` of a moment-based test."""
+    if not isinstance(moments, Moments):
+        raise TypeError(f"`moments` must be a Moments, got {type(moments).__name__}.")
+    if moments.n < 2:
+        raise InsufficientData(f"`d` needs at least 2 observation(s), got {moments.n}.")
+    return moments
+
+
 def paired_t(
     d: object,
     *,
@@ -137,31 +176,36 @@ def paired_t(
 
     """
     d, null, alternative, level = _paired_t_iv(d, null, alternative, confidence_level)
-    n = d.size
+    if clusters is None:
+        return paired_t_from_moments(
+            Moments.of(d), null=null, alternative=alternative, confidence_level=level
+        )
     est = float(d.mean())
-    name = "paired t"
-    if clusters is not None:
-        se, g = cluster_robust_se(d, clusters)
-        if g < 2:
-            raise InsufficientData(
-                "`clusters` must contain at least two clusters (all the rows are "
-                "replicates of one group)."
-            )
-        name = f"paired t, cluster-robust SE ({g} clusters)"
-        if not se > 0 or d.min() == d.max():
-            return _degenerate(name, MEAN_OF_D, est, null, alternative, level, g)
-        df = float(g - 1)
-        stat = (est - null) / se
-        p = _pvalue(stat, df, alternative)
-        units = g
-    else:
-        sd = float(d.std(ddof=1))
-        if not sd > 0 or d.min() == d.max():
-            return _degenerate(name, MEAN_OF_D, est, null, alternative, level, n)
-        se = sd / math.sqrt(n)
-        res = st.ttest_1samp(d, popmean=null, alternative=alternative)
-        stat, p, df = float(res.statistic), float(res.pvalue), float(n - 1)
-        units = n
+    se, g = cluster_robust_se(d, clusters)
+    if g < 2:
+        raise InsufficientData(
+            "`clusters` must contain at least two clusters (all the rows are "
+            "replicates of one group)."
+        )
+    name = f"paired t, cluster-robust SE ({g} clusters)"
+    if not se > 0 or d.min() == d.max():
+        return _degenerate(name, MEAN_OF_D, est, null, alternative, level, g)
+    return _t_result(name, est, se, float(g - 1), g, null, alternative, level)
+
+
+def _t_result(
+    name: str,
+    est: float,
+    se: float,
+    df: float,
+    units: int,
+    null: float,
+    alternative: str,
+    level: float,
+) -> TestResult:
+    """The t test and interval of ``est`` with standard error ``se`` on ``df``."""
+    stat = (est - null) / se
+    p = _pvalue(stat, df, alternative)
     half = _t_quantile((1 + level) / 2, df) * se
     return TestResult(
         test=name,
@@ -183,6 +227,30 @@ def paired_t(
             else ()
         ),
     )
+
+
+def paired_t_from_moments(
+    moments: Moments,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """:func:`paired_t` from the sufficient statistics ``n``, mean and ``Σ(d − d̄)²``.
+
+    What :func:`paired_t` runs on an array, so a summary computed elsewhere (an
+    engine over a run too large for memory) gets the same numbers to rounding.
+    """
+    m = _moments_iv(moments)
+    null = check_number(null, "null")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    name = "paired t"
+    sd = math.sqrt(m.m2 / (m.n - 1)) if m.m2 > 0 else 0.0
+    if not sd > 0 or m.constant:
+        return _degenerate(name, MEAN_OF_D, m.mean, null, alternative, level, m.n)
+    se = sd / math.sqrt(m.n)
+    return _t_result(name, m.mean, se, float(m.n - 1), m.n, null, alternative, level)
 
 
 def bootstrap_t(
@@ -375,16 +443,33 @@ def skew_corrected_t(
 
     """
     d, null, alternative, level = _paired_t_iv(d, null, alternative, confidence_level)
-    n = d.size
-    est = float(d.mean())
-    r = d - est
-    r2 = r * r
-    s2 = float(r2.sum()) / (n - 1)
-    if not s2 > 0 or d.min() == d.max():
+    return skew_corrected_t_from_moments(
+        Moments.of(d), null=null, alternative=alternative, confidence_level=level
+    )
+
+
+def skew_corrected_t_from_moments(
+    moments: Moments,
+    *,
+    null: float = 0.0,
+    alternative: str = "greater",
+    confidence_level: float = 0.90,
+) -> TestResult:
+    """:func:`skew_corrected_t` from ``n``, mean, ``Σ(d − d̄)²`` and ``Σ(d − d̄)³``.
+
+    What :func:`skew_corrected_t` runs on an array (see :func:`paired_t_from_moments`).
+    """
+    m = _moments_iv(moments)
+    null = check_number(null, "null")
+    alternative = check_alternative(alternative)
+    level = check_level(confidence_level)
+    n, est = m.n, m.mean
+    s2 = m.m2 / (n - 1)
+    if not s2 > 0 or m.constant:
         return _degenerate(SKEW_T, MEAN_OF_D, est, null, alternative, level, n)
     sd = math.sqrt(s2)
     se = sd / math.sqrt(n)
-    gamma = float(np.dot(r2, r)) / (n * sd**3)
+    gamma = m.m3 / (n * sd**3)
     a = gamma / (6 * math.sqrt(n))
     b = gamma / (3 * math.sqrt(n))
     t = (est - null) / se
