@@ -401,8 +401,8 @@ def history_lines(history: History) -> list[str]:
     for g in history.generations:
         row = [
             g.label,
-            _when(g.time),
-            g.code_version or "-",
+            _clip(_when(g.time), 16),
+            _clip(g.code_version or "-", 16),
             "-" if g.reason is None else _clip(g.reason, _TEXT_WIDTH),
             _accepted(g.accepted_failures),
         ]

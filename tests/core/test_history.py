@@ -170,3 +170,23 @@ def test_a_prune_entry_does_not_hide_the_last_promotions_outcomes(
     # "before" is the previous promotion's outcome, not the prune's (which has none).
     assert promotion.entry["changed_outcomes"] == {}
     assert promotion.previous == tmp_path / "baseline.history" / "baseline.0003"
+
+
+def test_the_listing_never_prints_control_characters_from_the_log(
+    tmp_path: Path,
+) -> None:
+    from pytest_runcompare.history import history_lines
+
+    baseline = _series(tmp_path, 1)
+    log = provenance_log(baseline)
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    entry["reason"] = "fixed\x1b[31m\nFAKE: all gates passed"
+    entry["code_version"] = {"commit": "\x1b]0;x\x07abcdef"}
+    entry["accepted_failures"] = ["score\r\x1b[2K"]
+    log.write_text(json.dumps(entry) + "\n")
+    lines = history_lines(read_history(baseline))
+    text = "\n".join(lines)
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\r" not in text
+    assert len(lines) == 4  # the header, two generations, the note: no injected line
