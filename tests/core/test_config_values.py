@@ -326,7 +326,7 @@ CASES = [
     ),
     (
         "colour: red\n",
-        "1: colour: unknown key (accepted: baseline, candidate, defaults, metrics, waivers, report, seed)",
+        "1: colour: unknown key (accepted: baseline, candidate, candidates, sweep, defaults, metrics, waivers, report, seed)",
     ),
 ]
 
