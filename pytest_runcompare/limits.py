@@ -98,6 +98,9 @@ CURVE_POINTS: Final = Limit("curve_points", 100_000, "points in one metric curve
 CANDIDATES: Final = Limit(
     "candidates", 1000, "candidates in one sweep, after globs and multi-run expansion"
 )
+STEPS: Final = Limit(
+    "steps", 1000, "named steps (turns, repeated samplings) a reader makes in one run"
+)
 
 ALL: Final = (
     FILE_BYTES,
@@ -115,4 +118,5 @@ ALL: Final = (
     CURVES,
     CURVE_POINTS,
     CANDIDATES,
+    STEPS,
 )

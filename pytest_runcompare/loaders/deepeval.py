@@ -129,16 +129,32 @@ def read_deepeval(path: Path) -> Run:
     notes = _Notes()
     ids, groups = _ids(cases, path)
     records = []
+    steps: set[str] = set()
     for (where, case), key, group in zip(cases, ids, groups, strict=True):
         record = _record(case, where, key, path, notes)
         if group is not None:
             record["group"] = group
+        steps.update(s["name"] for s in record.get("steps", ()))
+        _check_steps(steps, key, where, path)
         records.append(record)
     meta = _meta(run, path, notes)
     built = build_run(
         records, meta, path=str(path), warnings=notes.warnings(path), format=FORMAT
     )
     return replace(built, meta=replace(built.meta, source=str(path)))
+
+
+def _check_steps(steps: set[str], key: str, where: str, path: Path) -> None:
+    """Each turn number is a step of the run: bounded by ``STEPS``."""
+    from pytest_runcompare import limits
+
+    if len(steps) > limits.STEPS.value:
+        raise RunFormatError(
+            limits.STEPS.exceeded(f"{len(steps):,} turn numbers"),
+            path=path,
+            datapoint=key,
+            field=f"{where}.turns",
+        )
 
 
 def _test_run(doc: Any, path: Path) -> dict[str, Any]:

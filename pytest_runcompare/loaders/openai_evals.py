@@ -231,6 +231,7 @@ class _Log:
             )
         sample = self.samples.setdefault(key, _Sample(line=line))
         if kind == "sampling":
+            self._check_steps(sample, line, key)
             sample.samplings.append(data)
         elif kind == "match":
             self._match(sample, data, line, key)
@@ -239,6 +240,18 @@ class _Log:
         else:
             message = data.get("message", data.get("type"))
             sample.errors.append(str(message))
+
+    def _check_steps(self, sample: _Sample, line: int, key: str) -> None:
+        """Each sampling after a sample's first is a step: bounded by ``STEPS``."""
+        from pytest_runcompare import limits
+
+        if len(sample.samplings) > limits.STEPS.value:
+            raise self.error(
+                limits.STEPS.exceeded(f"{len(sample.samplings):,}+ samplings"),
+                line,
+                datapoint=key,
+                field="type",
+            )
 
     def _match(
         self, sample: _Sample, data: dict[str, Any], line: int, key: str

@@ -416,3 +416,22 @@ def test_the_reader_is_chosen_from_the_content_not_the_name(
 def test_another_format_forced_is_not_read_here(data: Path) -> None:
     path = str(data / BEEAI_OLD)
     assert deepeval.pytest_runcompare_load_run(path, {"format": "promptfoo"}) is None
+
+
+def test_turns_past_the_steps_limit_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNCOMPARE_MAX_STEPS", "1")
+    case = conversation()
+    doc = {"testRunData": {"conversationalTestCases": [case]}}
+    path = write(tmp_path, doc)
+    with pytest.raises(
+        RunFormatError,
+        match=re.escape(
+            "field 'conversationalTestCases[0].turns': more than 1 named steps (turns, "
+            "repeated samplings) a reader makes in one run (2 turn numbers)"
+        ),
+    ):
+        load_run(path)
+    case["turns"].pop()
+    assert sorted(load_run(write(tmp_path, doc)).steps) == ["turn0"]

@@ -291,3 +291,24 @@ def test_the_reader_is_chosen_from_the_content_not_the_name(
         )
         is None
     )
+
+
+def test_samplings_past_the_steps_limit_are_refused(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNCOMPARE_MAX_STEPS", "1")
+    records = _log(data)
+    sample = records[4]  # test-match.s1.1 sampling, line 5
+    records.append(_event(sample, 6, "sampling", {"prompt": "a", "sampled": "b"}))
+    assert len(load_run(write(tmp_path, records)).steps) == 1
+    records.append(_event(sample, 7, "sampling", {"prompt": "c", "sampled": "d"}))
+    path = write(tmp_path, records, "more.jsonl")
+    with pytest.raises(
+        RunFormatError,
+        match=re.escape(
+            f"{path}:10: datapoint 'test-match.s1.1': field 'type': more than 1 named "
+            "steps (turns, repeated samplings) a reader makes in one run (2+ "
+            "samplings); raise the limit with RUNCOMPARE_MAX_STEPS=<number>"
+        ),
+    ):
+        load_run(path)
