@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -55,6 +55,9 @@ class Side:
     paired: PairedMetric | None
     custom: Mapping[str, CustomTest]
     custom_name: str | None = None
+    #: sufficient statistics in place of ``prep``'s arrays (the engine path,
+    #: :mod:`pytest_runcompare.engine`); only analytic tests read it
+    summary: Summary | None = None
 
     @property
     def orientation(self) -> float:
@@ -89,6 +92,32 @@ class Side:
         base, cand = self.prep.base, self.prep.cand
         return (base, cand) if self.prep.hib else (1 - base, 1 - cand)
 
+    def moments(self) -> continuous.Moments:
+        """The :class:`~continuous.Moments` of :meth:`differences`."""
+        if self.summary is not None:
+            return self.summary.combination(self.orientation, self.weight)
+        return continuous.Moments.of(self.differences())
+
+    def raw_table(self) -> binary.PairedTable:
+        """The paired 2×2 table of the raw 0/1 values."""
+        if self.summary is not None and self.summary.table is not None:
+            return self.summary.table
+        return binary.paired_table(self.prep.base, self.prep.cand)
+
+    def oriented_table(self) -> binary.PairedTable:
+        """The paired 2×2 table with 1 = good."""
+        t = self.raw_table()
+        return t if self.prep.hib else binary.PairedTable(t.neither, t.c, t.b, t.both)
+
+
+class Summary(Protocol):
+    """What an engine's statistics give a :class:`Side` (``engine.summary``)."""
+
+    @property
+    def table(self) -> binary.PairedTable | None: ...
+
+    def combination(self, orientation: float, weight: float) -> continuous.Moments: ...
+
 
 def _custom(s: Side) -> TestResult:
     assert s.custom_name is not None
@@ -105,7 +134,7 @@ def _score(s: Side) -> TestResult:
 def _tango(s: Side) -> TestResult:
     if s.prep.clusters is not None:
         return _cluster_binary(s)
-    table = binary.paired_table(*s.oriented_binary())
+    table = s.oriented_table()
     # Regression detection ("less"): the asymptotic p-value's exact size reaches
     # 7.5% with a margin; the exact unconditional p-value holds α (§3).
     exact = s.alternative == "less" and table.n <= binary.TANGO_EXACT_MAX_N
@@ -173,8 +202,7 @@ def _relative_score(s: Side) -> TestResult:
             return binary.relative_score_test_2indep(
                 int(xc.sum()), xc.size, int(xb.sum()), xb.size, weight=s.weight, **kw
             )
-        table = binary.paired_table(s.prep.base, s.prep.cand)
-        return binary.relative_score_test(table, weight=s.weight, **kw)
+        return binary.relative_score_test(s.raw_table(), weight=s.weight, **kw)
 
     if s.prep.hib:
         return test(**opts)
@@ -202,7 +230,7 @@ def _mcnemar(method: str) -> Callable[[Side], TestResult]:
             return _cluster_binary(s)  # select refuses mcnemar-exact with replicates
         opts = s.options
         return binary.mcnemar(
-            binary.paired_table(*s.oriented_binary()),
+            s.oriented_table(),
             alternative=opts["alternative"],
             method=method,
             confidence_level=opts["confidence_level"],
@@ -292,6 +320,8 @@ def _ratio_bootstrap(s: Side) -> TestResult:
 
 
 def _t(s: Side) -> TestResult:
+    if s.summary is not None and s.prep.clusters is None:
+        return continuous.paired_t_from_moments(s.moments(), **s.options)
     d = s.differences()
     if s.prep.clusters is None:
         return _with_tail_warning(continuous.paired_t(d, **s.options), d)
@@ -397,14 +427,20 @@ def _mean_bounds(d: FloatArray, s: Side) -> TestResult:
     Bootstrap-t below ``BOOTSTRAP_T_MAX_N`` units, skewness-corrected t from there;
     below ``BOUNDED_MAX_N`` units of scores in [0, 1], the betting bound too.
     """
-    return _bounded_bound(d, s, _t_and_second_bound(d, s))
+    return _bounded_bound(d, s, _t_and_second_bound(d, s, continuous.Moments.of(d)))
 
 
-def _t_and_second_bound(d: FloatArray, s: Side) -> TestResult:
-    t = continuous.paired_t(d, **s.options)
+def _t_and_second_bound(
+    d: FloatArray | None, s: Side, m: continuous.Moments
+) -> TestResult:
+    """The t and its second bound from the moments ``m`` of ``d`` (§3, rows 8–9).
+
+    ``d`` itself is needed only below ``BOOTSTRAP_T_MAX_N`` units (to resample).
+    """
+    t = continuous.paired_t_from_moments(m, **s.options)
     if t.se == 0:
         return t
-    if d.size < continuous.BOOTSTRAP_T_MIN_N:  # too few to resample (§3)
+    if m.n < continuous.BOOTSTRAP_T_MIN_N:  # too few to resample (§3)
         return replace(
             t,
             warnings=(
@@ -413,10 +449,11 @@ def _t_and_second_bound(d: FloatArray, s: Side) -> TestResult:
                 "bound (too few to resample), the t interval alone",
             ),
         )
-    if d.size < BOOTSTRAP_T_MAX_N:
+    if m.n < BOOTSTRAP_T_MAX_N:
+        assert d is not None, "below BOOTSTRAP_T_MAX_N the differences are in memory"
         bt = continuous.bootstrap_t(d, rng=s.rng, n_resamples=N_RESAMPLES, **s.options)
         return continuous.conservative(t, bt, "paired t + bootstrap-t (conservative)")
-    sk = continuous.skew_corrected_t(d, **s.options)
+    sk = continuous.skew_corrected_t_from_moments(m, **s.options)
     return continuous.conservative(
         t, sk, "paired t + skewness-corrected t (conservative)"
     )
@@ -453,6 +490,8 @@ def _cluster_mean(s: Side) -> TestResult:
 def _auto_mean(s: Side) -> TestResult:
     if s.prep.clusters is not None:
         return _cluster_mean(s)
+    if s.summary is not None:  # the engine path: n ≥ BOOTSTRAP_T_MAX_N > TAIL_MIN_N
+        return _t_and_second_bound(None, s, s.moments())
     d = s.differences()
     return _with_tail_warning(_mean_bounds(d, s), d)
 
