@@ -7,6 +7,10 @@ a few new ones. Files go to ``benchmarks/data/`` (gitignored)::
 
     python benchmarks/make_runs.py            # 1,000,000 datapoints
     python benchmarks/make_runs.py -n 100000  # smaller
+    python benchmarks/make_runs.py --format parquet  # also baseline/candidate.parquet
+
+``--format parquet`` writes the same runs (from the ``.jsonl`` files, written first
+when missing) as Parquet files with ``save_run``; it needs pyarrow.
 """
 
 from __future__ import annotations
@@ -79,13 +83,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="datapoints per run")
     parser.add_argument("--out", type=Path, default=DATA)
+    parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, candidate, seed in (("baseline", False, 1), ("candidate", True, 2)):
         path = args.out / f"{name}.jsonl"
-        count = write_run(path, args.n, candidate=candidate, seed=seed)
-        size = path.stat().st_size / 1e6
-        print(f"{path}: {count:,} datapoints, {size:.1f} MB")
+        if args.format == "jsonl" or not path.exists():
+            count = write_run(path, args.n, candidate=candidate, seed=seed)
+            size = path.stat().st_size / 1e6
+            print(f"{path}: {count:,} datapoints, {size:.1f} MB")
+        if args.format == "parquet":
+            from pytest_runcompare import load_run, save_run
+
+            run = load_run(path)
+            target = save_run(run, path.with_suffix(".parquet"))
+            size = target.stat().st_size / 1e6
+            print(f"{target}: {len(run):,} datapoints, {size:.1f} MB")
 
 
 if __name__ == "__main__":

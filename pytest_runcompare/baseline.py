@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: The ``action`` of a provenance entry (entries written before prune had none).
 PROMOTE, PRUNE = "promote", "prune"
 #: File shapes the update writes back as files of the same format.
-FILE_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")
+FILE_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml", ".parquet", ".arrow", ".feather")
 #: File shapes a baseline may be read from but that the update cannot write.
 READ_ONLY_SUFFIXES = (".csv",)
 #: The CI variables that say which job promoted (GitHub Actions, GitLab CI).

@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pytest_runcompare.building import DatapointSink, plain_number
 from pytest_runcompare.errors import RunFormatError
+from pytest_runcompare.parquet_layout import SUFFIXES as COLUMNAR_SUFFIXES
 
 if TYPE_CHECKING:
     from pytest_runcompare.runs import Run
@@ -258,7 +259,8 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
     """Write ``run`` in the native format at ``path``, atomically.
 
     The shape follows the path: ``.jsonl`` (a ``{"run": ...}`` header line, then the
-    datapoints), ``.json`` or ``.yaml`` (one document), anything else a run directory.
+    datapoints), ``.json`` or ``.yaml`` (one document), ``.parquet`` or ``.arrow``
+    (the columnar layout, needs pyarrow), anything else a run directory.
     With ``backup``, the run that was at ``path`` is kept there.
     """
     target = Path(path)
@@ -268,7 +270,11 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
         # Copied beside, then renamed: a kill mid-copy never leaves a torn backup.
         with atomic_file(Path(backup), "wb") as handle, target.open("rb") as source:
             shutil.copyfileobj(source, handle)
-    if suffix == ".jsonl":
+    if suffix in COLUMNAR_SUFFIXES:
+        from pytest_runcompare.parquet_writer import save_columnar
+
+        save_columnar(run, target)  # Parquet, or Arrow IPC for .arrow/.feather
+    elif suffix == ".jsonl":
         with atomic_file(target) as handle:
             handle.write(_json_line({"run": meta}))
             for record in run.records():
@@ -315,7 +321,15 @@ class RunWriter(DatapointSink):
     ``datapoints.jsonl`` and flushed. Leaving the block normally rewrites ``run.yaml``
     with ``complete: true``; after an exception the partial run stays readable and is
     marked incomplete. An existing run at ``path`` is replaced only on success.
+    A ``.parquet`` (or ``.arrow``) path writes one Parquet (Arrow IPC) file instead.
     """
+
+    def __new__(cls, path: str | Path, **kwargs: Any) -> RunWriter:
+        if cls is RunWriter and Path(path).suffix.lower() in COLUMNAR_SUFFIXES:
+            from pytest_runcompare.parquet_writer import ParquetRunWriter
+
+            return super().__new__(ParquetRunWriter)
+        return super().__new__(cls)
 
     def __init__(
         self,

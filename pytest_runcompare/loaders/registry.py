@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 #: Built-in reader modules, most specific first: the native reader is the fallback.
 BUILTIN_READERS = (
     "pytest_runcompare.loaders.native",
+    "pytest_runcompare.loaders.parquet",  # asked just before native: .parquet, .arrow
     "pytest_runcompare.loaders.lm_eval",
     "pytest_runcompare.loaders.lmms_eval",  # asked before lm_eval: same layout
     "pytest_runcompare.loaders.deepeval",
@@ -127,7 +128,8 @@ def load_run(
         raise RunNotFoundError(
             f"{location}: no reader recognises this run; known formats: native "
             "(directory with run.yaml + datapoints.jsonl, .jsonl, .json/.yaml with 'run' "
-            "and 'datapoints', .csv), lm-evaluation-harness, lmms-eval, DeepEval, "
+            "and 'datapoints', .csv; Parquet or Arrow IPC files or folders of them), "
+            "lm-evaluation-harness, lmms-eval, DeepEval, "
             "OpenAI Evals, Inspect AI, promptfoo, MLflow"
         )
     return run

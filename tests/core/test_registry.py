@@ -121,7 +121,7 @@ def test_missing_path(tmp_path: Path) -> None:
         load_run(str(missing) + "::sel")
 
 
-@pytest.mark.parametrize("name", ["run.txt", "run.parquet"])
+@pytest.mark.parametrize("name", ["run.txt", "run.h5"])
 def test_unknown_format(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("whatever\n", encoding="utf-8")
