@@ -130,7 +130,9 @@ def _metric_value(value: Any, scorer: _Scorer) -> float | bool | None:
     if isinstance(value, str) and value.strip().lower() in _YES_NO:
         scorer.flags += 1
         return _YES_NO[value.strip().lower()]
-    scorer.others.add(value if isinstance(value, str) else json.dumps(value))
+    scorer.others.add(
+        value if isinstance(value, str) else json.dumps(value, default=str)
+    )
     return None
 
 
@@ -140,7 +142,8 @@ def _record(
     """One trace as a native record (its id is settled afterwards)."""
     info = trace.info
     request = _json_value(trace.data.request if trace.data else None)
-    if request is None:
+    preview = request is None
+    if preview:  # no root span: MLflow's preview of the inputs (250 characters)
         request = _json_value((info.trace_metadata or {}).get("mlflow.traceInputs"))
     response = _json_value(trace.data.response if trace.data else None)
     metrics: dict[str, float | bool] = {}
@@ -185,6 +188,8 @@ def _record(
             else expectations
         )
     record["id"] = info.trace_id if id_from == "trace" else None
+    if preview:
+        record["meta"]["request_from_preview"] = True
     return record
 
 
@@ -287,7 +292,15 @@ def records_from_traces(
         }
         for name, s in sorted(scorers.items())
     }
-    return records, _definitions(scorers), facts, _warnings(scorers, where)
+    warnings = _warnings(scorers, where)
+    previews = sum(1 for r in records if r["meta"].get("request_from_preview"))
+    if previews:
+        warnings.append(
+            f"{where}: {previews} trace(s) have no root span: their request is "
+            "MLflow's preview of the inputs (at most 250 characters), and their id "
+            "a hash of it"
+        )
+    return records, _definitions(scorers), facts, warnings
 
 
 # --------------------------------------------------------------------------- client

@@ -401,3 +401,24 @@ def test_the_same_request_twice_gives_grouped_replicates() -> None:
         (f"{key}#1", key),
         (f"{key}#2", key),
     ]
+
+
+def test_a_trace_without_spans_reads_the_preview_and_says_so() -> None:
+    from types import SimpleNamespace
+
+    from pytest_runcompare.loaders.mlflow_genai import records_from_traces
+
+    info = SimpleNamespace(
+        trace_id="tr-9",
+        assessments=[_feedback("s", 1, "r1", 1)],
+        trace_metadata={"mlflow.traceInputs": '{"q": "a"}'},
+    )
+    trace = SimpleNamespace(info=info, data=None)
+    records, _, _, warnings = records_from_traces([trace], "r1", where="w")
+    assert records[0]["input"] == {"q": "a"}
+    assert records[0]["id"] == _hash_id({"q": "a"})
+    assert records[0]["meta"]["request_from_preview"] is True
+    assert warnings == [
+        "w: 1 trace(s) have no root span: their request is MLflow's preview of the "
+        "inputs (at most 250 characters), and their id a hash of it"
+    ]
