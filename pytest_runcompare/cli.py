@@ -319,10 +319,37 @@ def _candidates(args: argparse.Namespace, config: GatesConfig, pm: Any) -> list[
     return list(expand_candidates(entries, hook=pm.hook.pytest_runcompare_list_runs))
 
 
+def _request(
+    args: argparse.Namespace, config: GatesConfig, pm: Any, candidate: Any
+) -> Any:
+    """The comparison's request from the command line over the gates file."""
+    from pytest_runcompare import pipeline
+    from pytest_runcompare.config import RunSource
+
+    request = pipeline.build_request(
+        config,
+        baseline=RunSource(args.baseline),
+        candidate=candidate,
+        seed=args.seed,
+        alpha=args.alpha,
+        html=args.html,
+        markdown=args.markdown,
+        json=args.json,
+        report_url=args.report_url,
+        custom_tests=pipeline.registered_tests(
+            pm.hook.pytest_runcompare_register_tests()
+        ),
+    )
+    if args.max_outputs is not None:
+        outputs = replace(request.outputs, max_outputs=args.max_outputs)
+        request = replace(request, outputs=outputs)
+    return request
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """Build the request, load, compare, judge, render; return the exit code."""
     from pytest_runcompare import pipeline
-    from pytest_runcompare.config import PowerPolicy, RunSource
+    from pytest_runcompare.config import PowerPolicy
     from pytest_runcompare.errors import ConfigError
     from pytest_runcompare.render.terminal import (
         failure_message,
@@ -341,24 +368,7 @@ def run_compare(args: argparse.Namespace) -> int:
     candidates = _candidates(args, config, pm)
     if len(candidates) > 1 or args.require is not None or args.best is not None:
         return run_sweep(args, config, pm, candidates)
-    request = pipeline.build_request(
-        config,
-        baseline=RunSource(args.baseline),
-        candidate=candidates[0].source,
-        seed=args.seed,
-        alpha=args.alpha,
-        html=args.html,
-        markdown=args.markdown,
-        json=args.json,
-        report_url=args.report_url,
-        custom_tests=pipeline.registered_tests(
-            pm.hook.pytest_runcompare_register_tests()
-        ),
-    )
-    if args.max_outputs is not None:
-        outputs = replace(request.outputs, max_outputs=args.max_outputs)
-        request = replace(request, outputs=outputs)
-    assert request.baseline is not None
+    request = _request(args, config, pm, candidates[0].source)
     assert request.candidate is not None
     hook = pm.hook.pytest_runcompare_load_run
     baseline = pipeline.load(request.baseline, hook=hook)
@@ -444,28 +454,12 @@ def run_sweep(
 ) -> int:
     """Judge every candidate against the baseline as one family; print and write it."""
     from pytest_runcompare import pipeline
-    from pytest_runcompare.config import Require, RunSource
+    from pytest_runcompare.config import Require
     from pytest_runcompare.errors import ConfigError
     from pytest_runcompare.render.sweep_terminal import sweep_lines
     from pytest_runcompare.sweep import judge_sweep
 
-    request = pipeline.build_request(
-        config,
-        baseline=RunSource(args.baseline),
-        seed=args.seed,
-        alpha=args.alpha,
-        html=args.html,
-        markdown=args.markdown,
-        json=args.json,
-        report_url=args.report_url,
-        custom_tests=pipeline.registered_tests(
-            pm.hook.pytest_runcompare_register_tests()
-        ),
-    )
-    if args.max_outputs is not None:
-        outputs = replace(request.outputs, max_outputs=args.max_outputs)
-        request = replace(request, outputs=outputs)
-    assert request.baseline is not None
+    request = _request(args, config, pm, None)
     hook = pm.hook.pytest_runcompare_load_run
     baseline = pipeline.load(request.baseline, hook=hook)
     runs = [(c.label, pipeline.load(c.source, hook=hook)) for c in candidates]
