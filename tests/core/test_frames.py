@@ -254,3 +254,14 @@ def test_importing_the_functions_imports_no_frame_library() -> None:
         check=True,
     )
     assert done.stdout.strip() == "False False"  # imported when a frame is converted
+
+
+def test_a_dataset_null_is_missing_and_its_nan_a_value() -> None:
+    datasets = pytest.importorskip("datasets", reason="datasets is not installed")
+    ds = datasets.Dataset.from_dict({"qid": ["a", "b", "c"], "score": [0.5, None, 1.0]})
+    run = from_dataset(ds, id="qid")
+    assert run.datapoint("b").metrics == {}
+    assert run.metrics["score"].count == 2
+    nan = datasets.Dataset.from_dict({"qid": ["a", "b"], "score": [0.5, math.nan]})
+    with pytest.raises(RunFormatError, match=r"^datasets.Dataset, row 1, column "):
+        from_dataset(nan, id="qid")

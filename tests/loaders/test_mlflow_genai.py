@@ -422,3 +422,28 @@ def test_a_trace_without_spans_reads_the_preview_and_says_so() -> None:
         "w: 1 trace(s) have no root span: their request is MLflow's preview of the "
         "inputs (at most 250 characters), and their id a hash of it"
     ]
+
+
+def test_traces_are_read_page_by_page(
+    evaluations: Evaluations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from pytest_runcompare.loaders import mlflow_genai
+
+    pages: list[int] = []
+    search = MlflowClient.search_traces
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        page = search(self, *args, **kwargs)
+        pages.append(len(page))
+        return page
+
+    monkeypatch.setattr(MlflowClient, "search_traces", counted)
+    monkeypatch.setattr(mlflow_genai, "_PAGE", 5)
+    run = load_run(
+        f"mlflow://{evaluations.baseline}::traces",
+        options={"tracking_uri": evaluations.uri},
+    )
+    assert pages == [5, 5, 2]
+    assert sorted(run.ids) == sorted(_hash_id({"question": q}) for q in QUESTIONS)
