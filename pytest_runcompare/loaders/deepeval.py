@@ -39,6 +39,10 @@ FORMAT = "deepeval"
 #: DeepEval's own names for test cases it was given no name for (``test_case/api.py``).
 _POSITIONAL = re.compile(r"^(conversational_)?test_case_\d+$")
 _CASE_LISTS = ("testCases", "conversationalTestCases")
+_EXPORT_HEAD = re.compile(
+    rb'^\s*\{\s*(?:"testFile"\s*:\s*(?:"(?:[^"\\]|\\.)*"|null)\s*,\s*)?'
+    rb'"(?:testCases|conversationalTestCases)"\s*:\s*\[\s*(?:\]|\{\s*"name"\s*:)'
+)
 #: Test-case fields kept in the datapoint's ``meta`` (DeepEval's alias -> ours).
 _CASE_META = {
     "retrievalContext": "retrieval_context",
@@ -76,8 +80,10 @@ def _looks_like_deepeval(path: Path) -> bool:
     head = read_head(path)
     if json_starts_with_key(head, "testRunData", "testRunLink"):
         return True
-    return json_starts_with_key(head, "testFile", *_CASE_LISTS) and (
-        b'"metricsData"' in head or b'"metricsScores"' in head
+    # an export: TestRun dumped by alias, testFile (if any) first, then testCases
+    return bool(_EXPORT_HEAD.match(head)) or (
+        json_starts_with_key(head, *_CASE_LISTS)
+        and (b'"metricsData"' in head or b'"metricsScores"' in head)
     )
 
 

@@ -406,11 +406,21 @@ def test_the_reader_is_chosen_from_the_content_not_the_name(
     renamed = tmp_path / "results.json"
     renamed.write_bytes((data / BEEAI_OLD).read_bytes())
     assert load_run(renamed).meta.format == "deepeval"
-    other = write(tmp_path, {"testCases": [{"name": "x"}]}, "plain.json")
+    other = write(tmp_path, {"cases": [{"name": "x"}], "testCases": []}, "plain.json")
     assert deepeval.pytest_runcompare_load_run(str(other), {}) is None
-    forced = deepeval.pytest_runcompare_load_run(str(other), {"format": "deepeval"})
-    assert forced is not None
-    assert forced.ids == ["x"]
+    with pytest.raises(RunFormatError, match="the test run holds no test cases"):
+        deepeval.pytest_runcompare_load_run(str(other), {"format": "deepeval"})
+
+
+def test_an_export_whose_first_test_case_is_long_is_recognised(
+    data: Path, tmp_path: Path
+) -> None:
+    doc, case = _cases(data)
+    case["input"] = "context " * 1000  # metricsData starts past the bytes sniffed
+    export = write(tmp_path, doc["testRunData"], "test_run_20260101_120000.json")
+    run = load_run(export)
+    assert run.meta.format == "deepeval"
+    assert run.datapoint(run.ids[0]).input == case["input"]
 
 
 def test_another_format_forced_is_not_read_here(data: Path) -> None:
