@@ -392,14 +392,16 @@ def build_request(
     report_url: str | None = None,
     custom_tests: Mapping[str, Callable[..., Any]] | None = None,
     option_names: Mapping[str, str] | None = None,
+    mlflow_log: bool | None = None,
 ) -> Request:
     """The one request builder: command-line values over the gates file over defaults.
 
     ``baseline`` and ``candidate`` override the gates file's locations (keeping its
     reader options); ``seed`` and ``alpha`` are validated here; every ``test:`` must
     be built in or one of ``custom_tests``; ``report_url`` (over ``report.url``) must
-    be an http(s) URL. ``option_names`` names the options in error messages
-    (``{"alpha": "--runcompare-alpha"}``).
+    be an http(s) URL; ``mlflow_log`` (over ``report.mlflow``) logs the judgement
+    onto the candidate's MLflow run. ``option_names`` names the options in error
+    messages (``{"alpha": "--runcompare-alpha"}``).
 
     Raises
     ------
@@ -452,6 +454,9 @@ def build_request(
             max_outputs=int(report.get("max_outputs", DEFAULT_MAX_OUTPUTS)),
             url=_report_url(report_url, names["report_url"]) or report.get("url"),
             marker=_marker(config.path),
+            mlflow_log=bool(report.get("mlflow", False))
+            if mlflow_log is None
+            else mlflow_log,
         ),
         custom_tests=tests,
     )
@@ -964,3 +969,62 @@ def judge_assertion(
         _incomplete(comparison),
     )
     return replace(result, assertion=True)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def judge_engine(comparison: Any, request: Request) -> Judgement:
+    """Judge the request on runs held in an engine (issue 15, ``pytest_runcompare.engine``).
+
+    ``comparison`` is an :class:`~pytest_runcompare.engine.view.EngineComparison`:
+    the same gate expansion, family and statuses as :func:`judge`, with each gate
+    measured from the engine's sufficient statistics (or in memory on the few rows
+    of a small gate). Owned by the engine's helper; kept apart from :func:`judge`.
+    """
+    config = request.config
+    specs = expand_gates(config, comparison)
+    warn_specs, unjudged = _warn_only_gates(specs, comparison)
+    all_specs = [*specs, *warn_specs]
+    evidence = comparison.measure_all(
+        all_specs, request.seed, request.today, request.custom_tests
+    )
+    summary = _family(evidence, request)
+    compat = comparison.compatibility
+    incomplete = _incomplete(comparison)
+    results = [
+        _status(spec, verdict, request, compat, incomplete)
+        for spec, verdict in zip(all_specs, summary.verdicts, strict=True)
+    ]
+    known = comparison.known_ids(sorted({i for w in config.waivers for i in w.ids}))
+    unmatched = tuple(
+        w
+        for w in config.waivers
+        if not (
+            any(w.excludes_from(s.gate) for s in specs) and any(i in known for i in w.ids)
+            if w.ids
+            else any(w.covers(s.gate) for s in specs)
+        )
+    )
+    gated = {s.gate.metric for s in specs}
+    p_all = summary.all_pass_bound
+    return Judgement(
+        results=tuple(results[: len(specs)]),
+        warn_only=tuple(results[len(specs) :]),
+        compatibility=compat,
+        compatibility_policy=config.compatibility,
+        incomplete_policy=config.incomplete_runs,
+        unmatched_waivers=unmatched,
+        stale_metrics=stale_metrics(config, comparison),
+        assumed_directions=tuple(sorted(comparison.assumed_directions & gated)),
+        all_pass_bound=None if math.isnan(p_all) else p_all,
+        least_powered=summary.least_powered,
+        family_correction=summary.family_correction,
+        family_size=summary.family_size,
+        seed=request.seed,
+        warnings=tuple(
+            [*run_notes(comparison), *_expansion_warnings(config, specs), *unjudged]
+        ),
+        numpy_version=summary.numpy_version,
+        scipy_version=summary.scipy_version,
+    )
