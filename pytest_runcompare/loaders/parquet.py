@@ -434,7 +434,7 @@ class _Builder:
                     self._limits().TEXT_CHARS.exceeded(
                         f"a metric name of {len(name) - len(METRIC_PREFIX):,}"
                     ),
-                    column=name[:60] + "...",
+                    column=name if len(name) <= 60 else name[:57] + "...",
                 )
 
     @staticmethod
@@ -490,7 +490,7 @@ class _Builder:
                 ),
                 row=row,
                 column="id",
-                datapoint="...",
+                datapoint=_cut(col[row].as_py()),
             )
         ids: list[str] = col.to_pylist()
         n = len(ids)
@@ -503,6 +503,7 @@ class _Builder:
                         f"duplicate id (first seen at row {seen[key]:,})",
                         row=i,
                         column="id",
+                        datapoint=key,
                         hint="datapoint ids must be unique within a run",
                     )
                 seen[key] = i
@@ -527,6 +528,7 @@ class _Builder:
                     f"that print alike (first at row {i:,})",
                     row=j,
                     column="id",
+                    datapoint=ids[j],
                     hint="normalise ids to NFC (unicodedata.normalize('NFC', id)) "
                     "where the run is written",
                 )
@@ -885,6 +887,11 @@ def _first(mask: Any) -> int:
     import pyarrow.compute as pc
 
     return int(pc.index(mask, True).as_py())
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters, for naming a datapoint with a huge id."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _short(value: object) -> str:
