@@ -78,14 +78,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
         help="log each gate's change, interval, p-value and verdict, and the HTML "
-        "report, onto the candidate's MLflow run (a candidate read as mlflow://<run_id>)",
+        "report, onto the candidate's MLflow run (a candidate read as "
+        "mlflow://<run_id>; default: the ini key, else the gates file's report.mlflow)",
     )
     parser.addini(
         "runcompare_mlflow_log",
         help="true: log the comparison onto the candidate's MLflow run (as "
-        "--runcompare-mlflow-log)",
+        "--runcompare-mlflow-log; default: the gates file's report.mlflow)",
         type="bool",
-        default=False,
+        default=None,
     )
     for ini, help_text in EXTRA_INI.items():
         parser.addini(ini, help=help_text, default=None)

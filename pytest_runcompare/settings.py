@@ -324,6 +324,9 @@ def settings_from_config(config: pytest.Config) -> Settings:
             markdown=given("markdown"),
             json=given("json"),
             report_url=_value(config, "report_url"),
+            # command line, else the ini key, else the gates file's report.mlflow
+            mlflow_log=config.getoption("runcompare_mlflow_log")
+            or config.getini("runcompare_mlflow_log"),
             custom_tests=registered_tests(
                 config.hook.pytest_runcompare_register_tests()
             ),
@@ -340,9 +343,6 @@ def settings_from_config(config: pytest.Config) -> Settings:
         # A comparison always leaves a report a reviewer can open.
         outputs = replace(request.outputs, html=rootdir / DEFAULT_REPORT_PATH)
         request = replace(request, outputs=outputs)
-    mlflow_log = config.getoption("runcompare_mlflow_log")
-    if mlflow_log or (mlflow_log is None and config.getini("runcompare_mlflow_log")):
-        request = replace(request, outputs=replace(request.outputs, mlflow_log=True))
     record = _value(config, "record") or DEFAULT_RECORD_PATH
     record_path = Path(record) if Path(record).is_absolute() else rootdir / record
     accept = bool(config.getoption("runcompare_accept_failed"))
