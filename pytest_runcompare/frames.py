@@ -180,8 +180,9 @@ def run_from_table(
 ) -> Run:
     """A validated run from a table whose columns are named by part of a datapoint.
 
-    ``metrics=None`` takes every column not named for another part, as a CSV run's
-    are. ``input`` is one column (its value) or several (a mapping per row);
+    ``metrics=None`` takes every column not named for another part that holds only
+    numbers (or missing values), as a CSV run's metric columns; the others are left
+    out with a warning. ``input`` is one column (its value) or several (a mapping);
     ``slices`` names columns whose values become tags ``<column>:<value>``.
     """
     from pytest_runcompare.building import build_run, parse_meta
