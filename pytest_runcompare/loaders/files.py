@@ -11,6 +11,7 @@ import gc
 import json
 import re
 from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Final
 
@@ -181,6 +182,112 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, object_pairs_hook=_pairs, parse_int=parse_int)
 
 
+def loads_unchecked_keys(text: str) -> Any:
+    """:func:`loads` without the duplicate-key hook: pair it with :func:`unique_keys`.
+
+    The hook is a Python call per JSON object (a quarter of the parse of a large
+    run); counting keys afterwards is exact and costs far less.
+    """
+    from pytest_runcompare import limits
+
+    parse_int = _int_parser(limits.NUMBER_DIGITS.value)
+    return json.loads(text, parse_int=parse_int)
+
+
+#: Bytes that may stand between a key's closing quote and its colon.
+_KEY_END: Final = re.compile(rb'"[ \t\r\n]*:')
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+#: Objects nested deeper than this are left to the exact check (the hook).
+_KEY_COUNT_DEPTH: Final = 500
+#: Above this many distinct keys at one level, keys are not walked column by column.
+_KEY_COLUMNS: Final = 64
+
+
+#: ``bytes.translate`` table: digits to ``0``, JSON whitespace to a space, ``:`` kept,
+#: anything else ``x``. Two-byte searches in the result are cheaper than a regex.
+CHAR_CLASSES: Final = bytes(
+    48 if 48 <= b <= 57 else 32 if b in b" \t\r\n" else 58 if b == 58 else 120
+    for b in range(256)
+)
+
+
+def unique_keys(values: list[Any], data: bytes, classes: bytes | None = None) -> bool:
+    r"""True only if no object parsed from ``data`` into ``values`` repeats a key.
+
+    Every key ends with ``"`` and optional whitespace before ``:``; outside a key that
+    sequence occurs only inside a string (after an escaped ``\"``). So ``data`` holds
+    at least as many such ends as the objects had keys, and the parsed objects hold
+    exactly as many as they had keys less one per duplicate. The counts being equal
+    proves there is none; when they differ (a duplicate, or ``\":`` inside a string)
+    the answer is False and the caller parses again with the exact hook.
+    ``classes`` is ``data.translate(CHAR_CLASSES)`` when the caller has it already.
+    """
+    if classes is None:
+        classes = data.translate(CHAR_CLASSES)
+    ends = len(_KEY_END.findall(data)) if b" :" in classes else data.count(b'":')
+    if _records_keys(values) == ends:
+        return True
+    found = _count_keys(values, ends)
+    return found is not None and found == ends
+
+
+def _records_keys(values: list[Any]) -> int:
+    """Keys of the records and of their mapping fields (``metrics``): a lower bound.
+
+    The parsed keys never outnumber the key ends in the text; a lower bound that
+    reaches that number settles the question without visiting every value.
+    """
+    if set(map(type, values)) != {dict} or not values:
+        return -1
+    total = sum(map(len, values))
+    for key, value in values[0].items():
+        if type(value) is not dict:
+            continue
+        column: list[Any] = list(map(dict.get, values, repeat(key)))
+        kinds = set(map(type, column))
+        if kinds == {dict, type(None)}:
+            column = [v for v in column if v is not None]
+        elif kinds != {dict}:
+            continue
+        total += sum(map(len, column))
+    return total
+
+
+def _count_keys(values: list[Any], most: int) -> int | None:
+    """Keys of every object nested in ``values``; None past the depth or ``most``."""
+    total = 0
+    level: list[list[Any]] = [values]
+    for _ in range(_KEY_COUNT_DEPTH):
+        deeper: list[list[Any]] = []
+        for items in level:
+            kinds = set(map(type, items))
+            if kinds <= _SCALARS:
+                continue
+            if dict in kinds:
+                dicts = (
+                    items if kinds == {dict} else [v for v in items if type(v) is dict]
+                )
+                total += sum(map(len, dicts))
+                names = set(chain.from_iterable(dicts))
+                if len(names) <= _KEY_COLUMNS:  # column by column: each one kind
+                    deeper.extend(list(map(dict.get, dicts, repeat(k))) for k in names)
+                else:
+                    deeper.append(list(chain.from_iterable(map(dict.values, dicts))))
+            if list in kinds:
+                lists = (
+                    items if kinds == {list} else [v for v in items if type(v) is list]
+                )
+                deeper.append(list(chain.from_iterable(lists)))
+            if not kinds <= _SCALARS | {dict, list}:
+                return None  # not parsed JSON: let the exact check decide
+        if total > most:
+            return None
+        if not deeper:
+            return total
+        level = deeper
+    return None
+
+
 def _lone_surrogate(value: Any, where: str = "") -> str | None:
     """The place of the first string (or key) holding a lone UTF-16 surrogate."""
     if isinstance(value, str):
@@ -311,6 +418,7 @@ def iter_jsonl(
     *,
     tolerate_truncated_tail: bool = False,
     warnings: list[str] | None = None,
+    fast_parse: Callable[[list[bytes]], list[Any] | None] | None = None,
 ) -> Iterator[tuple[list[Any], list[int]]]:
     """Yield ``(records, line_numbers)`` chunks of a JSON Lines file; blank lines skipped.
 
@@ -319,7 +427,9 @@ def iter_jsonl(
     out). Each chunk is parsed with one ``json.loads`` over the joined lines (fast);
     when that fails the chunk is parsed line by line to name the bad line. With
     ``tolerate_truncated_tail`` an unparsable last line without a newline (a writer
-    that crashed mid-line) is dropped and reported in ``warnings``.
+    that crashed mid-line) is dropped and reported in ``warnings``. ``fast_parse``
+    (the ``fast`` extra's parser) is tried first on each chunk; where it returns
+    ``None`` the chunk is parsed here, so every message stays this reader's.
     """
     check_regular(path)
     line_no = 0
@@ -335,12 +445,12 @@ def iter_jsonl(
             raw = [r for _, r in kept]
             if not raw:
                 continue
-        yield (
-            _parse_chunk(
+        records = None if fast_parse is None else fast_parse(raw)
+        if records is None:
+            records = _parse_chunk(
                 path, raw, numbers, unterminated, tolerate_truncated_tail, warnings
-            ),
-            numbers,
-        )
+            )
+        yield records, numbers
 
 
 def _line_chunks(path: Path) -> Iterator[tuple[list[bytes], bool]]:
@@ -421,8 +531,11 @@ def _parse_chunk(
 ) -> list[Any]:
     data = b"[" + b",".join(raw) + b"]"
     try:
-        records = loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        records = loads_unchecked_keys(text)
         if len(records) == len(raw):
+            if not unique_keys(records, data):
+                records = loads(text)  # exact: raises on a duplicate key
             check_surrogates(records, data, path, None)
             return records  # type: ignore[no-any-return]
     except (ValueError, RecursionError):

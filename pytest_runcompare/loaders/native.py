@@ -177,10 +177,13 @@ def _build_from_jsonl(path: Path, meta: Any, *, header_allowed: bool) -> Run:
 
     from pytest_runcompare.building import RunBuilder, parse_meta
     from pytest_runcompare.loaders.files import iter_jsonl
+    from pytest_runcompare.loaders.native_fast import chunk_parser
 
     warnings: list[str] = []
     builder: RunBuilder | None = None
-    chunks = iter_jsonl(path, tolerate_truncated_tail=True, warnings=warnings)
+    chunks = iter_jsonl(
+        path, tolerate_truncated_tail=True, warnings=warnings, fast_parse=chunk_parser()
+    )
     for records, lines in chunks:
         if builder is None:
             first = records[0] if records else None
