@@ -1,18 +1,17 @@
-"""Writing runs as Parquet or Arrow IPC: ``save_run`` and ``RunWriter`` on ``.parquet``.
+"""Writing runs as Parquet or Arrow IPC: the table ``save_run`` and ``RunWriter`` write.
 
 The table follows :mod:`pytest_runcompare.parquet_layout`; metric columns are made
-from the Run's arrays and masks without a loop over rows. ``ParquetRunWriter``
-(what ``RunWriter`` becomes for a ``.parquet``/``.arrow`` path) keeps the validated
-datapoints in columns and writes the file atomically when its block ends.
+from the Run's arrays and masks without a loop over rows. :class:`ColumnarBuffer`
+keeps what a ``RunWriter`` on a ``.parquet``/``.arrow`` path was given, validated and
+in columns, until its block ends. The file handling (atomic writes, leftovers) stays
+in :mod:`pytest_runcompare.writer`, which calls this module.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from pytest_runcompare.errors import RunFormatError
@@ -24,19 +23,41 @@ from pytest_runcompare.parquet_layout import (
     layout_json,
     require_pyarrow,
 )
-from pytest_runcompare.writer import RunWriter, atomic_file, remove_leftovers
 
 if TYPE_CHECKING:
-    from pytest_runcompare.building import RunBuilder
-    from pytest_runcompare.runs import Datapoints, Run
+    from pytest_runcompare.runs import Datapoints, MetricDefinition, Run
 
-#: Datapoints a ParquetRunWriter validates and stores in columns at a time.
+#: Datapoints a ColumnarBuffer validates and stores in columns at a time.
 _CHUNK = 10_000
 
 
-def _json_text(value: Any, datapoint: object) -> str:
-    from pytest_runcompare.writer import _encodable, _json_default
+def _json_default(value: object) -> object:
+    """Real numbers of other types (numpy scalars) as JSON numbers; else refused."""
+    from pytest_runcompare.building import plain_number
 
+    plain = plain_number(value)
+    if plain is value:
+        raise TypeError(
+            f"Object of type {type(value).__name__} is not JSON serializable"
+        )
+    return plain
+
+
+def _encodable(text: str, datapoint: object) -> str:
+    """``text`` if UTF-8 can write it; a lone surrogate is refused, naming the datapoint."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RunFormatError(
+            "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff without its "
+            "pair), which no run file can hold",
+            datapoint=datapoint,
+            hint="fix the text where it was made; the readers refuse it too",
+        ) from None
+    return text
+
+
+def _json_text(value: Any, datapoint: object) -> str:
     try:
         text = json.dumps(
             value, ensure_ascii=False, separators=(",", ":"), default=_json_default
@@ -51,8 +72,6 @@ def _json_text(value: Any, datapoint: object) -> str:
 def _value_array(values: Sequence[Any], ids: Sequence[str], force_json: bool) -> Any:
     """A string column of ``values``; JSON text when any is not a string."""
     import pyarrow as pa
-
-    from pytest_runcompare.writer import _encodable
 
     as_json = force_json or not set(map(type, values)) <= {str, type(None)}
     texts = (
@@ -177,8 +196,6 @@ def run_table(run: Run) -> Any:
     """The run as one Arrow table in the documented layout, metadata included."""
     import pyarrow as pa
 
-    from pytest_runcompare.writer import _json_default
-
     json_columns: list[str] = []
     columns: dict[str, Any] = {"id": pa.array(run.ids, pa.string())}
     columns.update(_columns(run.datapoints, json_columns, ""))
@@ -216,96 +233,25 @@ def write_columnar(run: Run, handle: IO[bytes], path: Path) -> None:
         pq.write_table(table, handle, compression="zstd")
 
 
-def save_columnar(run: Run, path: Path) -> None:
-    """Write ``run`` at ``path`` atomically (a temporary beside it, then a rename)."""
-    require_pyarrow(path, writing=True)
-    with atomic_file(path, "wb") as handle:
-        write_columnar(run, handle, path)
+class ColumnarBuffer:
+    """What a ``RunWriter`` on a ``.parquet``/``.arrow`` path was given, in columns.
 
-
-class ParquetRunWriter(RunWriter):
-    """``RunWriter`` for a ``.parquet`` or ``.arrow`` path (``RunWriter`` picks it).
-
-    Each datapoint is validated as it is added and kept in columns; the file is
-    written atomically when the block ends, marked complete. After an exception the
-    datapoints so far are written marked incomplete: at the path when nothing was
-    there, else beside it (``<name>.writing-<pid>-<host>-partial<suffix>``), so that
-    an existing baseline is never replaced by a crashed evaluation.
+    Each datapoint is checked as it comes (so a bad value fails at its source) and
+    stored by a :class:`~pytest_runcompare.building.RunBuilder` every ``_CHUNK``
+    datapoints; :meth:`run` returns the run to write when the block ends.
     """
 
-    _builder: RunBuilder | None = None
-    _chunk: list[dict[str, Any]]
+    def __init__(self, path: Path, definitions: Mapping[str, MetricDefinition]) -> None:
+        from pytest_runcompare.building import RunBuilder
 
-    def __enter__(self) -> ParquetRunWriter:
-        from pytest_runcompare.building import RunBuilder, parse_meta
+        require_pyarrow(path, writing=True)
+        self.path = path
+        self._builder = RunBuilder(path=str(path), definitions=definitions)
+        self._chunk: list[dict[str, Any]] = []
+        self.count = 0
 
-        require_pyarrow(self.path, writing=True)
-        if self._capture:
-            from pytest_runcompare.lineage import capture_lineage
-
-            self._meta.update(capture_lineage(cwd=self._cwd, packages=self._packages))
-        parse_meta(self._meta, path=str(self.path))  # validate before any datapoint
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            remove_leftovers(self.path)
-        self._builder = RunBuilder(path=str(self.path), definitions=self._definitions)
-        self._chunk = []
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        from pytest_runcompare.writer import temp_prefix
-
-        if self._builder is None:
-            raise RuntimeError("RunWriter.__exit__ without __enter__")
-        meta: dict[str, Any] = {
-            **self._meta,
-            "complete": exc_type is None,
-            "datapoint_count": self.count,
-        }
-        if exc_type is not None:
-            meta["error"] = f"{exc_type.__name__}: {exc}"
-        run = self._finish(meta)
-        self._builder = None
-        target = self.path
-        if exc_type is not None and self.path.exists():
-            name = temp_prefix(self.path.name, hidden=False)
-            target = self.path.with_name(f"{name}partial{self.path.suffix}")
-        save_columnar(run, target)
-
-    def _finish(self, meta: Mapping[str, Any]) -> Run:
-        from pytest_runcompare.building import parse_meta
-        from pytest_runcompare.runs import Datapoints, Run
-
-        assert self._builder is not None
-        parsed = parse_meta(dict(meta), path=str(self.path))
-        if self._chunk:
-            self._builder.add(self._chunk)
-            self._chunk = []
-        if not self.count:
-            empty = Datapoints(ids=[], outputs=[], metrics={})
-            return Run(meta=parsed, datapoints=empty)
-        return self._builder.finish(parsed)
-
-    def add_record(self, record: Mapping[str, Any]) -> None:
-        """Validate one datapoint (a native record mapping) and keep it."""
-        from pytest_runcompare.building import check_record
-
-        if self._builder is None:
-            raise RuntimeError("RunWriter.add_record() outside its 'with' block")
-        record = dict(record)
-        key = check_record(record, path=str(self.path), definitions=self._definitions)
-        if key in self._ids:
-            raise RunFormatError(
-                "duplicate id: this datapoint was already written",
-                path=self.path,
-                datapoint=key,
-                field="id",
-            )
+    def add(self, record: Mapping[str, Any], key: str) -> None:
+        """Keep one datapoint already checked by ``check_record`` (its id is ``key``)."""
         for name in ("input", "output", "expected", "meta"):
             value = record.get(name)
             if value is not None and type(value) is not str:
@@ -315,16 +261,23 @@ class ParquetRunWriter(RunWriter):
                     raise RunFormatError(
                         error.reason, path=self.path, datapoint=key, field=name
                     ) from None
-        self._ids.add(key)
-        self._chunk.append(record)
+        self._chunk.append(dict(record))
         self.count += 1
         if len(self._chunk) >= _CHUNK:
             self._builder.add(self._chunk)
             self._chunk = []
 
+    def run(self, meta: Mapping[str, Any]) -> Run:
+        """The run of every datapoint kept so far, with this metadata."""
+        from pytest_runcompare.building import parse_meta
+        from pytest_runcompare.runs import Datapoints, Run
 
-def is_parquet_writer_path(path: str | os.PathLike[str]) -> bool:
-    """Whether ``RunWriter``/``save_run`` write ``path`` as Parquet or Arrow IPC."""
-    from pytest_runcompare.parquet_layout import is_columnar
-
-    return is_columnar(Path(path))
+        parsed = parse_meta(dict(meta), path=str(self.path))
+        if self._chunk:
+            self._builder.add(self._chunk)
+            self._chunk = []
+        if not self.count:
+            return Run(
+                meta=parsed, datapoints=Datapoints(ids=[], outputs=[], metrics={})
+            )
+        return self._builder.finish(parsed)

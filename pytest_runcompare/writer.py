@@ -27,6 +27,7 @@ from pytest_runcompare.errors import RunFormatError
 from pytest_runcompare.parquet_layout import SUFFIXES as COLUMNAR_SUFFIXES
 
 if TYPE_CHECKING:
+    from pytest_runcompare.parquet_writer import ColumnarBuffer
     from pytest_runcompare.runs import Run
 
 DATAPOINTS_FILE = "datapoints.jsonl"
@@ -271,9 +272,10 @@ def save_run(run: Run, path: str | Path, *, backup: str | Path | None = None) ->
         with atomic_file(Path(backup), "wb") as handle, target.open("rb") as source:
             shutil.copyfileobj(source, handle)
     if suffix in COLUMNAR_SUFFIXES:
-        from pytest_runcompare.parquet_writer import save_columnar
+        from pytest_runcompare.parquet_writer import write_columnar
 
-        save_columnar(run, target)  # Parquet, or Arrow IPC for .arrow/.feather
+        with atomic_file(target, "wb") as handle:
+            write_columnar(run, handle, target)  # Parquet; Arrow IPC for .arrow
     elif suffix == ".jsonl":
         with atomic_file(target) as handle:
             handle.write(_json_line({"run": meta}))
@@ -321,15 +323,12 @@ class RunWriter(DatapointSink):
     ``datapoints.jsonl`` and flushed. Leaving the block normally rewrites ``run.yaml``
     with ``complete: true``; after an exception the partial run stays readable and is
     marked incomplete. An existing run at ``path`` is replaced only on success.
-    A ``.parquet`` (or ``.arrow``) path writes one Parquet (Arrow IPC) file instead.
+
+    A ``.parquet`` (or ``.arrow``) path is one file, written atomically when the block
+    ends: the validated datapoints are kept in columns until then. After an exception
+    the partial run is written marked incomplete, at ``path`` if nothing was there,
+    else beside it (``<name>.writing-<pid>-<host>-partial.parquet``).
     """
-
-    def __new__(cls, path: str | Path, **kwargs: Any) -> RunWriter:
-        if cls is RunWriter and Path(path).suffix.lower() in COLUMNAR_SUFFIXES:
-            from pytest_runcompare.parquet_writer import ParquetRunWriter
-
-            return super().__new__(ParquetRunWriter)
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -369,6 +368,7 @@ class RunWriter(DatapointSink):
         self._ids: set[str] = set()
         self._handle: IO[str] | None = None
         self._dir: Path | None = None
+        self._columns: ColumnarBuffer | None = None  # a .parquet/.arrow path
         self._pending = 0
         self.count = 0
 
@@ -382,6 +382,12 @@ class RunWriter(DatapointSink):
             self._meta.update(capture_lineage(cwd=self._cwd, packages=self._packages))
         parse_meta(self._meta, path=str(self.path))  # validate before writing anything
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.suffix.lower() in COLUMNAR_SUFFIXES:
+            from pytest_runcompare.parquet_writer import ColumnarBuffer
+
+            remove_leftovers(self.path)
+            self._columns = ColumnarBuffer(self.path, self._definitions)
+            return self
         # Write beside the target while running, so that an existing run (a baseline)
         # is never clobbered by an evaluation that crashes.
         if self.path.exists():
@@ -407,6 +413,9 @@ class RunWriter(DatapointSink):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._columns is not None:
+            self._write_columns(exc_type, exc)
+            return
         if self._handle is None or self._dir is None:
             raise RuntimeError("RunWriter.__exit__ without __enter__")
         self._handle.flush()
@@ -421,6 +430,24 @@ class RunWriter(DatapointSink):
             replace_dir(self._dir, self.path)
 
     # writing -------------------------------------------------------------------------
+    def _write_columns(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None
+    ) -> None:
+        assert self._columns is not None
+        meta = {
+            **self._meta,
+            "complete": exc_type is None,
+            "datapoint_count": self.count,
+        }
+        if exc_type is not None:
+            meta["error"] = f"{exc_type.__name__}: {exc}"
+        run, self._columns = self._columns.run(meta), None
+        target = self.path
+        if exc_type is not None and self.path.exists():  # keep the previous run
+            name = temp_prefix(self.path.name, hidden=False)
+            target = self.path.with_name(f"{name}partial{self.path.suffix}")
+        save_run(run, target)
+
     def _write_meta(self, *, complete: bool, error: str | None = None) -> None:
         assert self._dir is not None
         meta = {**self._meta, "complete": complete, "datapoint_count": self.count}
@@ -444,7 +471,7 @@ class RunWriter(DatapointSink):
         """Append one datapoint given as a native record mapping."""
         from pytest_runcompare.building import check_record
 
-        if self._handle is None:
+        if self._handle is None and self._columns is None:
             raise RuntimeError("RunWriter.add_record() outside its 'with' block")
         record = dict(record)
         key = check_record(record, path=str(self.path), definitions=self._definitions)
@@ -455,6 +482,12 @@ class RunWriter(DatapointSink):
                 datapoint=key,
                 field="id",
             )
+        if self._columns is not None:
+            self._columns.add(record, key)
+            self._ids.add(key)
+            self.count += 1
+            return
+        assert self._handle is not None  # checked above: no columns, so a handle
         try:
             line = _json_line(record)
         except (TypeError, ValueError) as error:
