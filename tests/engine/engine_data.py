@@ -48,8 +48,13 @@ metrics:
 """
 
 
-def records(n: int, seed: int, *, candidate: bool) -> list[dict[str, Any]]:
-    """One run's datapoints; the candidate lacks every 97th and adds 30 new ones."""
+def records(
+    n: int, seed: int, *, candidate: bool, groups: int = 0
+) -> list[dict[str, Any]]:
+    """One run's datapoints; the candidate lacks every 97th and adds 30 new ones.
+
+    ``groups``: replicates, ``groups`` consecutive datapoints per group.
+    """
     rng = np.random.default_rng(seed)
     truth = np.random.default_rng(7)
     quality = truth.random(n)
@@ -71,21 +76,22 @@ def records(n: int, seed: int, *, candidate: bool) -> list[dict[str, Any]]:
             tags.append("tiny")
         if k % 9 == 0:
             tags.append("mid")
-        out.append(
-            {
-                "id": f"d{k:06d}",
-                "metrics": {
-                    "correct": bool(correct[k]),
-                    "solved": bool(solved[k]),
-                    "hit": bool(hit[k]),
-                    "score": round(float(score[k]), 6),
-                    "quality": round(float(quality_s[k]), 6),
-                    "latency": round(float(latency[k]), 6),
-                    "cost": round(float(cost[k]), 4),
-                },
-                "slices": tags,
-            }
-        )
+        record: dict[str, Any] = {
+            "id": f"d{k:06d}",
+            "metrics": {
+                "correct": bool(correct[k]),
+                "solved": bool(solved[k]),
+                "hit": bool(hit[k]),
+                "score": round(float(score[k]), 6),
+                "quality": round(float(quality_s[k]), 6),
+                "latency": round(float(latency[k]), 6),
+                "cost": round(float(cost[k]), 4),
+            },
+            "slices": tags,
+        }
+        if groups:
+            record["group"] = f"g{k // groups}"
+        out.append(record)
     if candidate:
         for k in range(n, n + 30):
             out.append(
@@ -111,10 +117,48 @@ def write_jsonl(folder: Path, recs: list[dict[str, Any]], name: str) -> Path:
     return folder
 
 
-def make_pair(tmp: Path, n: int) -> tuple[Path, Path, Path]:
+def make_pair(
+    tmp: Path, n: int, *, groups: int = 0, gates_text: str = GATES
+) -> tuple[Path, Path, Path]:
     """Baseline and candidate folders and a gates file naming them."""
-    base = write_jsonl(tmp / "baseline", records(n, 1, candidate=False), "baseline")
-    cand = write_jsonl(tmp / "candidate", records(n, 2, candidate=True), "candidate")
+    base_recs = records(n, 1, candidate=False, groups=groups)
+    cand_recs = records(n, 2, candidate=True, groups=groups)
+    base = write_jsonl(tmp / "baseline", base_recs, "baseline")
+    cand = write_jsonl(tmp / "candidate", cand_recs, "candidate")
     gates = tmp / "runcompare.yaml"
-    gates.write_text(GATES.format(baseline=base, candidate=cand), encoding="utf-8")
+    gates.write_text(gates_text.format(baseline=base, candidate=cand), encoding="utf-8")
     return base, cand, gates
+
+
+def write_parquet(folder: Path, target: Path, parts: int = 3) -> Path:
+    """The JSONL run of ``folder`` as a partitioned Parquet run (``id``,
+    ``metrics.<name>`` columns, ``slices``, ``group``) with its ``run.yaml``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in (folder / "datapoints.jsonl").open()]
+    names = sorted({m for r in rows for m in r["metrics"]})
+    size = -(-len(rows) // parts)
+    for p in range(parts):
+        chunk = rows[p * size : (p + 1) * size]
+        table = {
+            "id": pa.array([r["id"] for r in chunk], pa.string()),
+            "slices": pa.array(
+                [r.get("slices", []) for r in chunk], pa.list_(pa.string())
+            ),
+            "group": pa.array([r.get("group") for r in chunk], pa.string()),
+        }
+        for m in names:
+            values = [r["metrics"].get(m) for r in chunk]
+            kind = (
+                pa.bool_()
+                if all(isinstance(v, bool) or v is None for v in values)
+                else pa.float64()
+            )
+            table[f"metrics.{m}"] = pa.array(values, kind)
+        pq.write_table(pa.table(table), target / f"part-{p}.parquet")
+    (target / "run.yaml").write_text(
+        (folder / "run.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    return target
