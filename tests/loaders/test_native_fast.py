@@ -344,3 +344,39 @@ def test_an_integer_past_64_bits_stays_an_integer_with_the_fast_extra(
     run = _assert_same_run(path, monkeypatch, delegated=True)
     assert run.ids == ["123456789012345678901"]
     assert run.outputs == [-92233720368547758090]
+
+
+def test_the_benchmark_script_runs_small_and_prints_every_row(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bench = ROOT / "benchmarks"
+    subprocess.run(
+        [
+            sys.executable,
+            str(bench / "make_runs.py"),
+            "-n",
+            "300",
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(bench / "bench_fast_jsonl.py"),
+            "--repeat",
+            "1",
+            "--data",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    for label in ("json.loads of every line", "ours, stdlib:", "ours, fast extra:"):
+        assert label in done.stdout
+    assert "stdlib path / json.loads:" in done.stdout
