@@ -158,7 +158,8 @@ class DuckDBEngine:
         order = "filename, file_row_number" if parquet else ""
         return (
             f"SELECT CAST(id AS VARCHAR) AS id, {grp} AS grp, {tags} AS tags, "
-            f"row_number() OVER ({'ORDER BY ' + order if order else ''}) AS ord"
+            f"row_number() OVER ({'ORDER BY ' + order if order else ''}) AS ord, "
+            "'' AS ord_file"
             + "".join(", " + m for m in metrics)
             + f" FROM {reader} WHERE {where}"
         )

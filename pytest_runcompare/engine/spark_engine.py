@@ -107,7 +107,10 @@ class SparkEngine:
                         if isinstance(kind, T.BooleanType):
                             booleans.add(short)
             # the rows' order in the files (see DuckDBEngine._normalised)
-            df = df.withColumn("__ord", F.monotonically_increasing_id())
+            # (Spark packs files into partitions by size, so the file name first)
+            df = df.withColumn("__file", F.input_file_name()).withColumn(
+                "__ord", F.monotonically_increasing_id()
+            )
             if src.where:
                 df = df.where(src.where)
             frames[role] = df.where(F.col("id").isNotNull())
@@ -136,6 +139,7 @@ class SparkEngine:
                     if shape.has_tags
                     else F.array().cast("array<string>")
                 ).alias("tags"),
+                F.col("__file").alias("ord_file"),
                 F.col("__ord").alias("ord"),
             ]
             for i, m in enumerate(self.metrics):

@@ -241,14 +241,15 @@ class EngineComparison:
                 "whose cluster statistics the engine path does not compute yet at "
                 f"this size (n = {units}); judge it in memory (without an engine)"
             )
-        self.paths["statistics"] += 1
-        return measure_stats(
+        evidence = measure_stats(
             chosen,
             gate,
             higher_is_better=self.directions.get(gate.metric, True),
             direction_assumed=gate.metric in self.assumed_directions,
             seed=seed,
         )
+        self.paths["statistics"] += 1  # after a refusal, which raises
+        return evidence
 
     def _replicated(self, gate: Gate) -> bool:
         if not (self.engine.baseline.has_groups or self.engine.candidate.has_groups):
@@ -279,7 +280,7 @@ class EngineComparison:
             scope = f"id IN (SELECT id FROM j WHERE {contains})"
         select = ", ".join(["id", "grp", "tags", *cols])
         out = []
-        query = f"SELECT {select} FROM {view} WHERE {scope} ORDER BY ord"
+        query = f"SELECT {select} FROM {view} WHERE {scope} ORDER BY ord_file, ord"
         for r in engine.rows(query):
             metrics: dict[str, Any] = {}
             for m in names:

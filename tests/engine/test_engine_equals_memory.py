@@ -45,7 +45,7 @@ def _diff(a: Any, b: Any, where: str = "") -> list[str]:
             return [f"{where}: {len(a)} vs {len(b)} items"]
         return [
             d
-            for i, (x, y) in enumerate(zip(a, b))
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
             for d in _diff(x, y, f"{where}[{i}]")
         ]
     return [] if _close(a, b) else [f"{where}: {a!r} != {b!r}"]
