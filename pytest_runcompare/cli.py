@@ -123,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="log each gate's change, interval, p-value and verdict, and the HTML "
         "report, onto the candidate's MLflow run (a candidate read as "
-        "mlflow://<run_id>)",
+        "mlflow://<run_id>; default: the gates file's report.mlflow)",
     )
     compare.add_argument(
         "--seed", type=_count, default=None, help="resampling seed (default 0)"
@@ -165,6 +165,13 @@ def _parser() -> argparse.ArgumentParser:
         "--margin",
         default=None,
         help="without a gates file: gate every metric with this margin (e.g. 0.01 or 2%%)",
+    )
+    compare.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default=None,
+        help="compare in an engine, from sufficient statistics: runs that do not fit "
+        "in memory (Parquet, JSONL or CSV paths and globs; writes --json only)",
     )
     plan = commands.add_parser(
         "plan",
@@ -336,6 +343,7 @@ def _request(
         markdown=args.markdown,
         json=args.json,
         report_url=args.report_url,
+        mlflow_log=True if args.mlflow_log else None,  # else report.mlflow
         custom_tests=pipeline.registered_tests(
             pm.hook.pytest_runcompare_register_tests()
         ),
@@ -365,6 +373,8 @@ def run_compare(args: argparse.Namespace) -> int:
     if config.gates and args.margin is not None:
         raise ConfigError("--margin applies without a gates file; set margins in it")
     pm = _plugin_manager(args.plugin)
+    if args.engine is not None or _wants_engine(config):
+        return _engine_compare(args, config, pm)
     candidates = _candidates(args, config, pm)
     if len(candidates) > 1 or args.require is not None or args.best is not None:
         return run_sweep(args, config, pm, candidates)
@@ -433,9 +443,25 @@ def run_compare(args: argparse.Namespace) -> int:
             )
     for kind, path in sorted(written.items()):
         print(f"{kind} report: {path}")
-    if args.mlflow_log:
+    if request.outputs.mlflow_log:
         _log_to_mlflow([(comparison, judgement, written.get("html"))], candidates)
     return EXIT_PASSED if judgement.passed else EXIT_FAILED
+
+
+def _wants_engine(config: GatesConfig) -> bool:
+    from pytest_runcompare.engine.cli import wants_engine
+
+    return wants_engine(config)
+
+
+def _engine_compare(args: argparse.Namespace, config: GatesConfig, pm: Any) -> int:
+    """``--engine`` (or an engine in the gates file): see ``engine.cli``."""
+    from pytest_runcompare.config import RunSource
+    from pytest_runcompare.engine.cli import run_engine_compare
+
+    location = args.candidates[0]
+    request = _request(args, config, pm, RunSource(location))
+    return run_engine_compare(args, config, request, location)
 
 
 def _log_to_mlflow(judged: Sequence[Any], candidates: Sequence[Any]) -> None:
@@ -503,7 +529,7 @@ def run_sweep(
                 )
     for kind, path in sorted(written.items()):
         print(f"{kind} report: {path}")
-    if args.mlflow_log:
+    if request.outputs.mlflow_log:
         judged = [(c.comparison, c.judgement, None) for c in sweep.candidates]
         _log_to_mlflow(judged, candidates)
     return EXIT_PASSED if sweep.passed else EXIT_FAILED

@@ -97,7 +97,7 @@ METRIC_KEYS = (
     "gate",
 )
 WAIVER_KEYS = ("metric", "slice", "step", "ids", "reason", "expires")
-REPORT_KEYS = ("html", "markdown", "json", "max_outputs", "url")
+REPORT_KEYS = ("html", "markdown", "json", "max_outputs", "url", "mlflow")
 #: What a report URL (``report.url``) may be, in an error message.
 REPORT_URL_SYNTAX = (
     "an http:// or https:// URL without spaces, e.g. a CI artifact's URL"
@@ -416,6 +416,8 @@ def _run_source(
         return None
     if isinstance(value, str):
         location, options = _text_value(where, key, value, "a run path"), {}
+    elif isinstance(value, Mapping) and "engine" in value:
+        return _engine_run_source(where, key, value, base)
     elif isinstance(value, Mapping):
         if "path" not in value:
             raise where.error(
@@ -432,6 +434,24 @@ def _run_source(
             key, f"must be a path or a mapping, got {type(value).__name__}"
         )
     return RunSource(location=resolve_location(location, base), options=options)
+
+
+def _engine_run_source(
+    where: _Where, key: str, value: Mapping[str, Any], base: Path | None
+) -> RunSource:
+    """``{engine: duckdb|spark, path: ... | table: ..., where: ...}`` (issue 15)."""
+    from pytest_runcompare.engine.source import engine_source
+
+    path = value.get("path")
+    if path is not None:
+        path = resolve_location(_text_value(where, f"{key}.path", path, "a run path"), base)
+    options = {k: v for k, v in value.items() if k != "path"}
+    try:
+        src = engine_source(path, options, key=key)
+    except ConfigError as exc:
+        field_ = str(exc).split(":", 1)[0]
+        raise where.error(field_, str(exc).split(": ", 1)[1]) from None
+    return RunSource(location=src.path or src.table or "", options=options)
 
 
 def _candidates(
@@ -697,6 +717,12 @@ def parse_gates(
         problem = report_url_problem(report["url"])
         if problem is not None:
             raise where.error("report.url", problem, REPORT_URL_SYNTAX)
+    if "mlflow" in report and not isinstance(report["mlflow"], bool):
+        raise where.error(
+            "report.mlflow",
+            f"must be true or false, got {report['mlflow']!r}",
+            "true: log the comparison onto the candidate's MLflow run",
+        )
     seed = data.get("seed")
     if seed is not None:
         _count(where, "seed", seed)

@@ -60,6 +60,60 @@ def test_a_candidate_that_is_no_mlflow_run_fails_the_session(
     )
 
 
+def _native_pair(folder: Path, gates_extra: str = "") -> None:
+    rows = "".join(
+        json.dumps({"id": f"q{i}", "output": "a", "metrics": {"m": i % 2 == 0}}) + "\n"
+        for i in range(30)
+    )
+    for name in ("base", "cand"):
+        (folder / f"{name}.jsonl").write_text(rows)
+    (folder / "runcompare.yaml").write_text(
+        "baseline: base.jsonl\ncandidate: cand.jsonl\n"
+        "defaults: {mode: regression_detection}\nmetrics:\n  m: {}\n" + gates_extra
+    )
+
+
+@pytest.mark.parametrize(
+    ("ini", "args", "logs"),
+    [
+        ("", [], True),  # the gates file's report.mlflow
+        ("runcompare_mlflow_log = false\n", [], False),  # the ini key over it
+        ("runcompare_mlflow_log = false\n", ["--runcompare-mlflow-log"], True),
+    ],
+)
+def test_the_gates_file_asks_unless_the_ini_key_or_the_option_says_otherwise(
+    pytester: pytest.Pytester, ini: str, args: list[str], logs: bool
+) -> None:
+    _native_pair(pytester.path, "report:\n  mlflow: true\n")
+    pytester.makeini("[pytest]\n" + ini)
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider", *args)
+    result.assert_outcomes(passed=1)
+    said = "cannot log the comparison onto the candidate" in result.stdout.str()
+    assert said is logs
+    assert result.ret == (1 if logs else 0)
+
+
+def test_report_mlflow_must_be_true_or_false(pytester: pytest.Pytester) -> None:
+    _native_pair(pytester.path, "report:\n  mlflow: yes\n")
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*runcompare.yaml:7: report.mlflow: must be true or false, got 'yes'*"]
+    )
+
+
+def test_the_cli_reads_report_mlflow_from_the_gates_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_runcompare.cli import main
+
+    _native_pair(tmp_path, "report:\n  mlflow: true\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["compare", "base.jsonl", "cand.jsonl"])
+    assert code == 2
+    assert "cannot log the comparison onto the candidate" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- server
 
 
