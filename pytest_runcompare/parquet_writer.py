@@ -270,9 +270,12 @@ class ColumnarBuffer:
     def run(self, meta: Mapping[str, Any]) -> Run:
         """The run of every datapoint kept so far, with this metadata."""
         from pytest_runcompare.building import parse_meta
+        from pytest_runcompare.curves import with_curves
         from pytest_runcompare.runs import Datapoints, Run
 
-        parsed = parse_meta(dict(meta), path=str(self.path))
+        parsed = with_curves(
+            parse_meta(dict(meta), path=str(self.path)), meta, path=self.path
+        )
         if self._chunk:
             self._builder.add(self._chunk)
             self._chunk = []

@@ -180,7 +180,10 @@ def test_run_writer_writes_parquet_with_lineage_and_count(tmp_path: Path) -> Non
         for record in RECORDS:
             writer.add_record(record)
         writer.add("d", output="x", metrics={"acc": True}, slices={"lang": "fr"})
+        writer.log_curve("loss", 2.0)
+        writer.log_curve("loss", 0.5, step=10)
     run = load_run(path)
+    assert run.meta.curves["loss"].to_dict() == {"step": [0, 10], "value": [2.0, 0.5]}
     assert run.ids == ["a", "b", "c", "d"]
     assert run.meta.name == "cand"
     assert run.meta.params == {"lr": 3e-4}

@@ -549,3 +549,18 @@ def test_a_session_fails_a_worse_parquet_candidate_and_keeps_parquet_baselines(
     assert load_run(runs / "baseline.parquet").meta.name == "candidate"
     kept = runs / "baseline.parquet.history" / "baseline.0001.parquet"
     assert load_run(kept).meta.name == "baseline"
+
+
+def test_text_that_is_not_utf8_is_named_with_its_column(tmp_path: Path) -> None:
+    offsets = pa.array([0, 2, 4], pa.int32()).buffers()[1]
+    bad = pa.Array.from_buffers(
+        pa.string(), 2, [None, offsets, pa.py_buffer(b"ok\xff\xfe")]
+    )
+    path = write(tmp_path / "c.parquet", pa.table({"id": ["a", "b"], "output": bad}))
+    with pytest.raises(RunFormatError) as caught:
+        load_run(path)
+    assert str(caught.value) == (
+        f"{path}: field 'output': the column holds invalid data (In chunk 0: Invalid: "
+        "Invalid UTF8 sequence at string index 1) (text must be valid UTF-8; the file "
+        "may be damaged)"
+    )
