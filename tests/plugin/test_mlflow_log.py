@@ -406,3 +406,34 @@ def test_a_sweep_logs_each_candidate_onto_its_own_run(
     # one new wrong answer: regression detection cannot show a regression
     assert other_tags["runcompare.exact.verdict"] == "passed"
     assert _logged(uri, base) == ({}, {})
+
+
+def test_a_pytest_sweep_logs_each_candidate_onto_its_own_run(
+    runs: tuple[str, str, str], pytester: pytest.Pytester
+) -> None:
+    import mlflow
+
+    uri, base, cand = runs
+    mlflow.set_tracking_uri(uri)
+    try:
+        mlflow.set_experiment("log-back")
+        other = _log_run(mlflow, "v3", wrong={3, 5}, slow=set())
+    finally:
+        mlflow.set_tracking_uri(None)
+    source = "{{path: 'mlflow://{}', tracking_uri: '{}', id_column: id}}"
+    (pytester.path / "runcompare.yaml").write_text(
+        f"baseline: {source.format(base, uri)}\n"
+        "candidates:\n"
+        f"  v2: {source.format(cand, uri)}\n"
+        f"  v3: {source.format(other, uri)}\n"
+        "defaults: {mode: regression_detection}\n"
+        "metrics:\n  exact: {}\n"
+    )
+    result = pytester.runpytest(
+        "-q", "-p", "no:cacheprovider", "--runcompare-mlflow-log"
+    )
+    for run_id in (cand, other):
+        result.stdout.fnmatch_lines([f"mlflow: logged * onto mlflow://{run_id}"])
+    assert _logged(uri, cand)[1]["runcompare.exact.verdict"] == "failed"
+    assert _logged(uri, other)[1]["runcompare.exact.verdict"] == "passed"
+    assert _logged(uri, base) == ({}, {})
