@@ -41,7 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "runcompare", "compare model evaluation runs (pytest-runcompare)"
     )
     for name, (ini, help_text) in OPTIONS.items():
-        metavar = {"seed": "N", "alpha": "A", "config": "FILE", "report_url": "URL"}
+        metavar = {
+            "seed": "N",
+            "alpha": "A",
+            "config": "FILE",
+            "report_url": "URL",
+            "require": "all|any",
+        }
         group.addoption(
             f"--runcompare-{name.replace('_', '-')}",
             dest=f"runcompare_{name}",
@@ -55,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="runcompare_update_baseline",
         action="store_true",
         default=False,
-        help="promote the candidate to be the new baseline after the session (atomic, keeps a backup)",
+        help="promote the candidate to be the new baseline after the session (atomic; the previous one is kept in the history)",
     )
     group.addoption(
         "--runcompare-accept-failed",

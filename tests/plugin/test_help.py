@@ -12,7 +12,7 @@ OPTIONS = [
     "--runcompare-json=PATH",
     "--runcompare-seed=N",
     "--runcompare-alpha=A",
-    "--runcompare-require=PATH",
+    "--runcompare-require=all|any",
     "--runcompare-record=PATH",
     "--runcompare-update-baseline",
     "--runcompare-accept-failed",
