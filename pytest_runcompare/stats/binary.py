@@ -339,7 +339,8 @@ def mcnemar(
     Under H0 the regressions ``X = b`` among ``b + c`` discordant pairs follow
     Bin(b + c, ½). One-sided (``alternative="less"``, a regression):
     exact ``P(X ≥ b)``, mid-p ``P(X > b) + ½·P(X = b)``; two-sided exact
-    ``min(1, 2·F(min(b, c)))`` and mid-p ``exact − f(min(b, c))`` (Fagerland,
+    ``min(1, 2·F(min(b, c)))`` and mid-p ``min(1, 2·F(min(b, c)) − f(min(b, c)))``
+    (1 when ``b = c``; Fagerland,
     Lydersen & Laake, "The McNemar test for binary matched-pairs data: mid-p and
     asymptotic are better than exact conditional", *BMC Med Res Methodol* 13:91,
     2013, and its supplementary note). ``"asymptotic"`` is
@@ -371,8 +372,11 @@ def mcnemar(
         dist = st.binom(k, 0.5)
         if alternative == "two-sided":
             x = min(b, c)
-            exact = min(1.0, 2 * float(dist.cdf(x)))
-            p = exact if method == "exact" else exact - float(dist.pmf(x))
+            twice = 2 * float(dist.cdf(x))
+            # mid-p is 2·F(x) − f(x), capped after the subtraction: capping first
+            # (1 − f(x)) would make b = c = 0 look like p = 0
+            midp = twice - float(dist.pmf(x))
+            p = min(1.0, twice) if method == "exact" else min(1.0, midp)
         else:
             x = b if alternative == "less" else c
             if method == "exact":

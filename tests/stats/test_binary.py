@@ -102,6 +102,22 @@ def test_mid_p_definition():
     assert one + mcnemar(t, alternative="greater").pvalue == pytest.approx(1.0)
 
 
+def test_two_sided_mid_p_is_one_when_the_discordant_pairs_balance():
+    # b == c: 2·F(x) − f(x) = 1 by symmetry (Fagerland et al. 2013), not 1 − f(x);
+    # with no discordant pair at all the data say nothing against δ = 0.
+    from scipy.stats import binom
+
+    for b in (0, 1, 3, 12):
+        t = PairedTable(40, b, b, 20)
+        mid = mcnemar(t, alternative="two-sided", method="midp").pvalue
+        assert mid == pytest.approx(1.0, abs=1e-12)
+        assert mcnemar(t, alternative="two-sided", method="exact").pvalue == 1.0
+    t = PairedTable(40, 4, 5, 20)  # b != c: 2·F(4) − f(4) for Bin(9, ½)
+    mid = mcnemar(t, alternative="two-sided", method="midp").pvalue
+    assert mid == pytest.approx(2 * binom.cdf(4, 9, 0.5) - binom.pmf(4, 9, 0.5))
+    assert mid == pytest.approx(0.75390625)
+
+
 def test_statsmodels_mcnemar_crosscheck():
     from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
