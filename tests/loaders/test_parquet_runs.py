@@ -564,3 +564,21 @@ def test_text_that_is_not_utf8_is_named_with_its_column(tmp_path: Path) -> None:
         "Invalid UTF8 sequence at string index 1) (text must be valid UTF-8; the file "
         "may be damaged)"
     )
+
+
+def test_the_reader_and_writer_modules_import_no_pyarrow_until_used() -> None:
+    import subprocess
+
+    code = (
+        "import sys, json\n"
+        "import pytest_runcompare.loaders.parquet, pytest_runcompare.parquet_writer\n"
+        "from pytest_runcompare.loaders.registry import default_plugin_manager\n"
+        "default_plugin_manager()\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "pytest_runcompare" in loaded
+    assert not loaded & {"pyarrow", "numpy", "pytest"}
