@@ -280,14 +280,25 @@ def _ranking_metric(config: GatesConfig, settings: SweepSettings) -> str | None:
 
 
 def _standing(label: str, judgement: Judgement, metric: str) -> Standing:
-    """The candidate's aggregate and change on ``metric``, from its top-level gate."""
+    """The candidate's aggregate and change on ``metric``, from its top-level gate.
+
+    A gate failed closed by the run policies (runs not comparable, an incomplete
+    run) leaves the candidate unranked: its figures are not a measurement of the
+    same thing, so it can be neither the best nor the runner-up.
+    """
+    from pytest_runcompare.pipeline import Cause
+
     for result in judgement.results:
         gate = result.verdict.gate
         if gate.metric == metric and gate.slice is None and gate.step is None:
             v = result.verdict
+            closed = any(
+                r.cause in (Cause.INCOMPATIBLE, Cause.INCOMPLETE)
+                for r in result.reasons
+            )
             return Standing(
                 label,
-                v.candidate_aggregate,
+                math.nan if closed else v.candidate_aggregate,
                 v.estimate,
                 v.ci_low,
                 v.ci_high,

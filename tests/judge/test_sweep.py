@@ -169,6 +169,39 @@ def test_best_on_a_binary_metric_uses_the_two_sided_mid_p_mcnemar() -> None:
     assert "McNemar" in best.test
 
 
+def test_a_candidate_on_other_data_is_neither_ranked_nor_the_runner_up() -> None:
+    """An incompatible run fails closed; its numbers compare other data: not ranked."""
+    rng = np.random.default_rng(6)
+    n = 300
+    z = rng.normal(size=n)
+
+    def run(shift: float, name: str, data: str) -> Any:
+        records = [
+            {"id": f"q{i}", "metrics": {"score": float(z[i] + shift + rng.normal())}}
+            for i in range(n)
+        ]
+        meta = {"name": name, "metric_definitions": {"score": {}}}
+        return build_run(records, {**meta, "data_version": data})
+
+    config = parse_gates({"metrics": {"score": {"margin": 0.3}}})
+    sweep = judge_sweep(
+        run(0, "b", "v1"),
+        [
+            ("best", run(0.3, "x", "v1")),
+            ("next", run(-0.6, "y", "v1")),
+            ("other-data", run(1.0, "o", "v2")),  # would rank first
+        ],
+        pipeline.build_request(config),
+    )
+    assert [c.passed for c in sweep.candidates] == [True, False, False]
+    assert [s.label for s in sweep.ranking] == ["best", "next", "other-data"]
+    assert math.isnan(sweep.ranking[-1].value)
+    # its change against the baseline is still shown, as in its own pair report
+    assert sweep.ranking[-1].change > 0.5
+    assert sweep.best is not None
+    assert (sweep.best.best, sweep.best.runner_up) == ("best", "next")
+
+
 def test_a_lower_is_better_metric_ranks_the_smallest_first() -> None:
     rng = np.random.default_rng(5)
     n = 200
