@@ -87,7 +87,8 @@ def read_columnar(path: Path) -> Run:
         piece = _read_file(path, start=0)
         raw = _run_metadata([piece], where=path)
         meta = _parse_meta(raw, meta_path=path, source=path)
-        return _Builder(meta, [piece], _layout([piece], path)).run(path)
+        table = piece.table.replace_schema_metadata(None)
+        return _Builder(meta, [piece], _layout([piece], path), table).run(path)
 
 
 # --------------------------------------------------------------------------- files
@@ -177,30 +178,17 @@ def _read_folder(folder: Path) -> Run:
         raw = _run_metadata(pieces, where=folder)
     meta = _parse_meta(raw, meta_path=meta_path or pieces[0].path, source=folder)
     layout = _layout(pieces, folder)
-    if len(pieces) > 1:
-        schemas = [p.table.schema.remove_metadata() for p in pieces]
-        if any(s != schemas[0] for s in schemas):
-            try:
-                tables = [p.table.replace_schema_metadata(None) for p in pieces]
-                merged = pa.concat_tables(tables, promote_options="permissive")
-            except (pa.ArrowException, ValueError) as error:
-                raise RunFormatError(
-                    f"the part files' columns do not agree ({error})",
-                    path=folder,
-                    hint="every part needs the same type for a column of the same name",
-                ) from None
-            pieces = [
-                _Piece(
-                    p.path,
-                    merged.slice(p.start, p.table.num_rows),
-                    p.start,
-                    p.groups,
-                    p.unit,
-                    p.metadata,
-                )
-                for p in pieces
-            ]
-    return _Builder(meta, pieces, layout).run(folder)
+    tables = [p.table.replace_schema_metadata(None) for p in pieces]
+    try:
+        # A column missing from a part is null there; int64 and float64 unify.
+        merged = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowException, ValueError) as error:
+        raise RunFormatError(
+            f"the part files' columns do not agree ({error})",
+            path=folder,
+            hint="every part needs the same type for a column of the same name",
+        ) from None
+    return _Builder(meta, pieces, layout, merged).run(folder)
 
 
 def _run_metadata(pieces: Sequence[_Piece], *, where: Path) -> Any:
@@ -303,18 +291,19 @@ class _Builder:
     """Turns the Arrow table(s) of one run into a validated :class:`Run`."""
 
     def __init__(
-        self, meta: RunMeta, pieces: Sequence[_Piece], json_columns: frozenset[str]
+        self,
+        meta: RunMeta,
+        pieces: Sequence[_Piece],
+        json_columns: frozenset[str],
+        table: Any,  # pyarrow.Table: the pieces' rows, one after the other
     ) -> None:
-        import pyarrow as pa
-
         from pytest_runcompare import limits
 
         self.meta = meta
         self.pieces = pieces
         self.json_columns = json_columns
         self.definitions: Mapping[str, MetricDefinition] = meta.metric_definitions
-        tables = [p.table.replace_schema_metadata(None) for p in pieces]
-        self.table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        self.table = table
         self.text_cap = limits.TEXT_CHARS.value
         self.tags_cap = limits.TAGS.value
         self.metrics_cap = limits.METRICS.value
