@@ -17,8 +17,10 @@ from typing import Any, Final
 
 from pytest_runcompare.errors import RunFormatError
 
-#: Lines parsed per chunk: big enough to amortise the call, small enough for memory.
-CHUNK_LINES = 20_000
+#: Lines parsed per chunk: big enough to amortise the call, small enough that the
+#: chunk's records are still in the CPU's cache when the builder reads them (2,000
+#: loaded 1M datapoints a quarter faster than 20,000 with orjson, as fast without).
+CHUNK_LINES = 2_000
 #: Bytes read at a time by :func:`iter_jsonl`.
 BLOCK_BYTES = 1 << 22
 
@@ -203,15 +205,7 @@ _KEY_COUNT_DEPTH: Final = 500
 _KEY_COLUMNS: Final = 64
 
 
-#: ``bytes.translate`` table: digits to ``0``, JSON whitespace to a space, ``:`` kept,
-#: anything else ``x``. Two-byte searches in the result are cheaper than a regex.
-CHAR_CLASSES: Final = bytes(
-    48 if 48 <= b <= 57 else 32 if b in b" \t\r\n" else 58 if b == 58 else 120
-    for b in range(256)
-)
-
-
-def unique_keys(values: list[Any], data: bytes, classes: bytes | None = None) -> bool:
+def unique_keys(values: list[Any], data: bytes) -> bool:
     r"""True only if no object parsed from ``data`` into ``values`` repeats a key.
 
     Every key ends with ``"`` and optional whitespace before ``:``; outside a key that
@@ -220,15 +214,31 @@ def unique_keys(values: list[Any], data: bytes, classes: bytes | None = None) ->
     exactly as many as they had keys less one per duplicate. The counts being equal
     proves there is none; when they differ (a duplicate, or ``\":`` inside a string)
     the answer is False and the caller parses again with the exact hook.
-    ``classes`` is ``data.translate(CHAR_CLASSES)`` when the caller has it already.
     """
-    if classes is None:
-        classes = data.translate(CHAR_CLASSES)
-    ends = len(_KEY_END.findall(data)) if b" :" in classes else data.count(b'":')
+    ends = _key_ends(data)
     if _records_keys(values) == ends:
         return True
     found = _count_keys(values, ends)
     return found is not None and found == ends
+
+
+@functools.cache
+def _json_space() -> Any:
+    """Whether each byte value is JSON whitespace: a 256-entry numpy lookup table."""
+    import numpy as np
+
+    return np.isin(np.arange(256), list(b" \t\r\n"))
+
+
+def _key_ends(data: bytes) -> int:
+    """How many times ``"``, optional whitespace and ``:`` follow each other in ``data``."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    before = raw[:-1][raw[1:] == 58]  # the byte before each ':'
+    if _json_space()[before].any():  # '"a" : 1': rare, so a regex may count those
+        return len(_KEY_END.findall(data))
+    return int(np.count_nonzero(before == 34))  # '"'
 
 
 def _records_keys(values: list[Any]) -> int:

@@ -26,13 +26,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pytest_runcompare import limits
-from pytest_runcompare.loaders.files import CHAR_CLASSES, unique_keys
+from pytest_runcompare.loaders.files import unique_keys
 
 #: Set to ``0`` to read native runs with the standard library's parser alone.
 SWITCH: Final = "RUNCOMPARE_FAST_JSONL"
 #: orjson turns integers past 64 bits into floats: a run of this many digits (in a
 #: number or inside a string) sends the chunk to the validating parser.
 _LONG_DIGITS: Final = 19
+#: ``bytes.translate`` table: digits to ``0``, anything else to ``x`` (then a plain
+#: substring search finds a run of digits, far quicker than a regex).
+_DIGITS: Final = bytes(48 if 48 <= b <= 57 else 120 for b in range(256))
 
 
 @dataclass(slots=True)
@@ -81,8 +84,8 @@ def parse_chunk(raw: list[bytes]) -> list[Any] | None:
     if type(records) is not list or len(records) != len(raw):  # "1, 2" or nothing
         usage.fallback += 1
         return None
-    classes = data.translate(CHAR_CLASSES)
-    if b"0" * _LONG_DIGITS in classes or not unique_keys(records, data, classes):
+    long_number = b"0" * _LONG_DIGITS in data.translate(_DIGITS)
+    if long_number or not unique_keys(records, data):
         usage.fallback += 1
         return None
     usage.fast += 1

@@ -289,6 +289,8 @@ def test_the_duplicate_key_message_names_the_line_and_key(
         ('[{"a": 1, "b": {"a": 2}}]', True),
         ('[{"a": 1, "a": 2}]', False),
         ('[{"a": 1, "a" :2}]', False),  # whitespace before the colon
+        ('[{"a": 1, "a"\t\r\n :2}]', False),
+        ('[{"a" : 1, "b"\t: 2}]', True),
         ('[{"a": {"x": 1, "x": 2}}]', False),
         ('[{"a": [{"x": 1}, {"x": 1, "x": 2}]}]', False),
         ('[{"a": "say \\": here", "b": 1}]', False),  # \": in a string: not proven
