@@ -444,7 +444,9 @@ def _engine_run_source(
 
     path = value.get("path")
     if path is not None:
-        path = resolve_location(_text_value(where, f"{key}.path", path, "a run path"), base)
+        path = resolve_location(
+            _text_value(where, f"{key}.path", path, "a run path"), base
+        )
     options = {k: v for k, v in value.items() if k != "path"}
     try:
         src = engine_source(path, options, key=key)
