@@ -155,11 +155,13 @@ class DuckDBEngine:
         # the rows' order in the files, so that a small gate judged in memory sees
         # them in the order the in-memory reader does (resampling depends on it)
         parquet = src.table is None and reader_kind(src)[0] == "parquet"
-        order = "filename, file_row_number" if parquet else ""
+        order = (
+            "file_row_number AS ord, filename AS ord_file"
+            if parquet
+            else "row_number() OVER () AS ord, '' AS ord_file"
+        )
         return (
-            f"SELECT CAST(id AS VARCHAR) AS id, {grp} AS grp, {tags} AS tags, "
-            f"row_number() OVER ({'ORDER BY ' + order if order else ''}) AS ord, "
-            "'' AS ord_file"
+            f"SELECT CAST(id AS VARCHAR) AS id, {grp} AS grp, {tags} AS tags, {order}"
             + "".join(", " + m for m in metrics)
             + f" FROM {reader} WHERE {where}"
         )

@@ -116,6 +116,10 @@ class EngineComparison:
     @property
     def slice_sizes(self) -> dict[str, int]:
         """Per slice tag, the ids of either run carrying it."""
+        if self._tags is None and not (
+            self.engine.baseline.has_tags or self.engine.candidate.has_tags
+        ):
+            self._tags = {}
         if self._tags is None:
             query = (
                 f"SELECT scope, count(*) AS n FROM ({sql.scoped(self.engine.dialect, (), True)}) s "
