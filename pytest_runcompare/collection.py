@@ -177,6 +177,10 @@ def gate_outcome(
     gate: tuple[tuple[str, str], ...] = (("runcompare_gate", key),)
     if state.baseline_missing():
         source = state.baseline_source()
+        if label is not None:  # a sweep never creates (promotes) a baseline
+            return ItemOutcome(
+                "failed", state.sweep_missing_baseline_message(source), gate
+            )
         if state.settings.update_baseline:
             return ItemOutcome(
                 "skipped",

@@ -117,6 +117,14 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
         tr.write_line(f"{kind} report: {path}")
 
 
+def _is_sweep(state: RunCompareSession) -> bool:
+    """Whether this session judges a sweep (False when its candidates cannot expand)."""
+    try:
+        return state.is_sweep()
+    except RunCompareError:
+        return False
+
+
 def _sweep_done(state: RunCompareSession) -> bool:
     """Whether this session judged a sweep (its gates ran, here or on workers)."""
     try:
@@ -314,6 +322,14 @@ def _update_baseline(
     from pytest_runcompare.locking import DEFAULT_TIMEOUT
 
     settings = state.settings
+    if _is_sweep(state):  # here only when the sweep's baseline is missing
+        state.note(
+            "--runcompare-update-baseline: this session judges a sweep of "
+            f"{len(state.sweep_candidates())} candidates, which never creates or "
+            "promotes a baseline; nothing written"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
     if settings.baseline is None:
         state.note(
             "--runcompare-update-baseline: no baseline path configured; nothing written"

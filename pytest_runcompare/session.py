@@ -154,6 +154,16 @@ class RunCompareSession:
             raise RunCompareError(self.missing_baseline_message(source))
         return self.load(source)
 
+    def sweep_missing_baseline_message(self, source: RunSource) -> str:
+        """No baseline for a sweep: it is never created from one of the candidates."""
+        origin = self.settings.origins.get("baseline", "the baseline")
+        return (
+            f"no baseline at {source.location}: a sweep judges its "
+            f"{len(self.sweep_candidates())} candidates against an existing baseline "
+            "and never creates one; create it from one run with --runcompare-candidate"
+            f" PATH --runcompare-update-baseline\n(the path is set by {origin})"
+        )
+
     def missing_baseline_message(self, source: RunSource) -> str:
         """What to do when there is no baseline: fix a mistyped path, or create it.
 

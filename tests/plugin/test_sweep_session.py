@@ -170,6 +170,32 @@ def test_a_sweep_never_promotes_a_baseline(pytester: pytest.Pytester) -> None:
     assert not (pytester.path / "runs" / "baseline.history").exists()
 
 
+@pytest.mark.parametrize("update", [False, True])
+def test_a_sweep_without_a_baseline_fails_each_gate_and_never_offers_to_create_it(
+    pytester: pytest.Pytester, update: bool
+) -> None:
+    _sweep_repo(pytester, {"a": 0.0, "b": 0.0})
+    gates = SWEEP_GATES.replace("runs/baseline", "runs/nobase")
+    (pytester.path / "runcompare.yaml").write_text(gates, encoding="utf-8")
+    args = ["-rA", "-p", "no:cacheprovider"]
+    result = pytester.runpytest(*args, *(["--runcompare-update-baseline"] * update))
+    assert result.ret == 1
+    assert outcomes_by_nodeid(result) == {
+        "runcompare.yaml::a::score": "FAILED",
+        "runcompare.yaml::b::score": "FAILED",
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "*no baseline at */runs/nobase: a sweep judges its 2 candidates against an "
+            "existing baseline and never creates one; create it from one run with "
+            "--runcompare-candidate PATH --runcompare-update-baseline*"
+        ]
+    )
+    assert "create it from this candidate" not in result.stdout.str()
+    assert "a fixture compares one pair" not in result.stdout.str()
+    assert not (pytester.path / "runs" / "nobase").exists()
+
+
 def test_github_annotations_name_the_candidate(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
