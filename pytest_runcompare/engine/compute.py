@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pytest_runcompare.engine import sql
@@ -154,6 +154,7 @@ def summarize(
         by_excluded.setdefault(s.excluded, []).append(s)
     out: dict[Scope, GateStats] = {}
     for excluded, group in by_excluded.items():
+        changed: dict[str, tuple[Changed, ...]] = {}
         with_tags = any(s.slice is not None for s in group)
         source = sql.scoped(engine.dialect, excluded, with_tags)
         first = {
@@ -208,7 +209,11 @@ def summarize(
                 engine, s, index, first, second, variants, previews, worst_of
             )
             if top_k and s.slice is None and s.metric in index:
-                out[s] = _with_changed(engine, out[s], index[s.metric], excluded, top_k)
+                if s.metric not in changed:
+                    changed[s.metric] = _changed(
+                        engine, index[s.metric], excluded, top_k
+                    )
+                out[s] = replace(out[s], changed=changed[s.metric])
     return out
 
 
@@ -348,20 +353,17 @@ def _empty(s: Scope, in_b: bool, in_c: bool, n_common: int) -> GateStats:
     )
 
 
-def _with_changed(
-    engine: SqlEngine, stats: GateStats, i: int, excluded: Sequence[str], k: int
-) -> GateStats:
-    from dataclasses import replace
-
-    q = engine.q
-    cond = sql.conditions(engine.dialect, i, q)
+def _changed(
+    engine: SqlEngine, i: int, excluded: Sequence[str], k: int
+) -> tuple[Changed, ...]:
+    """The ``k`` paired datapoints whose metric ``i`` changed most."""
+    cond = sql.conditions(engine.dialect, i, engine.q)
     where = sql.scoped(engine.dialect, excluded, False)
     query = (
         f"SELECT id, {cond['b']} AS b, {cond['c']} AS c FROM ({where}) s "
         f"WHERE {cond['P']} AND {cond['c']} <> {cond['b']} "
         f"ORDER BY abs({cond['c']} - {cond['b']}) DESC, id LIMIT {int(k)}"
     )
-    changed = tuple(
+    return tuple(
         Changed(str(r["id"]), float(r["b"]), float(r["c"])) for r in engine.rows(query)
     )
-    return replace(stats, changed=changed)

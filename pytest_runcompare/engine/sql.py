@@ -104,34 +104,34 @@ def scoped(dialect: Dialect, excluded: Sequence[str], with_tags: bool) -> str:
 
 #: Pass 1's columns per metric: (suffix, aggregate), with {b}, {c}, {P}, {M}, {F}.
 PASS_ONE: tuple[tuple[str, str], ...] = (
-    ("n", "count(*) FILTER (WHERE {P})"),
-    ("nan", "count(*) FILTER (WHERE {both} AND NOT ({fb} AND {fc}))"),
-    ("miss", "count(*) FILTER (WHERE {M})"),
-    ("missfin", "count(*) FILTER (WHERE {M} AND {fb})"),
-    ("miss_sum", "sum({b}) FILTER (WHERE {M} AND {fb})"),
-    ("miss_nz", "count(*) FILTER (WHERE {M} AND {fb} AND {b} <> 0)"),
-    ("miss_min", "min({b}) FILTER (WHERE {M} AND {fb})"),
-    ("miss_max", "max({b}) FILTER (WHERE {M} AND {fb})"),
+    ("n", "count_if({P})"),
+    ("nan", "count_if({both} AND NOT ({fb} AND {fc}))"),
+    ("miss", "count_if({M})"),
+    ("missfin", "count_if({M} AND {fb})"),
+    ("miss_sum", "sum(CASE WHEN {M} AND {fb} THEN {b} END)"),
+    ("miss_nz", "count_if({M} AND {fb} AND {b} <> 0)"),
+    ("miss_min", "min(CASE WHEN {M} AND {fb} THEN {b} END)"),
+    ("miss_max", "max(CASE WHEN {M} AND {fb} THEN {b} END)"),
     (
         "missb",
-        "count(*) FILTER (WHERE inc AND {c} IS NOT NULL AND NOT (inb AND {b} IS NOT NULL))",
+        "count_if(inc AND {c} IS NOT NULL AND NOT (inb AND {b} IS NOT NULL))",
     ),
-    ("bc", "count(*) FILTER (WHERE inb AND {b} IS NOT NULL)"),
-    ("cc", "count(*) FILTER (WHERE inc AND {c} IS NOT NULL)"),
-    ("nonbin_b", "count(*) FILTER (WHERE {P} AND {b} <> 0 AND {b} <> 1)"),
-    ("nonbin_c", "count(*) FILTER (WHERE {P} AND {c} <> 0 AND {c} <> 1)"),
-    ("sd", "sum({c} - {b}) FILTER (WHERE {P})"),
-    ("sb", "sum({b}) FILTER (WHERE {P})"),
-    ("sc", "sum({c}) FILTER (WHERE {P})"),
-    ("nzb", "count(*) FILTER (WHERE {P} AND {b} <> 0)"),
-    ("nzc", "count(*) FILTER (WHERE {P} AND {c} <> 0)"),
-    ("min_b", "min({b}) FILTER (WHERE {P})"),
-    ("max_b", "max({b}) FILTER (WHERE {P})"),
-    ("min_c", "min({c}) FILTER (WHERE {P})"),
-    ("max_c", "max({c}) FILTER (WHERE {P})"),
-    ("t_both", "count(*) FILTER (WHERE {P} AND {b} <> 0 AND {c} <> 0)"),
-    ("t_b", "count(*) FILTER (WHERE {P} AND {b} <> 0 AND {c} = 0)"),
-    ("t_c", "count(*) FILTER (WHERE {P} AND {b} = 0 AND {c} <> 0)"),
+    ("bc", "count_if(inb AND {b} IS NOT NULL)"),
+    ("cc", "count_if(inc AND {c} IS NOT NULL)"),
+    ("nonbin_b", "count_if({P} AND {b} <> 0 AND {b} <> 1)"),
+    ("nonbin_c", "count_if({P} AND {c} <> 0 AND {c} <> 1)"),
+    ("sd", "sum(CASE WHEN {P} THEN {c} - {b} END)"),
+    ("sb", "sum(CASE WHEN {P} THEN {b} END)"),
+    ("sc", "sum(CASE WHEN {P} THEN {c} END)"),
+    ("nzb", "count_if({P} AND {b} <> 0)"),
+    ("nzc", "count_if({P} AND {c} <> 0)"),
+    ("min_b", "min(CASE WHEN {P} THEN {b} END)"),
+    ("max_b", "max(CASE WHEN {P} THEN {b} END)"),
+    ("min_c", "min(CASE WHEN {P} THEN {c} END)"),
+    ("max_c", "max(CASE WHEN {P} THEN {c} END)"),
+    ("t_both", "count_if({P} AND {b} <> 0 AND {c} <> 0)"),
+    ("t_b", "count_if({P} AND {b} <> 0 AND {c} = 0)"),
+    ("t_c", "count_if({P} AND {b} = 0 AND {c} <> 0)"),
 )
 
 
@@ -151,11 +151,31 @@ def conditions(dialect: Dialect, i: int, q: str = '"') -> dict[str, str]:
     }
 
 
-def pass_one(dialect: Dialect, k: int, source: str, q: str = '"') -> str:
-    """Counts, sums and extremes per scope for ``k`` metrics, over ``source`` rows."""
-    cols = ["scope", "count(*) FILTER (WHERE inb AND inc) AS n_common"]
+def flagged(dialect: Dialect, k: int, source: str, q: str = '"') -> str:
+    """``source`` with each metric's row conditions computed once, as columns."""
+    cols = ["s.*"]
     for i in range(k):
         cond = conditions(dialect, i, q)
+        for name in ("P", "M", "both", "fb", "fc"):
+            cols.append(f"{cond[name]} AS {q}{name.lower()}_{i}_{q}")
+    return f"SELECT {', '.join(cols)} FROM ({source}) s"
+
+
+def flags(i: int, q: str = '"') -> dict[str, str]:
+    """:func:`conditions` as the columns :func:`flagged` computed."""
+    out = {
+        name: f"{q}{name.lower()}_{i}_{q}" for name in ("P", "M", "both", "fb", "fc")
+    }
+    out["b"], out["c"] = f"{q}b_{i}{q}", f"{q}c_{i}{q}"
+    return out
+
+
+def pass_one(dialect: Dialect, k: int, source: str, q: str = '"') -> str:
+    """Counts, sums and extremes per scope for ``k`` metrics, over ``source`` rows."""
+    cols = ["scope", "count_if(inb AND inc) AS n_common"]
+    source = flagged(dialect, k, source, q)
+    for i in range(k):
+        cond = flags(i, q)
         for suffix, expr in PASS_ONE:
             cols.append(f"{expr.format(**cond)} AS {q}{suffix}_{i}{q}")
     return f"SELECT {', '.join(cols)} FROM ({source}) s GROUP BY scope"
@@ -183,8 +203,10 @@ def pass_two(
     ``mu_d_<v>``, ``mu_b_<v>`` and ``worst_<v>`` (the imputed candidate value).
     """
     cols = ["s.scope"]
+    indices = sorted({var.index for var in variants})
+    source = flagged(dialect, max(indices) + 1 if indices else 0, source, q)
     for v, var in enumerate(variants):
-        cond = conditions(dialect, var.index, q)
+        cond = flags(var.index, q)
         b, c = cond["b"], cond["c"]
         x = f"(CASE WHEN {b} <> 0 THEN 1.0 ELSE 0.0 END)" if var.share else b
         y = f"(CASE WHEN {c} <> 0 THEN 1.0 ELSE 0.0 END)" if var.share else c
@@ -205,14 +227,14 @@ def pass_two(
             "tbbb": f"{e} * {e} * {e}",
         }
         for name, expr in sums.items():
-            cols.append(f"sum({expr}) FILTER (WHERE {keep}) AS {q}{name}_{v}{q}")
+            cols.append(f"sum(CASE WHEN {keep} THEN {expr} END) AS {q}{name}_{v}{q}")
         cols += [
-            f"count(*) FILTER (WHERE {keep} AND {raw} * 1e12 > 0.5) AS {q}up_{v}{q}",
-            f"count(*) FILTER (WHERE {keep} AND {raw} * 1e12 < -0.5) AS {q}down_{v}{q}",
-            f"min({raw}) FILTER (WHERE {keep}) AS {q}dmin_{v}{q}",
-            f"max({raw}) FILTER (WHERE {keep}) AS {q}dmax_{v}{q}",
-            f"min({x}) FILTER (WHERE {keep}) AS {q}xmin_{v}{q}",
-            f"max({x}) FILTER (WHERE {keep}) AS {q}xmax_{v}{q}",
+            f"count_if({keep} AND {raw} * 1e12 > 0.5) AS {q}up_{v}{q}",
+            f"count_if({keep} AND {raw} * 1e12 < -0.5) AS {q}down_{v}{q}",
+            f"min(CASE WHEN {keep} THEN {raw} END) AS {q}dmin_{v}{q}",
+            f"max(CASE WHEN {keep} THEN {raw} END) AS {q}dmax_{v}{q}",
+            f"min(CASE WHEN {keep} THEN {x} END) AS {q}xmin_{v}{q}",
+            f"max(CASE WHEN {keep} THEN {x} END) AS {q}xmax_{v}{q}",
         ]
     join = dialect.same.format(a="k.scope", b="s.scope")
     return (
