@@ -244,6 +244,12 @@ DAMAGED: dict[str, list[str]] = {
     "bom": ['\ufeff{"id": "a", "output": ""}', '{"id": "a", "output": ""}'],
     "deep nesting": ['{"id": "a", "output": ' + "[" * 3000 + "]" * 3000 + "}"],
     "control character": ['{"id": "a", "output": "tab\there"}'],
+    "id past text_chars": ['{"id": "' + "x" * 10_001 + '", "output": ""}'],
+    "tags past the limit": [
+        json.dumps(
+            {"id": "a", "output": "", "slices": [f"t{k}" for k in range(10_001)]}
+        )
+    ],
 }
 
 
