@@ -330,8 +330,13 @@ def _best_versus_runner_up(
     metric: str,
     higher_is_better: bool,
     alpha: float,
+    quantile: float | None = None,
 ) -> BestComparison | None:
-    """Is the best distinguishable from the runner-up? A paired two-sided test."""
+    """Is the best distinguishable from the runner-up? A paired two-sided test.
+
+    Of the means (paired t, McNemar for a binary metric), or of the quantile the
+    ranking gate aggregates (``median``, ``p95``: Bahadur, as that gate's test).
+    """
     from pytest_runcompare.comparison import compare_runs
     from pytest_runcompare.stats.binary import mcnemar, paired_table
     from pytest_runcompare.stats.continuous import paired_t
@@ -362,6 +367,30 @@ def _best_versus_runner_up(
         result = mcnemar(
             table, alternative="two-sided", method="midp", confidence_level=level
         )
+    elif quantile is not None:
+        # ranked by a quantile: compare the two candidates' quantiles, as the gate does
+        from pytest_runcompare.stats import clusters as cl
+        from pytest_runcompare.stats.quantiles import quantile_difference
+
+        if paired.clusters is not None:
+            result = cl.cluster_quantile_difference(
+                paired.candidate,
+                paired.baseline,
+                paired.clusters,
+                q=quantile,
+                higher_is_better=higher_is_better,
+                alternative="two-sided",
+                confidence_level=level,
+            )
+        else:
+            result = quantile_difference(
+                paired.candidate,
+                paired.baseline,
+                q=quantile,
+                higher_is_better=higher_is_better,
+                alternative="two-sided",
+                confidence_level=level,
+            )
     else:
         d = sign * (paired.candidate - paired.baseline)
         result = paired_t(
@@ -431,6 +460,7 @@ def judge_sweep(
 
     """
     from pytest_runcompare import pipeline
+    from pytest_runcompare.aggregates import quantile_of
 
     settings = settings or request.config.sweep
     if not candidates:
@@ -468,9 +498,31 @@ def judge_sweep(
             [_standing(c.label, c.judgement, metric) for c in results], higher
         )
         by_label = {c.label: c for c in results}
-        best = _best_versus_runner_up(
-            by_label, ranking, metric, higher, _family_alpha(request.config)
+        gate = next(
+            (
+                s.gate
+                for s in config.gates
+                if s.gate.metric == metric
+                and s.gate.slice is None
+                and s.gate.step is None
+            ),
+            None,
         )
+        if gate is not None and gate.denominator is not None:
+            warnings.append(
+                f"the best is not tested against the runner-up: {metric} is ranked by "
+                f"a ratio of sums (denominator {gate.denominator}), which the paired "
+                "test between two candidates does not compare"
+            )
+        else:
+            best = _best_versus_runner_up(
+                by_label,
+                ranking,
+                metric,
+                higher,
+                _family_alpha(request.config),
+                quantile=None if gate is None else quantile_of(gate.aggregate),
+            )
     if settings.require is Require.ANY:
         winners = [c.label for c in results if c.passed]
         if winners:

@@ -202,6 +202,94 @@ def test_a_candidate_on_other_data_is_neither_ranked_nor_the_runner_up() -> None
     assert (sweep.best.best, sweep.best.runner_up) == ("best", "next")
 
 
+def test_a_p95_ranking_is_tested_on_the_p95_not_on_the_means() -> None:
+    """Ranked by p95 latency, the best is compared with the runner-up on their p95."""
+    from pytest_runcompare.stats.quantiles import quantile_difference
+
+    rng = np.random.default_rng(8)
+    n = 2000
+    z = rng.exponential(size=n)
+    base = z + rng.normal(0, 0.05, n)
+    # tight: a higher mean, a short tail; tailed: a lower mean, a long tail
+    tight = 0.8 + 0.6 * z + rng.normal(0, 0.05, n)
+    tailed = np.where(z > 2.0, 1.6 * z, 0.9 * z) + rng.normal(0, 0.05, n)
+
+    def run(values: Any, name: str) -> Any:
+        records = [
+            {"id": f"q{i}", "metrics": {"lat": float(v)}} for i, v in enumerate(values)
+        ]
+        definitions = {"lat": {"higher_is_better": False}}
+        return build_run(records, {"name": name, "metric_definitions": definitions})
+
+    assert tight.mean() > tailed.mean()
+    assert np.quantile(tight, 0.95) < np.quantile(tailed, 0.95)
+    config = parse_gates(
+        {
+            "defaults": {"mode": "regression_detection"},
+            "metrics": {"lat": {"aggregate": "p95"}},
+        }
+    )
+    sweep = judge_sweep(
+        run(base, "b"),
+        [("tight", run(tight, "t")), ("tailed", run(tailed, "l"))],
+        pipeline.build_request(config),
+    )
+    best = sweep.best
+    assert best is not None
+    assert (best.best, best.runner_up) == ("tight", "tailed")
+    ref = quantile_difference(
+        tight,
+        tailed,
+        q=0.95,
+        higher_is_better=False,
+        alternative="two-sided",
+        confidence_level=0.95,
+    )
+    assert best.difference == pytest.approx(ref.estimate, rel=1e-12)
+    assert best.difference > 0  # the best is better on what it was ranked by
+    assert best.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert (best.ci_low, best.ci_high) == pytest.approx((ref.ci_low, ref.ci_high))
+    assert best.test == ref.test
+
+
+def test_a_ratio_of_sums_ranking_is_not_tested_and_says_why() -> None:
+    rng = np.random.default_rng(9)
+    n = 200
+
+    def run(shift: float, name: str) -> Any:
+        records = [
+            {
+                "id": f"q{i}",
+                "metrics": {
+                    "hits": float(rng.poisson(3 + shift)),
+                    "tries": float(rng.poisson(10) + 1),
+                },
+            }
+            for i in range(n)
+        ]
+        definitions = {"hits": {}, "tries": {}}
+        return build_run(records, {"name": name, "metric_definitions": definitions})
+
+    config = parse_gates(
+        {
+            "defaults": {"mode": "regression_detection"},
+            "metrics": {"hits": {"aggregate": "rate", "denominator": "tries"}},
+        }
+    )
+    sweep = judge_sweep(
+        run(0, "b"),
+        [("a", run(0.5, "a")), ("c", run(0, "c"))],
+        pipeline.build_request(config),
+    )
+    assert [s.label for s in sweep.ranking] == ["a", "c"]
+    assert sweep.best is None
+    assert sweep.warnings == (
+        "the best is not tested against the runner-up: hits is ranked by a ratio of "
+        "sums (denominator tries), which the paired test between two candidates does "
+        "not compare",
+    )
+
+
 def test_a_lower_is_better_metric_ranks_the_smallest_first() -> None:
     rng = np.random.default_rng(5)
     n = 200
