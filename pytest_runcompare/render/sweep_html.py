@@ -74,11 +74,15 @@ def render_sweep_html(
     return no_surrogates(page)
 
 
-def with_back_link(page: str, sweep_href: str, label: str) -> str:
+def with_back_link(
+    page: str, sweep_href: str, label: str, excused: str | None = None
+) -> str:
     """A candidate's two-run report with a line at its top linking back to the sweep.
 
-    ``sweep_href`` is the sweep page's address relative to the pair report. The page
-    is returned unchanged if it does not have its one ``<main>``.
+    ``sweep_href`` is the sweep page's address relative to the pair report. An
+    ``excused`` candidate's line says why its failed gates do not fail the session
+    (its own page still shows them failed). The page is returned unchanged if it
+    does not have its one ``<main>``.
     """
     from urllib.parse import quote
 
@@ -89,6 +93,9 @@ def with_back_link(page: str, sweep_href: str, label: str) -> str:
     href = escape(quote(sweep_href, safe="/._-~"))
     line = (
         f'<main>\n<div class="notice info" id="sweep-back">{escape(label)} is one '
-        f'candidate of a sweep: <a href="{href}">back to the sweep report</a></div>'
+        f'candidate of a sweep: <a href="{href}">back to the sweep report</a>'
     )
+    if excused is not None:
+        line += f". Its failed gates do not fail the session: {escape(excused)}."
+    line += "</div>"
     return page.replace("<main>", line, 1)

@@ -273,7 +273,9 @@ def write_sweep_reports(
                 generated=outputs.generated,
                 max_outputs=outputs.max_outputs,
             )
-            page = with_back_link(page, f"../{outputs.html.name}", c.label)
+            page = with_back_link(
+                page, f"../{outputs.html.name}", c.label, excused=c.excused
+            )
             texts.append((f"two-run ({c.label})", pairs[c.label], page))
     if outputs.html is not None:
         from pytest_runcompare.render.sweep_html import render_sweep_html

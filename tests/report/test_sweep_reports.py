@@ -267,6 +267,30 @@ def test_write_sweep_reports_writes_the_page_its_pairs_markdown_and_json(
     )
 
 
+def test_an_excused_candidates_pair_report_says_it_is_excused(made, tmp_path):
+    _, baseline, candidates = made
+    request = pipeline.build_request(parse_gates(GATES))
+    sweep = judge_sweep(
+        baseline, candidates, request, SweepSettings(require=Require.ANY)
+    )
+    out = tmp_path / "out"
+    write_sweep_reports(sweep, Outputs(html=out / "sweep.html"))
+    pairs = sweep_pair_paths(out / "sweep.html", [c.label for c in sweep.candidates])
+    excused = [c for c in sweep.candidates if c.excused is not None]
+    assert excused
+    assert any(c.passed for c in sweep.candidates)
+    for c in sweep.candidates:
+        page = pairs[c.label].read_text(encoding="utf-8")
+        assert 'id="sweep-back"' in page
+        if c.excused is None:
+            assert "excused" not in page
+        else:
+            assert (
+                "Its failed gates do not fail the session: the sweep requires at "
+                "least one candidate to pass every gate" in page
+            )
+
+
 def test_a_report_inside_a_run_folder_is_refused_and_nothing_is_written(
     sweep, tmp_path
 ):
