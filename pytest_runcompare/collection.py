@@ -217,6 +217,7 @@ def gate_outcome(
             result, comparison, report=None if report is None else str(report)
         )
         if excused is not None:
+            props += (("runcompare_excused", excused),)
             return ItemOutcome("xfailed", f"{message}\n({excused})", props, warnings)
         return ItemOutcome("failed", message, props, warnings)
     return ItemOutcome("passed", "", props, warnings)

@@ -106,6 +106,31 @@ def test_require_any_passes_when_one_candidate_passes(
     assert "sweep passed: 1 of 2" in "\n".join(summary_section(result))
 
 
+def test_junit_names_the_candidate_and_why_its_failed_gate_is_excused(
+    pytester: pytest.Pytester,
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    _sweep_repo(pytester, {"a": 0.0, "b": -0.2})
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--runcompare-require", "any", "--junitxml=j.xml"
+    )
+    assert result.ret == 0
+    cases = {
+        tc.get("classname"): {
+            p.get("name"): p.get("value") for p in tc.iter("property")
+        }
+        for tc in ET.parse(pytester.path / "j.xml").getroot().iter("testcase")
+    }
+    assert cases["runcompare.yaml.a"]["runcompare_candidate"] == "a"
+    assert "runcompare_excused" not in cases["runcompare.yaml.a"]
+    b = cases["runcompare.yaml.b"]
+    assert (b["runcompare_candidate"], b["runcompare_status"]) == ("b", "failed")
+    assert b["runcompare_excused"] == (
+        "the sweep requires at least one candidate to pass every gate, and a does"
+    )
+
+
 def test_require_any_fails_when_no_candidate_passes(pytester: pytest.Pytester) -> None:
     gates = SWEEP_GATES + "sweep:\n  require: any\n"
     _sweep_repo(pytester, {"a": -0.2, "b": -0.3}, gates)
