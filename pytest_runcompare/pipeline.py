@@ -1001,7 +1001,8 @@ def judge_engine(comparison: Any, request: Request) -> Judgement:
         w
         for w in config.waivers
         if not (
-            any(w.excludes_from(s.gate) for s in specs) and any(i in known for i in w.ids)
+            any(w.excludes_from(s.gate) for s in specs)
+            and any(i in known for i in w.ids)
             if w.ids
             else any(w.covers(s.gate) for s in specs)
         )

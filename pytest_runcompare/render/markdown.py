@@ -550,7 +550,15 @@ def render_markdown(
         max_chars,
     )
     lines = [*top]
-    for part in (warnings, table, worst, regressed, trend_part, classes_part, warn_part):
+    for part in (
+        warnings,
+        table,
+        worst,
+        regressed,
+        trend_part,
+        classes_part,
+        warn_part,
+    ):
         lines += part.lines()
     if short:
         lines.append(cut_note)

@@ -29,7 +29,9 @@ def test_family_error_rate_holds(cell) -> None:
     )
 
 
-def test_without_the_correction_across_candidates_the_family_rate_exceeds_alpha() -> None:
+def test_without_the_correction_across_candidates_the_family_rate_exceeds_alpha() -> (
+    None
+):
     cell = next(c for c in CELLS if c.name == "a/a K=8 n=500 uncorrected")
     wrong, sims = cell.rate(150)
     # each candidate's family (Holm) at alpha: about 1 - 0.95^8 of A/A sweeps fail
