@@ -324,6 +324,21 @@ def _rank(
     return tuple(sorted(standings, key=key))
 
 
+def _zero_spread(n: int, alpha: float) -> str:
+    """Why identical paired differences on too few pairs cannot decide (§4), or ""."""
+    from pytest_runcompare.judge.evaluate import MIN_N_ZERO_SPREAD, rule_of_three
+
+    if n >= MIN_N_ZERO_SPREAD:
+        return ""
+    return (
+        f"all {n} paired differences are identical: with fewer than "
+        f"{MIN_N_ZERO_SPREAD} pairs no spread in the sample is no evidence of no "
+        "spread in the population (up to "
+        f"{rule_of_three(n, alpha):.1%} of its datapoints may differ), so the data "
+        "cannot decide"
+    )
+
+
 def _best_versus_runner_up(
     results: Mapping[str, CandidateResult],
     ranking: Sequence[Standing],
@@ -400,6 +415,11 @@ def _best_versus_runner_up(
             clusters=paired.clusters,
         )
     low, high, p = result.ci_low, result.ci_high, result.pvalue
+    undecided = ""
+    if not paired.boolean and quantile is None and result.se == 0.0:
+        undecided = _zero_spread(n, alpha)
+        if undecided:  # too few pairs for zero spread to decide (§4)
+            low = high = p = math.nan
     distinguishable = bool(
         math.isfinite(p) and p < alpha and math.isfinite(low) and (low > 0 or high < 0)
     )
@@ -415,6 +435,8 @@ def _best_versus_runner_up(
         if among
         else "candidates (fewer than two pass every gate)"
     )
+    if undecided:
+        figure = f"{numbers.change(result.estimate)}; {undecided}"
     if distinguishable:
         sentence = (
             f"{best.label} is the best of the {pool_words} on {metric}, "

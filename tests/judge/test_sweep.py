@@ -290,6 +290,45 @@ def test_a_ratio_of_sums_ranking_is_not_tested_and_says_why() -> None:
     )
 
 
+def test_identical_differences_on_few_pairs_do_not_make_the_best_distinguishable() -> (
+    None
+):
+    """Zero spread is not certainty (§4): below 30 pairs the data cannot decide."""
+
+    def run(values: list[float], name: str) -> Any:
+        records = [{"id": f"q{i}", "metrics": {"s": v}} for i, v in enumerate(values)]
+        return build_run(records, {"name": name, "metric_definitions": {"s": {}}})
+
+    base = [0.125, 0.5, 0.25, 0.75]  # binary fractions: the differences are exact
+    config = parse_gates(
+        {"defaults": {"mode": "regression_detection"}, "metrics": {"s": {}}}
+    )
+    sweep = judge_sweep(
+        run(base, "b"),
+        [
+            ("up", run([v + 0.5 for v in base], "u")),
+            ("less", run([v + 0.25 for v in base], "l")),
+        ],
+        pipeline.build_request(config),
+    )
+    best = sweep.best
+    assert best is not None
+    assert (best.best, best.runner_up) == ("up", "less")
+    assert best.difference == 0.25
+    assert not best.distinguishable
+    assert math.isnan(best.p_value)
+    assert math.isnan(best.ci_low)
+    assert math.isnan(best.ci_high)
+    assert best.text.startswith("up ranks first")
+    assert (
+        "but is not distinguishable from less: +0.250; all 4 paired differences are "
+        "identical: with fewer than 30 pairs no "
+        "spread in the sample is no evidence of no spread in the population (up to "
+        "52.7% of its datapoints may differ), so the data cannot decide, paired t, "
+        "n = 4"
+    ) in best.text
+
+
 def test_a_lower_is_better_metric_ranks_the_smallest_first() -> None:
     rng = np.random.default_rng(5)
     n = 200
