@@ -73,12 +73,25 @@ def _previews(
         f"SELECT scope, {sql.literal(kind)} AS kind, id FROM ({source}) s WHERE {cond}"
         for kind, cond in wanted.items()
     )
+    out: dict[tuple[str | None, str], list[str]] = {}
+    first = engine.dialect.first_ids
+    if first:  # one scan, an aggregate keeping k ids per kind: no sort, no union
+        kinds = list(wanted)
+        cols = ", ".join(
+            first.format(x=f"CASE WHEN {wanted[k]} THEN id END", k=PREVIEW + 1)
+            + f" AS {engine.q}{k}{engine.q}"
+            for k in kinds
+        )
+        for r in engine.rows(f"SELECT scope, {cols} FROM ({source}) s GROUP BY scope"):
+            for k in kinds:
+                if r[k]:
+                    out[r["scope"], k] = sorted(str(i) for i in r[k])
+        return {key: tuple(ids) for key, ids in out.items()}
     query = (
         "SELECT scope, kind, id FROM (SELECT scope, kind, id, row_number() OVER "
         f"(PARTITION BY scope, kind ORDER BY id) AS rn FROM ({arms}) a) r "
         f"WHERE rn <= {PREVIEW + 1} ORDER BY scope, kind, id"
     )
-    out: dict[tuple[str | None, str], list[str]] = {}
     for r in engine.rows(query):
         out.setdefault((r["scope"], str(r["kind"])), []).append(str(r["id"]))
     return {key: tuple(ids) for key, ids in out.items()}

@@ -90,6 +90,9 @@ class DuckDBEngine:
             "CREATE OR REPLACE TEMP VIEW j AS "
             + sql.joined(self.dialect, len(self.metrics))
         )
+        # the text runs' order is kept in their tables (``ord``); from here on no
+        # query needs insertion order, and not keeping it lets DuckDB stream
+        self._con.execute("SET preserve_insertion_order = false")
 
     # ------------------------------------------------------------------ schema
     def _columns(self, query: str) -> dict[str, str]:

@@ -30,6 +30,8 @@ class Dialect:
     same: str  # null-safe equality, format with {a}, {b}
     text: str  # the string type
     size: str  # list length, format with {x}
+    #: the k smallest of {x} in a group as a list (format with {x}, {k}), or ""
+    first_ids: str = ""
 
 
 DUCKDB = Dialect(
@@ -40,6 +42,7 @@ DUCKDB = Dialect(
     same="{a} IS NOT DISTINCT FROM {b}",
     text="VARCHAR",
     size="len({x})",
+    first_ids="min({x}, {k})",
 )
 SPARK = Dialect(
     name="spark",
