@@ -108,6 +108,12 @@ def _check_explicit_labels(entries: Sequence[Candidate]) -> None:
     for entry in entries:
         if entry.label is None:
             continue
+        if "::" in entry.label:
+            raise ConfigError(
+                f"candidates: the label {entry.label!r} ({entry.source.location}) "
+                "contains '::', which separates the parts of a pytest node id "
+                "(runcompare.yaml::<label>::<gate>); choose a label without it"
+            )
         if entry.label in seen:
             raise ConfigError(
                 f"candidates: the label {entry.label!r} is given twice "
@@ -229,7 +235,8 @@ def _list(
 def _clean(label: object) -> str:
     from pytest_runcompare.untrusted import NAME_CHARS, one_line
 
-    text = one_line(label, NAME_CHARS).strip()
+    # "::" separates a pytest node id's parts: a label must not contain it
+    text = re.sub(":{2,}", ":", one_line(label, NAME_CHARS)).strip()
     return text or "run"
 
 

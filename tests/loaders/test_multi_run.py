@@ -422,6 +422,29 @@ def test_a_label_given_twice_is_a_config_error(sweep: Path) -> None:
         expand(entry(sweep / "c1", label="best"), entry(sweep / "c10", label="best"))
 
 
+def test_a_label_with_pytests_node_id_separator_is_refused(sweep: Path) -> None:
+    # runcompare.yaml::a::b::score could not select candidate "a::b" by node id
+    with pytest.raises(
+        ConfigError,
+        match=r"candidates: the label 'a::b' \(.*/c1\) contains '::', which separates "
+        r"the parts of a pytest node id \(runcompare.yaml::<label>::<gate>\); "
+        r"choose a label without it",
+    ):
+        expand(entry(sweep / "c1", label="a::b"))
+
+
+def test_a_reader_label_with_the_node_id_separator_gets_one_colon(
+    sweep: Path,
+) -> None:
+    def listed(location: str, options: dict) -> list[tuple[str, str]] | None:
+        if location == str(sweep):
+            return [("gpt::v1", str(sweep / "c1")), ("gpt::v2", str(sweep / "c10"))]
+        return None
+
+    found = expand_candidates([entry(sweep)], hook=listed)
+    assert [c.label for c in found] == ["gpt:v1", "gpt:v2"]
+
+
 def test_more_candidates_than_the_limit(
     sweep: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
