@@ -482,10 +482,12 @@ def run_sweep(
     from pytest_runcompare import pipeline
     from pytest_runcompare.config import Require
     from pytest_runcompare.errors import ConfigError
+    from pytest_runcompare.loaders.multi import check_baseline_not_among
     from pytest_runcompare.render.sweep_terminal import sweep_lines
     from pytest_runcompare.sweep import judge_sweep
 
     request = _request(args, config, pm, None)
+    check_baseline_not_among(request.baseline, candidates)
     hook = pm.hook.pytest_runcompare_load_run
     baseline = pipeline.load(request.baseline, hook=hook)
     runs = [(c.label, pipeline.load(c.source, hook=hook)) for c in candidates]

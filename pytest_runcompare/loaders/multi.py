@@ -35,7 +35,7 @@ from pytest_runcompare.errors import ConfigError, RunCompareError, RunNotFoundEr
 from pytest_runcompare.loaders.registry import is_uri, split_location
 
 if TYPE_CHECKING:
-    from pytest_runcompare.config import Candidate
+    from pytest_runcompare.config import Candidate, RunSource
 
 ListHook = Callable[..., "list[tuple[str, str]] | None"]
 
@@ -94,6 +94,33 @@ def expand_candidates(
         )
         for item, label in zip(found, labels, strict=True)
     )
+
+
+def check_baseline_not_among(
+    baseline: RunSource, candidates: Sequence[Candidate]
+) -> None:
+    """Refuse a candidate that is the baseline itself (the same run, or the same column).
+
+    It would pass every gate, and under ``require: any`` pass the sweep on its own.
+    Raises :class:`ConfigError` naming it.
+    """
+    own = _run_key(baseline.location)
+    for c in candidates:
+        if _run_key(c.source.location) == own:
+            raise ConfigError(
+                f"candidates: {c.label!r} ({c.source.location}) is the baseline "
+                "itself: it would pass every gate and, under require: any, pass the "
+                "sweep; leave it out of the candidates (a glob such as runs/* "
+                "matches it too)"
+            )
+
+
+def _run_key(location: str) -> tuple[str, str | None]:
+    """What names a run: its file or folder (resolved) and its selector, or a URI."""
+    if is_uri(location):
+        return location, None
+    path, selector = split_location(location)
+    return os.path.realpath(path), selector
 
 
 def _default_hook() -> ListHook:

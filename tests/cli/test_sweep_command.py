@@ -117,6 +117,36 @@ def test_an_empty_glob_is_bad_input(tmp_path: Path, capsys) -> None:
     assert f"{tmp_path / 'none*'}: the glob matches no file or folder" in err
 
 
+def test_the_baseline_among_the_candidates_is_bad_input(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runs/* matches the baseline too: it would pass and, under any, pass the sweep."""
+    monkeypatch.chdir(SWEEP)
+    code = main(["compare", "runs/baseline", "runs/*", "--config", "runcompare.yaml"])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "runcompare: error: candidates: 'baseline' (runs/baseline) is the baseline "
+        "itself: it would pass every gate and, under require: any, pass the sweep; "
+        "leave it out of the candidates (a glob such as runs/* matches it too)\n"
+    )
+
+
+def test_a_promptfoo_column_that_is_the_baseline_is_bad_input(capsys) -> None:
+    results = Path(__file__).parents[3] / "shared/fixtures/real/promptfoo_nicheIQ"
+    results = results / "results.json"
+    if not results.is_file():  # as tests/loaders/conftest.py: the real files
+        pytest.skip("../shared/fixtures/real is not here")
+    code = main(["compare", f"{results}::column=0", str(results)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert (
+        "candidates: 'gpt-4o-mini / Pain Scorer v1 (word anchors)' "
+        f"({results}::column=0) is the baseline itself" in err
+    )
+
+
 @pytest.mark.parametrize("value", ["some", "ALL"])
 def test_require_takes_all_or_any(tmp_path: Path, capsys, value: str) -> None:
     assert _compare(tmp_path, "--require", value) == 2

@@ -221,6 +221,27 @@ def test_a_sweep_without_a_baseline_fails_each_gate_and_never_offers_to_create_i
     assert not (pytester.path / "runs" / "nobase").exists()
 
 
+def test_a_glob_that_matches_the_baseline_too_is_a_collection_error(
+    pytester: pytest.Pytester,
+) -> None:
+    _sweep_repo(pytester, {"a": 0.0, "b": -0.2})
+    gates = SWEEP_GATES.replace("[runs/sweep/*]", "[runs/*/]").replace(
+        "candidates:", "sweep: {require: any}\ncandidates:"
+    )
+    (pytester.path / "runcompare.yaml").write_text(gates, encoding="utf-8")
+    (pytester.path / "runs" / "sweep" / "a").rename(pytester.path / "runs" / "a")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [
+            "candidates: 'baseline' (*/runs/baseline*) is the baseline itself: it "
+            "would pass every gate and, under require: any, pass the sweep; leave it "
+            "out of the candidates (a glob such as runs/* matches it too)"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_github_annotations_name_the_candidate(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
