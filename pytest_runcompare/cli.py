@@ -482,15 +482,17 @@ def run_sweep(
     from pytest_runcompare import pipeline
     from pytest_runcompare.config import Require
     from pytest_runcompare.errors import ConfigError
-    from pytest_runcompare.loaders.multi import check_baseline_not_among
+    from pytest_runcompare.loaders.multi import leave_out_baseline
     from pytest_runcompare.render.sweep_terminal import sweep_lines
     from pytest_runcompare.sweep import judge_sweep
 
     request = _request(args, config, pm, None)
-    check_baseline_not_among(request.baseline, candidates)
+    candidates, left_out = leave_out_baseline(request.baseline, candidates)
+    if left_out is not None:
+        print(f"runcompare: {one_line(left_out)}", file=sys.stderr)
     hook = pm.hook.pytest_runcompare_load_run
     baseline = pipeline.load(request.baseline, hook=hook)
-    runs = [(c.label, pipeline.load(c.source, hook=hook)) for c in candidates]
+    runs = [(str(c.label), pipeline.load(c.source, hook=hook)) for c in candidates]
     if not config.gates:
         first = pipeline.compare(baseline, runs[0][1], request.config)
         gates = pipeline.default_gates(first, args.margin, args.alpha)

@@ -243,17 +243,19 @@ class RunCompareSession:
             entries = self.settings.candidates
             if entries and (self.settings.sweep_declared or self._may_hold_several()):
                 from pytest_runcompare.loaders.multi import (
-                    check_baseline_not_among,
                     expand_candidates,
+                    leave_out_baseline,
                 )
 
                 self._register_readers()
                 found = expand_candidates(
                     entries, hook=self.config.hook.pytest_runcompare_list_runs
                 )
+                if self.settings.baseline is not None:
+                    found, left_out = leave_out_baseline(self.settings.baseline, found)
+                    if left_out is not None:
+                        self.note(left_out)
                 if self.settings.sweep_declared or len(found) > 1:
-                    if self.settings.baseline is not None:
-                        check_baseline_not_among(self.settings.baseline, found)
                     self._sweep_labels = tuple((str(c.label), c.source) for c in found)
         return self._sweep_labels
 

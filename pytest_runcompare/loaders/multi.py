@@ -96,23 +96,31 @@ def expand_candidates(
     )
 
 
-def check_baseline_not_among(
+def leave_out_baseline(
     baseline: RunSource, candidates: Sequence[Candidate]
-) -> None:
-    """Refuse a candidate that is the baseline itself (the same run, or the same column).
+) -> tuple[tuple[Candidate, ...], str | None]:
+    """The candidates without the baseline itself (the same run, or the same column).
 
-    It would pass every gate, and under ``require: any`` pass the sweep on its own.
-    Raises :class:`ConfigError` naming it.
+    A glob such as ``runs/*`` or a multi-run file matches the baseline too; judged, it
+    would pass every gate and, under ``require: any``, pass the sweep on its own.
+    Returns the others and a note naming what was left out (None: nothing was).
+    Raises :class:`ConfigError` when no other candidate remains.
     """
     own = _run_key(baseline.location)
-    for c in candidates:
-        if _run_key(c.source.location) == own:
-            raise ConfigError(
-                f"candidates: {c.label!r} ({c.source.location}) is the baseline "
-                "itself: it would pass every gate and, under require: any, pass the "
-                "sweep; leave it out of the candidates (a glob such as runs/* "
-                "matches it too)"
-            )
+    kept = tuple(c for c in candidates if _run_key(c.source.location) != own)
+    if len(kept) == len(candidates):
+        return kept, None
+    left = next(c for c in candidates if _run_key(c.source.location) == own)
+    what = f"{left.label!r} ({left.source.location})"
+    if not kept:
+        raise ConfigError(
+            f"candidates: {what} is the baseline itself, and there is no other "
+            "candidate to judge against it"
+        )
+    return kept, (
+        f"candidates: left out {what}: it is the baseline itself (it would pass "
+        "every gate and, under require: any, pass the sweep alone)"
+    )
 
 
 def _run_key(location: str) -> tuple[str, str | None]:

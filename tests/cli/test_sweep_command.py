@@ -117,34 +117,48 @@ def test_an_empty_glob_is_bad_input(tmp_path: Path, capsys) -> None:
     assert f"{tmp_path / 'none*'}: the glob matches no file or folder" in err
 
 
-def test_the_baseline_among_the_candidates_is_bad_input(
-    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+def test_the_baseline_among_the_candidates_is_left_out_and_said(
+    capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """runs/* matches the baseline too: it would pass and, under any, pass the sweep."""
+    """runs/* matches the baseline too: judged, it would pass the sweep under any."""
     monkeypatch.chdir(SWEEP)
     code = main(["compare", "runs/baseline", "runs/*", "--config", "runcompare.yaml"])
-    assert code == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == (
+    assert captured.err.splitlines()[0] == (
+        "runcompare: candidates: left out 'baseline' (runs/baseline): it is the "
+        "baseline itself (it would pass every gate and, under require: any, pass the "
+        "sweep alone)"
+    )
+    assert "sweep of 8 candidate(s)" in captured.out
+    assert "\nbaseline " not in captured.out
+    assert "sweep passed: 2 of 8" in captured.out
+    assert code == 0
+
+
+def test_the_baseline_as_the_only_candidate_is_bad_input(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(SWEEP)
+    code = main(["compare", "runs/baseline", "runs/baseline", "--require", "any"])
+    assert code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
         "runcompare: error: candidates: 'baseline' (runs/baseline) is the baseline "
-        "itself: it would pass every gate and, under require: any, pass the sweep; "
-        "leave it out of the candidates (a glob such as runs/* matches it too)\n"
+        "itself, and there is no other candidate to judge against it"
     )
 
 
-def test_a_promptfoo_column_that_is_the_baseline_is_bad_input(capsys) -> None:
+def test_a_promptfoo_column_that_is_the_baseline_is_left_out(capsys) -> None:
     results = Path(__file__).parents[3] / "shared/fixtures/real/promptfoo_nicheIQ"
     results = results / "results.json"
     if not results.is_file():  # as tests/loaders/conftest.py: the real files
         pytest.skip("../shared/fixtures/real is not here")
-    code = main(["compare", f"{results}::column=0", str(results)])
-    assert code == 2
-    err = capsys.readouterr().err
+    main(["compare", f"{results}::column=0", str(results), "--require", "any"])
+    captured = capsys.readouterr()
     assert (
-        "candidates: 'gpt-4o-mini / Pain Scorer v1 (word anchors)' "
-        f"({results}::column=0) is the baseline itself" in err
+        "candidates: left out 'gpt-4o-mini / Pain Scorer v1 (word anchors)' "
+        f"({results}::column=0): it is the baseline itself" in captured.err
     )
+    assert "sweep of 7 candidate(s)" in captured.out
 
 
 @pytest.mark.parametrize("value", ["some", "ALL"])

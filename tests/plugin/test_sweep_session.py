@@ -221,7 +221,7 @@ def test_a_sweep_without_a_baseline_fails_each_gate_and_never_offers_to_create_i
     assert not (pytester.path / "runs" / "nobase").exists()
 
 
-def test_a_glob_that_matches_the_baseline_too_is_a_collection_error(
+def test_a_glob_that_matches_the_baseline_too_leaves_it_out_and_says_so(
     pytester: pytest.Pytester,
 ) -> None:
     _sweep_repo(pytester, {"a": 0.0, "b": -0.2})
@@ -230,16 +230,20 @@ def test_a_glob_that_matches_the_baseline_too_is_a_collection_error(
     )
     (pytester.path / "runcompare.yaml").write_text(gates, encoding="utf-8")
     (pytester.path / "runs" / "sweep" / "a").rename(pytester.path / "runs" / "a")
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    assert outcomes_by_nodeid(result) == {
+        "runcompare.yaml::a::score": "PASSED",
+        "runcompare.yaml::sweep/b::score": "XFAIL",
+    }
+    assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
-            "candidates: 'baseline' (*/runs/baseline*) is the baseline itself: it "
-            "would pass every gate and, under require: any, pass the sweep; leave it "
-            "out of the candidates (a glob such as runs/* matches it too)"
+            "candidates: left out 'baseline' (*/runs/baseline*): it is the baseline "
+            "itself (it would pass every gate and, under require: any, pass the "
+            "sweep alone)"
         ]
     )
-    assert "Traceback" not in result.stdout.str()
+    assert "sweep passed: 1 of 2" in "\n".join(summary_section(result))
 
 
 def test_github_annotations_name_the_candidate(
