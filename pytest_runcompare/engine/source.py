@@ -103,7 +103,7 @@ def engine_source(
 
 def _kind_of(name: str) -> str:
     lower = name.lower()
-    if lower.endswith((".parquet", ".pq", ".arrow")):
+    if lower.endswith((".parquet", ".pq")):
         return "parquet"
     if lower.endswith(".csv"):
         return "csv"
@@ -157,6 +157,15 @@ def read_meta(src: EngineSource) -> dict[str, Any] | None:
         kind, files = reader_kind(src)
     except ConfigError:
         return None
+    if kind == "parquet" and files:  # the file's key-value metadata (parquet_layout)
+        import pyarrow.parquet as pq
+
+        from pytest_runcompare.parquet_layout import RUN_KEY
+
+        stored = (pq.read_schema(files[0]).metadata or {}).get(RUN_KEY)
+        if stored:
+            loaded = json.loads(stored)
+            return loaded if isinstance(loaded, dict) else None
     if kind == "jsonl" and files:
         with open(files[0], encoding="utf-8") as handle:
             first = handle.readline()

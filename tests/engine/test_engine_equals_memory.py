@@ -138,3 +138,25 @@ def test_spark_local_mode_equals_the_in_memory_path(pair: dict[str, Any]) -> Non
     comparison, judged = _judge(pair, "spark", parquet=True)
     _assert_same(pair["memory"], judged)
     assert comparison.paths == {"statistics": 28, "in memory": 7, "refused": 0}
+
+
+def test_duckdb_reads_the_parquet_run_format_save_run_writes(
+    pair: dict[str, Any],
+) -> None:
+    # the run's metadata (directions) is in the file's key-value metadata here,
+    # not in a run.yaml beside it
+    from pytest_runcompare.writer import save_run
+
+    folder = pair["tmp"] / "saved"
+    folder.mkdir(exist_ok=True)
+    paths = {}
+    for role in ("base", "cand"):
+        paths[role] = folder / f"{role}.parquet"
+        save_run(pipeline.load(str(pair[role])), paths[role])
+    comparison = open_comparison(
+        engine_source(str(paths["base"]), {}),
+        engine_source(str(paths["cand"]), {}),
+        pair["config"],
+    )
+    assert comparison.directions["latency"] is False
+    _assert_same(pair["memory"], pipeline.judge_engine(comparison, pair["request"]))
