@@ -143,7 +143,9 @@ def _sweep_summary(tr: Any, state: RunCompareSession) -> None:
         for line in sweep_lines(state.sweep()):
             _write(tr, line)
     except RunCompareError as error:
-        tr.write_line(log_text(f"could not judge the sweep: {error}"), red=True)
+        why = f"could not judge the sweep: {error}"
+        if why not in state.notes:  # the session's finish noted it already
+            tr.write_line(log_text(why), red=True)
     for note in state.notes:
         tr.write_line(log_text(note), yellow=True)
     for kind, path in sorted(state.written.items()):

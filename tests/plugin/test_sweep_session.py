@@ -246,6 +246,19 @@ def test_a_glob_that_matches_the_baseline_too_leaves_it_out_and_says_so(
     assert "sweep passed: 1 of 2" in "\n".join(summary_section(result))
 
 
+def test_a_sweep_that_cannot_be_judged_fails_each_gate_and_says_why_once(
+    pytester: pytest.Pytester,
+) -> None:
+    _sweep_repo(
+        pytester, {"a": 0.0, "b": -0.2}, SWEEP_GATES + "sweep: {best: nosuch}\n"
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    assert set(outcomes_by_nodeid(result).values()) == {"FAILED"}
+    why = "could not judge the sweep: sweep.best: 'nosuch' is not a gated metric"
+    assert result.stdout.str().count(why) == 1
+
+
 def test_github_annotations_name_the_candidate(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
