@@ -401,3 +401,35 @@ def test_the_sklearn_sweep_example_reads_as_its_verdicts(example):
     assert [r.removeprefix("**").split("**")[0].split(" (")[0] for r in ranked] == [
         s.label for s in example.ranking
     ]
+
+
+def _readme_block(opening: str, fence: str) -> list[str]:
+    """The fenced block of README.md that follows the line ``opening``."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    lines = readme.splitlines()
+    start = lines.index(fence, lines.index(opening)) + 1
+    return lines[start : lines.index("```", start)]
+
+
+def test_the_readmes_sweep_outputs_are_what_the_renderers_write(example):
+    from pytest_runcompare.render.sweep_terminal import sweep_lines
+
+    command = (
+        "runcompare compare examples/sklearn_sweep/runs/baseline "
+        "'examples/sklearn_sweep/runs/sweep/*' --config "
+        "examples/sklearn_sweep/runcompare.yaml"
+    )
+    table = _readme_block(command, "```text")
+    assert table == [
+        "baseline: baseline (899 datapoints)",
+        *(line.text for line in sweep_lines(example)),
+    ]
+    markdown = _readme_block("sweep/report.md`):", "```markdown")
+    assert (
+        markdown
+        == render_sweep_markdown(
+            example,
+            html_path="sweep/report.html",
+            marker="examples/sklearn_sweep/runcompare.yaml",
+        ).splitlines()
+    )
