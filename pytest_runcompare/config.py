@@ -780,13 +780,21 @@ def parse_gates(
                 gate = _make_gate(where, f"{key}.{expand}", **restrict, **gate_kwargs)
                 specs.append(GateSpec(gate, line))
     _check_family(where, specs)
+    sweep = _sweep(where, data.get("sweep"))
+    gated = list(dict.fromkeys(spec.gate.metric for spec in specs))
+    if sweep.best is not None and gated and sweep.best not in gated:
+        raise where.error(
+            "sweep.best",
+            f"{sweep.best!r} is not a gated metric",
+            f"a gated metric: {', '.join(gated)}",
+        )
     waivers = _waivers(where, data.get("waivers"))
     return GatesConfig(
         path=path,
         baseline=_run_source(where, "baseline", data.get("baseline"), base),
         candidate=_run_source(where, "candidate", data.get("candidate"), base),
         candidates=_candidates(where, data, base),
-        sweep=_sweep(where, data.get("sweep")),
+        sweep=sweep,
         gates=tuple(specs),
         waivers=waivers,
         directions=directions,

@@ -408,6 +408,14 @@ def test_the_gates_file_sweep_keys_are_validated() -> None:
         parse_gates({"candidate": "a", "candidates": ["b"]})
     with pytest.raises(ConfigError, match=r"candidates.*is empty"):
         parse_gates({"candidates": []})
+    # caught when the file is read, with its line, not when the sweep is judged
+    with pytest.raises(
+        ConfigError,
+        match=r"^gates: sweep\.best: 'nosuch' is not a gated metric "
+        r"\(accepted: a gated metric: score, ok\)$",
+    ):
+        parse_gates({**GATES, "sweep": {"best": "nosuch"}})
+    assert parse_gates({"sweep": {"best": "any"}}).sweep.best == "any"  # no gates yet
     config = parse_gates(
         {"candidates": {"small": "runs/a", "large": {"path": "runs/b"}}}
     )

@@ -249,14 +249,31 @@ def test_a_glob_that_matches_the_baseline_too_leaves_it_out_and_says_so(
 def test_a_sweep_that_cannot_be_judged_fails_each_gate_and_says_why_once(
     pytester: pytest.Pytester,
 ) -> None:
-    _sweep_repo(
-        pytester, {"a": 0.0, "b": -0.2}, SWEEP_GATES + "sweep: {best: nosuch}\n"
+    _sweep_repo(pytester, {"a": 0.0, "b": -0.2})
+    (pytester.path / "runs" / "sweep" / "b" / "run.yaml").write_text(
+        "name: [unclosed\n", encoding="utf-8"
     )
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
     assert result.ret == 1
     assert set(outcomes_by_nodeid(result).values()) == {"FAILED"}
-    why = "could not judge the sweep: sweep.best: 'nosuch' is not a gated metric"
-    assert result.stdout.str().count(why) == 1
+    assert result.stdout.str().count("could not judge the sweep: ") == 1
+    result.stdout.fnmatch_lines(
+        ["could not judge the sweep: */runs/sweep/b/run.yaml:2: malformed YAML*"]
+    )
+
+
+def test_a_ranking_metric_without_a_gate_is_an_error_of_the_gates_file(
+    pytester: pytest.Pytester,
+) -> None:
+    _sweep_repo(pytester, {"a": 0.0}, SWEEP_GATES + "sweep: {best: nosuch}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: */runcompare.yaml:7: sweep.best: 'nosuch' is not a gated metric "
+            "(accepted: a gated metric: score)*"
+        ]
+    )
 
 
 def test_github_annotations_name_the_candidate(
