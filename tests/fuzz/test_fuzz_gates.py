@@ -110,6 +110,9 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "json": st.just("out/r.json"),
     "max_outputs": st.integers(min_value=0, max_value=100),
     "url": st.sampled_from(["https://ci.example/r.html", "http://h/a#dp=x"]),
+    "mlflow": st.booleans(),
+    "require": st.sampled_from(["all", "any"]),
+    "best": st.sampled_from(METRICS),
     "metric": st.sampled_from(METRICS),
     "slice": st.sampled_from(["lang:de", "lang:en"]),
     "step": st.just("retrieve"),
@@ -138,6 +141,7 @@ GATES = st.fixed_dictionaries(
     optional={
         "defaults": _block(DEFAULT_KEYS),
         "report": _block(REPORT_KEYS),
+        "sweep": _block(("require", "best")),
         "waivers": st.lists(_block(WAIVER_KEYS), max_size=2),
         "seed": st.one_of(st.integers(min_value=0, max_value=2**32), VALUES),
     },
