@@ -251,11 +251,12 @@ class RunCompareSession:
                 found = expand_candidates(
                     entries, hook=self.config.hook.pytest_runcompare_list_runs
                 )
-                if self.settings.baseline is not None:
-                    found, left_out = leave_out_baseline(self.settings.baseline, found)
-                    if left_out is not None:
-                        self.note(left_out)
                 if self.settings.sweep_declared or len(found) > 1:
+                    if self.settings.baseline is not None:  # a sweep, not an A/A pair
+                        base = self.settings.baseline
+                        found, left_out = leave_out_baseline(base, found)
+                        if left_out is not None:
+                            self.note(left_out)
                     self._sweep_labels = tuple((str(c.label), c.source) for c in found)
         return self._sweep_labels
 
