@@ -19,25 +19,17 @@ from pytest_runcompare.engine.summary import GateStats
 from pytest_runcompare.errors import ConfigError
 from pytest_runcompare.judge.evaluate import (
     MIN_PAIRS,
-    SMALL_N,
-    _disagreement,
-    _margin_text,
     _versions,
-    _zero_spread,
+    evidence_from_test,
     fail_closed,
 )
-from pytest_runcompare.judge.execute import Side, run_test
+from pytest_runcompare.judge.execute import Side
 from pytest_runcompare.judge.prepare import FailClosed, Prepared
-from pytest_runcompare.judge.select import select
+from pytest_runcompare.judge.select import Choice, select
 from pytest_runcompare.judge.spec import Gate, Margin, MissingPolicy, Mode, gate_rng
 from pytest_runcompare.judge.verdict import Evidence, TestKind
 from pytest_runcompare.stats.binary import PairedTable
 from pytest_runcompare.stats.continuous import Moments
-from pytest_runcompare.stats.power import (
-    minimum_detectable_effect,
-    pass_probability,
-    required_n,
-)
 
 __all__ = ["ANALYTIC", "EngineRefusal", "measure_stats"]
 
@@ -314,130 +306,27 @@ def _measure(
             summary=summary,
         )
 
-    def chosen(m: Margin) -> TestKind:
+    def chosen(m: Margin) -> Choice:
         choice = select(gate, prep, m, {})
         if choice.kind not in ANALYTIC:
             raise refusal(gate, choice.kind, n, f"test {choice.kind}")
-        return choice.kind
+        return choice
 
-    if margin is None or (
-        margin.value == 0 and gate.mode is not Mode.REGRESSION_DETECTION
-    ):
-        kind = chosen(Margin(0.0))
-        needs = (
-            f"gate {key!r}: mode {gate.mode} needs a margin > 0 (margin: 0.01 in "
-            "metric units, or '2%' of the baseline)"
-            if margin is None
-            else f"gate {key!r}: a margin of 0 in {gate.mode} mode is a "
-            "superiority test that an unchanged model fails most of the time; "
-            "choose a margin > 0"
-        )
-        res = run_test(kind, side(Margin(0.0), "greater"))
-        mde = minimum_detectable_effect(res.se * scale, alpha=gate.alpha)
-        mde_text = (
-            f"the minimum detectable effect is {text.number(mde, digits=3)} "
-            f"({gate.aggregate}, 80% power, alpha = {gate.alpha:g}): a smaller "
-            "margin cannot be shown"
-            if math.isfinite(mde)
-            else "the minimum detectable effect cannot be computed (the paired "
-            "differences have no spread)"
-        )
-        raise ConfigError(
-            f"{needs}. With the current data (n = {res.n}) {mde_text}. Or use "
-            "mode: regression_detection."
-        )
-    if prep.boolean and not margin.relative and margin.value / scale >= 1:
-        raise ConfigError(
-            f"gate {key!r}: margin {margin} is outside the range of the binary "
-            f"metric {gate.metric!r}: a change in its share of 1s lies between -1 "
-            f"and 1, so the margin must be below 1. For {margin.value:g} "
-            f"percentage points write margin: {margin.value / 100:g} (absolute), "
-            f"for {margin.value:g}% of the baseline margin: '{margin.value:g}%' "
-            "(relative)"
-        )
-    choice = select(gate, prep, margin, {})
-    if choice.kind not in ANALYTIC:
-        raise refusal(gate, choice.kind, n, f"test {choice.kind}")
-    base_unit = base_agg / scale
-    shift = 0.0
-    if margin.relative:
-        if not base_unit > 0:
-            return fail_closed(
-                gate,
-                f"a relative margin needs a positive baseline {gate.aggregate} "
-                f"(it is {text.number(base_agg, digits=3)})",
-                seed,
-                warnings=tuple(prep.warnings),
-                **common,
-            )
-        shift = margin.value * base_unit
-    m_abs = (shift if margin.relative else margin.value / scale) * scale
-    alt = "less" if gate.mode is Mode.REGRESSION_DETECTION else "greater"
-    res = run_test(choice.kind, side(margin, alt))
-    p = res.pvalue
-    warnings = list(prep.warnings) + list(res.warnings)
-    if n < SMALL_N:  # pragma: no cover - small gates are judged in memory
-        warnings.append(f"only {n} paired datapoints: approximations are rough")
-    ci_low = (res.ci_low - shift) * scale
-    ci_high = (res.ci_high - shift) * scale
-    p_opp = math.nan
-    if gate.mode is Mode.EQUIVALENCE:
-        upper = side(margin, "less", k=-1, r=gate_rng(key + "#upper", seed))
-        p = max(p, run_test(choice.kind, upper).pvalue)
-    elif not (math.isfinite(ci_low) and math.isfinite(ci_high)):
-        other = "greater" if alt == "less" else "less"
-        p_opp = run_test(choice.kind, side(margin, other)).pvalue
-    if prep.boolean and math.isfinite(ci_low) and math.isfinite(ci_high):
-        ci_low, ci_high = max(ci_low, -scale), min(ci_high, scale)
-    spread_note: str | None = None
-    inconclusive = res.inconclusive
-    constant = _constant_difference(stats, prep.hib)
-    if constant is not None:
-        spread_note, too_few = _zero_spread(n, gate.alpha, constant, ci_low, ci_high)
-        if too_few is not None:  # pragma: no cover - below 30 pairs: in memory
-            inconclusive = inconclusive or too_few
-            ci_low = ci_high = p = p_opp = math.nan
-    if inconclusive is None:
-        inconclusive = _disagreement(gate, p, ci_low, ci_high, m_abs)
-    se = res.se * scale
-    two_sided = gate.mode is Mode.EQUIVALENCE
-    pp = pass_probability(se, m_abs, alpha=gate.alpha)
-    if two_sided and math.isfinite(pp):
-        pp = max(0.0, 2 * pp - 1)
-    return Evidence(
-        gate=gate,
-        key=key,
-        kind=choice.kind,
-        warnings=tuple(dict.fromkeys(warnings)),
-        estimate=(res.estimate - shift) * scale,
-        bound=ci_low,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        confidence_level=1 - 2 * gate.alpha,
-        margin=m_abs,
-        margin_text=_margin_text(margin, m_abs),
-        p_value=p,
-        p_value_opposite=p_opp,
-        test=res.test,
-        test_reason=choice.why,
-        tests_what=res.tests_what,
-        n_units=res.n,
-        discordant=discordant if res.discordant is None else res.discordant,
-        new_failures=new_failures,
-        mde=minimum_detectable_effect(se, alpha=gate.alpha),
-        n_required=(
-            required_n(se, res.n, m_abs, alpha=gate.alpha, two_sided=two_sided)
-            if m_abs > 0
-            else None
-        ),
-        pass_probability=pp if gate.mode is not Mode.REGRESSION_DETECTION else math.nan,
-        mc_se=res.mc_se,
-        inconclusive_reason=inconclusive,
-        zero_spread=spread_note,
+    return evidence_from_test(
+        gate,
+        prep,
+        margin,
+        side=side,
+        choose=chosen,
+        constant=lambda: _constant_difference(stats, prep.hib),
+        n=n,
+        base_agg=base_agg,
+        scale=scale,
         seed=seed,
-        **counts,
-        **common,
-        **_versions(),
+        discordant=discordant,
+        new_failures=new_failures,
+        counts=counts,
+        common=common,
     )
 
 

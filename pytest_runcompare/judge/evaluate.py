@@ -8,7 +8,7 @@ p-value; :func:`evaluate_gate` does both for a gate judged on its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from pytest_runcompare.judge.prepare import (
     fetch,
     prepare,
 )
-from pytest_runcompare.judge.select import select
+from pytest_runcompare.judge.select import Choice, select
 from pytest_runcompare.judge.settle import settle
 from pytest_runcompare.judge.spec import Correction, Gate, Margin, Mode, gate_rng
 from pytest_runcompare.judge.verdict import (
@@ -45,7 +45,7 @@ from pytest_runcompare.stats.power import (
     required_n,
 )
 
-__all__ = ["conclude", "evaluate_gate", "fail_closed", "measure"]
+__all__ = ["conclude", "evaluate_gate", "evidence_from_test", "fail_closed", "measure"]
 
 #: Below this many pairs the verdict warns that approximations are rough.
 SMALL_N = 30
@@ -232,6 +232,170 @@ def measure(
         )
 
 
+def evidence_from_test(
+    gate: Gate,
+    prep: Prepared,
+    margin: Margin | None,
+    *,
+    side: Callable[..., Side],
+    choose: Callable[[Margin], Choice],
+    constant: Callable[[], float | None],
+    n: int,
+    base_agg: float,
+    scale: float,
+    seed: int,
+    discordant: tuple[int, int] | None,
+    new_failures: int | None,
+    counts: Mapping[str, Any],
+    common: Mapping[str, Any],
+) -> Evidence:
+    """Choose, run and read a gate's test: the decision rules both paths share.
+
+    The in-memory path (:func:`_measure`) and the engine path
+    (``engine.judge_summary``) differ in how they hold the data (``side`` builds the
+    :class:`Side` a runner reads, ``choose`` picks or refuses the test, ``constant``
+    is the one value of every paired difference, or None); from the test on, the
+    margin checks, the equivalence and opposite sides, the zero-spread and
+    disagreement rules and the evidence are this one function (docs/statistics.md
+    §1-§4).
+
+    Raises
+    ------
+    ConfigError
+        No margin in non-inferiority or equivalence mode (with the MDE), or a
+        margin outside a binary metric's range.
+
+    """
+    key = gate.key
+    if margin is None or (
+        margin.value == 0 and gate.mode is not Mode.REGRESSION_DETECTION
+    ):
+        # NI or equivalence without a margin, or with 0: help choose one (§1)
+        choice = choose(Margin(0.0))
+        needs = (
+            f"gate {key!r}: mode {gate.mode} needs a margin > 0 (margin: 0.01 in "
+            "metric units, or '2%' of the baseline)"
+            if margin is None
+            else f"gate {key!r}: a margin of 0 in {gate.mode} mode is a "
+            "superiority test that an unchanged model fails most of the time; "
+            "choose a margin > 0"
+        )
+        if choice.kind is TestKind.CUSTOM:
+            raise ConfigError(needs)
+        res = run_test(choice.kind, side(Margin(0.0), "greater"))
+        mde = minimum_detectable_effect(res.se * scale, alpha=gate.alpha)
+        mde_text = (
+            f"the minimum detectable effect is {text.number(mde, digits=3)} "
+            f"({gate.aggregate}, 80% power, alpha = {gate.alpha:g}): a smaller "
+            "margin cannot be shown"
+            if math.isfinite(mde)
+            else "the minimum detectable effect cannot be computed (the paired "
+            "differences have no spread)"
+        )
+        raise ConfigError(
+            f"{needs}. With the current data (n = {res.n}) {mde_text}. Or use "
+            "mode: regression_detection."
+        )
+    if prep.boolean and not margin.relative and margin.value / scale >= 1:
+        raise ConfigError(
+            f"gate {key!r}: margin {margin} is outside the range of the binary "
+            f"metric {gate.metric!r}: a change in its share of 1s lies between -1 "
+            f"and 1, so the margin must be below 1. For {margin.value:g} "
+            f"percentage points write margin: {margin.value / 100:g} (absolute), "
+            f"for {margin.value:g}% of the baseline margin: '{margin.value:g}%' "
+            "(relative)"
+        )
+    choice = choose(margin)
+    custom_kind = choice.kind is TestKind.CUSTOM
+    base_unit = base_agg / scale
+    shift = 0.0
+    if margin.relative:
+        if not base_unit > 0:
+            return fail_closed(
+                gate,
+                f"a relative margin needs a positive baseline {gate.aggregate} "
+                f"(it is {text.number(base_agg, digits=3)})",
+                seed,
+                warnings=tuple(prep.warnings),
+                **common,
+            )
+        shift = margin.value * base_unit
+    m_abs = (shift if margin.relative else margin.value / scale) * scale
+    alt = "less" if gate.mode is Mode.REGRESSION_DETECTION else "greater"
+    res = run_test(choice.kind, side(margin, alt))
+    p = res.pvalue
+    warnings = list(prep.warnings) + list(res.warnings)
+    if not prep.unpaired and n < SMALL_N:
+        warnings.append(f"only {n} paired datapoints: approximations are rough")
+    if res.mc_se:
+        warnings.append(
+            f"resampled p-value: Monte Carlo SE {res.mc_se:.2g}"
+            + (" (near alpha)" if abs(p - gate.alpha) < 3 * res.mc_se else "")
+        )
+    ci_low = (res.ci_low - shift) * scale
+    ci_high = (res.ci_high - shift) * scale
+    p_opp = math.nan
+    if gate.mode is Mode.EQUIVALENCE and not custom_kind:
+        upper = side(margin, "less", k=-1, r=gate_rng(key + "#upper", seed))
+        p = max(p, run_test(choice.kind, upper).pvalue)
+    elif not (math.isfinite(ci_low) and math.isfinite(ci_high)) and not custom_kind:
+        other = "greater" if alt == "less" else "less"
+        p_opp = run_test(choice.kind, side(margin, other)).pvalue
+    if prep.boolean and math.isfinite(ci_low) and math.isfinite(ci_high):
+        # a change in a share of 0/1 values lies in [-1, 1] (§4)
+        ci_low, ci_high = max(ci_low, -scale), min(ci_high, scale)
+    spread_note: str | None = None
+    inconclusive = res.inconclusive
+    same = None if custom_kind else constant()
+    if same is not None:
+        spread_note, too_few = _zero_spread(n, gate.alpha, same, ci_low, ci_high)
+        if too_few is not None:  # a zero-width interval would claim certainty
+            inconclusive = inconclusive or too_few
+            ci_low = ci_high = p = p_opp = math.nan
+    if inconclusive is None and not custom_kind:
+        inconclusive = _disagreement(gate, p, ci_low, ci_high, m_abs)
+    se = res.se * scale
+    two_sided = gate.mode is Mode.EQUIVALENCE
+    pp = pass_probability(se, m_abs, alpha=gate.alpha)
+    if two_sided and math.isfinite(pp):
+        pp = max(0.0, 2 * pp - 1)
+    return Evidence(
+        gate=gate,
+        key=key,
+        kind=choice.kind,
+        warnings=tuple(dict.fromkeys(warnings)),
+        estimate=(res.estimate - shift) * scale,
+        bound=ci_low,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence_level=1 - 2 * gate.alpha,
+        margin=m_abs,
+        margin_text=_margin_text(margin, m_abs),
+        p_value=p,
+        p_value_opposite=p_opp,
+        test=res.test,
+        test_reason=choice.why,
+        tests_what=res.tests_what,
+        n_units=res.n,
+        discordant=discordant if res.discordant is None else res.discordant,
+        new_failures=new_failures,
+        mde=minimum_detectable_effect(se, alpha=gate.alpha),
+        n_required=(
+            required_n(se, res.n, m_abs, alpha=gate.alpha, two_sided=two_sided)
+            if m_abs > 0
+            else None
+        ),
+        pass_probability=pp if gate.mode is not Mode.REGRESSION_DETECTION else math.nan,
+        mc_se=res.mc_se,
+        inconclusive_reason=inconclusive,
+        zero_spread=spread_note,
+        seed=seed,
+        **counts,
+        **common,
+        **_versions(),
+    )
+
+
 def _measure(
     comparison: Comparable,
     gate: Gate,
@@ -352,132 +516,21 @@ def _measure(
             custom_name=gate.test if gate.test in custom else None,
         )
 
-    if margin is None or (
-        margin.value == 0 and gate.mode is not Mode.REGRESSION_DETECTION
-    ):
-        # NI or equivalence without a margin, or with 0: help choose one (§1)
-        choice = select(gate, prep, Margin(0.0), custom)
-        needs = (
-            f"gate {key!r}: mode {gate.mode} needs a margin > 0 (margin: 0.01 in "
-            "metric units, or '2%' of the baseline)"
-            if margin is None
-            else f"gate {key!r}: a margin of 0 in {gate.mode} mode is a "
-            "superiority test that an unchanged model fails most of the time; "
-            "choose a margin > 0"
-        )
-        if choice.kind is TestKind.CUSTOM:
-            raise ConfigError(needs)
-        res = run_test(choice.kind, side(Margin(0.0), "greater"))
-        mde = minimum_detectable_effect(res.se * scale, alpha=gate.alpha)
-        mde_text = (
-            f"the minimum detectable effect is {text.number(mde, digits=3)} "
-            f"({gate.aggregate}, 80% power, alpha = {gate.alpha:g}): a smaller "
-            "margin cannot be shown"
-            if math.isfinite(mde)
-            else "the minimum detectable effect cannot be computed (the paired "
-            "differences have no spread)"
-        )
-        raise ConfigError(
-            f"{needs}. With the current data (n = {res.n}) {mde_text}. Or use "
-            "mode: regression_detection."
-        )
-    if prep.boolean and not margin.relative and margin.value / scale >= 1:
-        raise ConfigError(
-            f"gate {key!r}: margin {margin} is outside the range of the binary "
-            f"metric {gate.metric!r}: a change in its share of 1s lies between -1 "
-            f"and 1, so the margin must be below 1. For {margin.value:g} "
-            f"percentage points write margin: {margin.value / 100:g} (absolute), "
-            f"for {margin.value:g}% of the baseline margin: '{margin.value:g}%' "
-            "(relative)"
-        )
-    choice = select(gate, prep, margin, custom)
-    custom_kind = choice.kind is TestKind.CUSTOM
-    base_unit = base_agg / scale
-    shift = 0.0
-    if margin.relative:
-        if not base_unit > 0:
-            return fail_closed(
-                gate,
-                f"a relative margin needs a positive baseline {gate.aggregate} "
-                f"(it is {text.number(base_agg, digits=3)})",
-                seed,
-                warnings=tuple(prep.warnings),
-                **common,
-            )
-        shift = margin.value * base_unit
-    m_abs = (shift if margin.relative else margin.value / scale) * scale
-    alt = "less" if gate.mode is Mode.REGRESSION_DETECTION else "greater"
-    res = run_test(choice.kind, side(margin, alt))
-    p = res.pvalue
-    warnings = list(prep.warnings) + list(res.warnings)
-    if not prep.unpaired and n < SMALL_N:
-        warnings.append(f"only {n} paired datapoints: approximations are rough")
-    if res.mc_se:
-        warnings.append(
-            f"resampled p-value: Monte Carlo SE {res.mc_se:.2g}"
-            + (" (near alpha)" if abs(p - gate.alpha) < 3 * res.mc_se else "")
-        )
-    ci_low = (res.ci_low - shift) * scale
-    ci_high = (res.ci_high - shift) * scale
-    p_opp = math.nan
-    if gate.mode is Mode.EQUIVALENCE and not custom_kind:
-        upper = side(margin, "less", k=-1, r=gate_rng(key + "#upper", seed))
-        p = max(p, run_test(choice.kind, upper).pvalue)
-    elif not (math.isfinite(ci_low) and math.isfinite(ci_high)) and not custom_kind:
-        other = "greater" if alt == "less" else "less"
-        p_opp = run_test(choice.kind, side(margin, other)).pvalue
-    if prep.boolean and math.isfinite(ci_low) and math.isfinite(ci_high):
-        # a change in a share of 0/1 values lies in [-1, 1] (§4)
-        ci_low, ci_high = max(ci_low, -scale), min(ci_high, scale)
-    spread_note: str | None = None
-    inconclusive = res.inconclusive
-    constant = None if custom_kind else _constant_difference(prep, gate)
-    if constant is not None:
-        spread_note, too_few = _zero_spread(n, gate.alpha, constant, ci_low, ci_high)
-        if too_few is not None:  # a zero-width interval would claim certainty
-            inconclusive = inconclusive or too_few
-            ci_low = ci_high = p = p_opp = math.nan
-    if inconclusive is None and not custom_kind:
-        inconclusive = _disagreement(gate, p, ci_low, ci_high, m_abs)
-    se = res.se * scale
-    two_sided = gate.mode is Mode.EQUIVALENCE
-    pp = pass_probability(se, m_abs, alpha=gate.alpha)
-    if two_sided and math.isfinite(pp):
-        pp = max(0.0, 2 * pp - 1)
-    return Evidence(
-        gate=gate,
-        key=key,
-        kind=choice.kind,
-        warnings=tuple(dict.fromkeys(warnings)),
-        estimate=(res.estimate - shift) * scale,
-        bound=ci_low,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        confidence_level=1 - 2 * gate.alpha,
-        margin=m_abs,
-        margin_text=_margin_text(margin, m_abs),
-        p_value=p,
-        p_value_opposite=p_opp,
-        test=res.test,
-        test_reason=choice.why,
-        tests_what=res.tests_what,
-        n_units=res.n,
-        discordant=discordant if res.discordant is None else res.discordant,
-        new_failures=new_failures,
-        mde=minimum_detectable_effect(se, alpha=gate.alpha),
-        n_required=(
-            required_n(se, res.n, m_abs, alpha=gate.alpha, two_sided=two_sided)
-            if m_abs > 0
-            else None
-        ),
-        pass_probability=pp if gate.mode is not Mode.REGRESSION_DETECTION else math.nan,
-        mc_se=res.mc_se,
-        inconclusive_reason=inconclusive,
-        zero_spread=spread_note,
+    return evidence_from_test(
+        gate,
+        prep,
+        margin,
+        side=side,
+        choose=lambda m: select(gate, prep, m, custom),
+        constant=lambda: _constant_difference(prep, gate),
+        n=n,
+        base_agg=base_agg,
+        scale=scale,
         seed=seed,
-        **counts,
-        **common,
-        **_versions(),
+        discordant=discordant,
+        new_failures=new_failures,
+        counts=counts,
+        common=common,
     )
 
 
