@@ -296,6 +296,39 @@ def _task_from_name(path: Path) -> str:
 # --------------------------------------------------------------------------- reading
 
 
+def results_document(path: Path | None, tool: str) -> dict[str, Any] | None:
+    """The run's results file as a mapping with ``results`` (None: there is none)."""
+    from pytest_runcompare.loaders._common import load_json
+
+    if path is None:
+        return None
+    doc = load_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+        found = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
+        raise RunFormatError(
+            f"not an {tool} results file: expected an object with 'results', "
+            f"found {found}",
+            path=path,
+        )
+    return doc
+
+
+def selected_tasks(
+    tasks: Mapping[str, Any], task: str | None, path: Path
+) -> dict[str, Any]:
+    """The run's tasks by name, only those of ``task`` (``a+b``) when given."""
+    found = dict(sorted(tasks.items()))
+    if task is None:
+        return found
+    wanted = [t for t in re.split(r"[+\s]+", task) if t]
+    missing = [t for t in wanted if t not in found]
+    if missing:
+        raise RunFormatError(
+            f"task(s) {missing} not in this run (it has {sorted(found)})", path=path
+        )
+    return {t: found[t] for t in wanted}
+
+
 def read_lm_eval(
     path: Path,
     *,
@@ -304,30 +337,9 @@ def read_lm_eval(
     model: str | None = None,
 ) -> Run:
     """Read an lm-eval samples file, results file or output folder as one run."""
-    from pytest_runcompare.loaders._common import load_json
-
     plan = _plan(path, date, model)
-    results: dict[str, Any] | None = None
-    if plan.results is not None:
-        doc = load_json(plan.results)
-        if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
-            found = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
-            raise RunFormatError(
-                f"not an lm-evaluation-harness results file: expected an object with "
-                f"'results', found {found}",
-                path=plan.results,
-            )
-        results = doc
-    tasks = dict(sorted(plan.tasks.items()))
-    if task is not None:
-        wanted = [t for t in re.split(r"[+\s]+", task) if t]
-        missing = [t for t in wanted if t not in tasks]
-        if missing:
-            raise RunFormatError(
-                f"task(s) {missing} not in this run (it has {sorted(tasks)})",
-                path=path,
-            )
-        tasks = {t: tasks[t] for t in wanted}
+    results = results_document(plan.results, "lm-evaluation-harness")
+    tasks = selected_tasks(plan.tasks, task, path)
     warnings: list[str] = []
     if plan.results is None:
         warnings.append(

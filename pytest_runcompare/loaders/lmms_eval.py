@@ -42,6 +42,8 @@ from pytest_runcompare.loaders.lm_eval import (
     _meta,
     _Plan,
     flatten_response,
+    results_document,
+    selected_tasks,
 )
 
 if TYPE_CHECKING:
@@ -244,31 +246,11 @@ def read_lmms_eval(
     from dataclasses import replace
 
     from pytest_runcompare.building import RunBuilder
-    from pytest_runcompare.loaders._common import load_json
     from pytest_runcompare.loaders.files import iter_jsonl
 
     plan = _plan(path, date, model)
-    results: dict[str, Any] | None = None
-    if plan.results is not None:
-        doc = load_json(plan.results)
-        if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
-            found = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
-            raise RunFormatError(
-                f"not an lmms-eval results file: expected an object with 'results', "
-                f"found {found}",
-                path=plan.results,
-            )
-        results = doc
-    tasks = dict(sorted(plan.tasks.items()))
-    if task is not None:
-        wanted = [t for t in re.split(r"[+\s]+", task) if t]
-        missing = [t for t in wanted if t not in tasks]
-        if missing:
-            raise RunFormatError(
-                f"task(s) {missing} not in this run (it has {sorted(tasks)})",
-                path=path,
-            )
-        tasks = {t: tasks[t] for t in wanted}
+    results = results_document(plan.results, "lmms-eval")
+    tasks = selected_tasks(plan.tasks, task, path)
     if not tasks:
         raise RunFormatError(
             f"no {plan.date or '<date>'}_samples_<task>.jsonl beside the results file: "
