@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,17 +100,32 @@ def pytest_runcompare_list_runs(
     model's, or the part of the path that differs), with ``@<date>`` when it holds
     several.
     """
+    return list_dated_runs(location, options, _FORMAT_NAMES, _SELECTOR_KEYS, _scan_dir)
+
+
+def list_dated_runs(
+    location: str,
+    options: Mapping[str, Any],
+    formats: Collection[str],
+    selector_keys: Sequence[str],
+    scan: Callable[[Path], Iterable[tuple[Path, str, str | None, str]]],
+) -> list[tuple[str, str]] | None:
+    """The runs of an output folder holding several (lm-eval's layout and lmms-eval's).
+
+    ``scan`` lists the folder's ``(file, kind, task, date)``; None when the location
+    picks one run, is not a folder, or holds fewer than two.
+    """
     from pytest_runcompare.loaders.registry import split_location
 
     fmt = options.get("format")
-    if fmt is not None and fmt not in _FORMAT_NAMES:
+    if fmt is not None and fmt not in formats:
         return None
     path, selector = split_location(location)
-    if selector is not None or any(options.get(k) is not None for k in _SELECTOR_KEYS):
+    if selector is not None or any(options.get(k) is not None for k in selector_keys):
         return None  # one run is picked
     if not path.is_dir():
         return None
-    runs = sorted({(file.parent, date) for file, _, _, date in _scan_dir(path)})
+    runs = sorted({(file.parent, date) for file, _, _, date in scan(path)})
     if len(runs) < 2:
         return None
     folders = _distinct_parts([folder.relative_to(path) for folder, _ in runs])

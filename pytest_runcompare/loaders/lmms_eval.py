@@ -38,10 +38,10 @@ from pytest_runcompare.loaders.lm_eval import (
     _NOT_METRICS,
     _add,
     _describe,
-    _distinct_parts,
     _meta,
     _Plan,
     flatten_response,
+    list_dated_runs,
     results_document,
     selected_tasks,
 )
@@ -87,29 +87,7 @@ def pytest_runcompare_list_runs(
     Labelled as lm-eval's are: by the date when the runs share one folder, else by
     the part of the folder's path that differs, with ``@<date>`` when it holds several.
     """
-    from pytest_runcompare.loaders.registry import split_location
-
-    fmt = options.get("format")
-    if fmt is not None and fmt not in _FORMAT_NAMES:
-        return None
-    path, selector = split_location(location)
-    if selector is not None or any(options.get(k) is not None for k in _SELECTOR_KEYS):
-        return None  # one run is picked
-    if not path.is_dir():
-        return None
-    runs = sorted({(file.parent, date) for file, _, _, date in _scan_dir(path)})
-    if len(runs) < 2:
-        return None
-    folders = _distinct_parts([folder.relative_to(path) for folder, _ in runs])
-    dates: dict[Path, int] = {}
-    for folder, _ in runs:
-        dates[folder] = dates.get(folder, 0) + 1
-    out = []
-    for folder, date in runs:
-        name = folders[folder.relative_to(path)]
-        label = (f"{name}@{date}" if dates[folder] > 1 else name) if name else date
-        out.append((label, f"{folder}::date={date}"))
-    return out
+    return list_dated_runs(location, options, _FORMAT_NAMES, _SELECTOR_KEYS, _scan_dir)
 
 
 def _looks_like_lmms_eval(path: Path) -> bool:
