@@ -19,7 +19,7 @@ from pytest_runcompare.engine.summary import GateStats
 from pytest_runcompare.errors import ConfigError
 from pytest_runcompare.judge.evaluate import (
     MIN_PAIRS,
-    _versions,
+    count_evidence,
     evidence_from_test,
     fail_closed,
 )
@@ -264,26 +264,14 @@ def _measure(
     new_failures = None if discordant is None else discordant[0]
     margin = gate.margin
     if margin is None and gate.max_new_failures is not None:
-        if new_failures is None:
-            raise ConfigError(
-                f"gate {key!r}: max_new_failures needs a binary (0/1) metric"
-            )
-        return Evidence(
-            gate=gate,
-            key=key,
-            kind=TestKind.COUNT,
-            warnings=tuple(prep.warnings),
-            estimate=o * (cand_agg - base_agg),
-            test="count of new failures",
-            test_reason="max_new_failures without a margin",
-            tests_what="datapoints right in the baseline and wrong in the candidate",
+        return count_evidence(
+            gate,
+            prep,
+            o * (cand_agg - base_agg),
             discordant=discordant,
-            new_failures=new_failures,
-            margin_text=f"at most {gate.max_new_failures} new failures",
             seed=seed,
-            **counts,
-            **common,
-            **_versions(),
+            counts=counts,
+            common=common,
         )
     if n < MIN_PAIRS:  # pragma: no cover - small gates are judged in memory
         raise FailClosed(f"only {n} paired datapoint carries {gate.metric!r}")

@@ -45,7 +45,14 @@ from pytest_runcompare.stats.power import (
     required_n,
 )
 
-__all__ = ["conclude", "evaluate_gate", "evidence_from_test", "fail_closed", "measure"]
+__all__ = [
+    "conclude",
+    "count_evidence",
+    "evaluate_gate",
+    "evidence_from_test",
+    "fail_closed",
+    "measure",
+]
 
 #: Below this many pairs the verdict warns that approximations are rough.
 SMALL_N = 30
@@ -230,6 +237,47 @@ def measure(
         return fail_closed(
             gate, f"too little data for the test: {str(exc).rstrip('.')}", seed
         )
+
+
+def count_evidence(
+    gate: Gate,
+    prep: Prepared,
+    estimate: float,
+    *,
+    discordant: tuple[int, int] | None,
+    seed: int,
+    counts: Mapping[str, Any],
+    common: Mapping[str, Any],
+) -> Evidence:
+    """A ``max_new_failures`` gate without a margin: the count is the evidence.
+
+    Raises
+    ------
+    ConfigError
+        When the metric is not binary (there are no new failures to count).
+
+    """
+    if discordant is None:
+        raise ConfigError(
+            f"gate {gate.key!r}: max_new_failures needs a binary (0/1) metric"
+        )
+    return Evidence(
+        gate=gate,
+        key=gate.key,
+        kind=TestKind.COUNT,
+        warnings=tuple(prep.warnings),
+        estimate=estimate,
+        test="count of new failures",
+        test_reason="max_new_failures without a margin",
+        tests_what="datapoints right in the baseline and wrong in the candidate",
+        discordant=discordant,
+        new_failures=discordant[0],
+        margin_text=f"at most {gate.max_new_failures} new failures",
+        seed=seed,
+        **counts,
+        **common,
+        **_versions(),
+    )
 
 
 def evidence_from_test(
@@ -455,26 +503,14 @@ def _measure(
     margin = gate.margin
     count_only = margin is None and gate.max_new_failures is not None
     if count_only:
-        if new_failures is None:
-            raise ConfigError(
-                f"gate {key!r}: max_new_failures needs a binary (0/1) metric"
-            )
-        return Evidence(
-            gate=gate,
-            key=key,
-            kind=TestKind.COUNT,
-            warnings=tuple(prep.warnings),
-            estimate=o * (cand_agg - base_agg),
-            test="count of new failures",
-            test_reason="max_new_failures without a margin",
-            tests_what="datapoints right in the baseline and wrong in the candidate",
+        return count_evidence(
+            gate,
+            prep,
+            o * (cand_agg - base_agg),
             discordant=discordant,
-            new_failures=new_failures,
-            margin_text=f"at most {gate.max_new_failures} new failures",
             seed=seed,
-            **counts,
-            **common,
-            **_versions(),
+            counts=counts,
+            common=common,
         )
     if not prep.unpaired and n < MIN_PAIRS:
         return fail_closed(
