@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,30 @@ def json_starts_with_key(head: bytes, *keys: str) -> bool:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     match = re.match(rb'\{\s*"([^"\\]{1,64})"\s*:', text)
     return match is not None and match.group(1).decode("utf-8", "replace") in keys
+
+
+def replicate_ids(keys: Sequence[Any]) -> tuple[list[Any], list[str | None]]:
+    """Ids and groups for keyed rows: a key seen more than once gives replicates.
+
+    A unique key is its own id (no group); a repeated one gives ``<key>#1``,
+    ``<key>#2``, ... grouped as ``<key>`` (the same question asked again, a test run
+    repeated), so that the statistics treat them as replicates of one datapoint.
+    """
+    counts: dict[Any, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    ids: list[Any] = []
+    groups: list[str | None] = []
+    seen: dict[Any, int] = {}
+    for key in keys:
+        if counts[key] == 1:
+            ids.append(key)
+            groups.append(None)
+            continue
+        seen[key] = seen.get(key, 0) + 1
+        ids.append(f"{key}#{seen[key]}")
+        groups.append(str(key))
+    return ids, groups
 
 
 def stable_hash(value: Any, length: int = 12) -> str:

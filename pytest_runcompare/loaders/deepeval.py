@@ -28,6 +28,7 @@ from pytest_runcompare.loaders._common import (
     as_text,
     json_starts_with_key,
     read_head,
+    replicate_ids,
     scalar,
     stable_hash,
 )
@@ -244,22 +245,8 @@ def _ids(
         else f"{b} [{stable_hash(_identity(case), 8)}]"
         for b, (_, case) in zip(base, cases, strict=True)
     ]
-    counts = {}
-    for k in keyed:
-        counts[k] = counts.get(k, 0) + 1
-    ids: list[str] = []
-    groups: list[str | None] = []
-    seen: dict[str, int] = {}
-    for k in keyed:
-        if counts[k] == 1:
-            ids.append(k)
-            groups.append(None)
-            continue
-        # the same test case evaluated again (deepeval test run --repeat): replicates
-        seen[k] = seen.get(k, 0) + 1
-        ids.append(f"{k}#{seen[k]}")
-        groups.append(k)
-    return ids, groups
+    # the same test case run again (--repeat): replicates of one datapoint
+    return replicate_ids(keyed)
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from pytest_runcompare.hookspecs import hookimpl
 from pytest_runcompare.loaders._common import (
     json_starts_with_key,
     read_head,
+    replicate_ids,
     scalar,
     stable_hash,
 )
@@ -236,16 +237,11 @@ def read_eval_table(
 
 def _disambiguate(records: list[dict[str, Any]]) -> None:
     """Rows with the same input (the same question asked twice) become replicates."""
-    counts: dict[Any, int] = {}
-    for r in records:
-        counts[r["id"]] = counts.get(r["id"], 0) + 1
-    seen: dict[Any, int] = {}
-    for r in records:
-        key = r["id"]
-        if counts[key] > 1:
-            seen[key] = seen.get(key, 0) + 1
-            r["group"] = str(key)
-            r["id"] = f"{key}#{seen[key]}"
+    ids, groups = replicate_ids([r["id"] for r in records])
+    for r, id_, group in zip(records, ids, groups, strict=True):
+        r["id"] = id_
+        if group is not None:
+            r["group"] = group
 
 
 # --------------------------------------------------------------------------- run folder

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_runcompare.errors import RunFormatError, RunNotFoundError
 from pytest_runcompare.hookspecs import hookimpl
-from pytest_runcompare.loaders._common import stable_hash
+from pytest_runcompare.loaders._common import replicate_ids, stable_hash
 
 if TYPE_CHECKING:
     from pytest_runcompare.runs import MetricDefinition, Run
@@ -215,16 +215,11 @@ def _settle_ids(
             )
         value = request[id_input]
         r["id"] = value if type(value) in (str, int) else stable_hash(value)
-    counts: dict[Any, int] = {}
-    for r in records:
-        counts[r["id"]] = counts.get(r["id"], 0) + 1
-    seen: dict[Any, int] = {}
-    for r in records:
-        key = r["id"]
-        if counts[key] > 1:
-            seen[key] = seen.get(key, 0) + 1
-            r["group"] = str(key)
-            r["id"] = f"{key}#{seen[key]}"
+    ids, groups = replicate_ids([r["id"] for r in records])
+    for r, id_, group in zip(records, ids, groups, strict=True):
+        r["id"] = id_
+        if group is not None:
+            r["group"] = group
 
 
 def _warnings(scorers: Mapping[str, _Scorer], where: str) -> list[str]:

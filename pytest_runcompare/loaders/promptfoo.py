@@ -35,6 +35,7 @@ from pytest_runcompare.loaders._common import (
     object_field,
     parse_selector,
     read_head,
+    replicate_ids,
     scalar,
     stable_hash,
 )
@@ -378,22 +379,8 @@ def _ids(
         else f"{b} [{stable_hash(_vars(r), 8)}]"
         for b, r in zip(base, rows, strict=True)
     ]
-    counts = {}
-    for k in keyed:
-        counts[k] = counts.get(k, 0) + 1
-    ids: list[str] = []
-    groups: list[str | None] = []
-    seen: dict[str, int] = {}
-    for k in keyed:
-        if counts[k] == 1:
-            ids.append(k)
-            groups.append(None)
-            continue
-        # the same test run several times (--repeat): replicates of one datapoint
-        seen[k] = seen.get(k, 0) + 1
-        ids.append(f"{k}#{seen[k]}")
-        groups.append(k)
-    return ids, groups
+    # the same test case run again (--repeat): replicates of one datapoint
+    return replicate_ids(keyed)
 
 
 def _test_index(row: dict[str, Any]) -> int:
