@@ -27,7 +27,7 @@ from pytest_runcompare.errors import ConfigError
 
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
-    from pytest_runcompare.pipeline import GateResult, Judgement, Request
+    from pytest_runcompare.pipeline import Judgement, Request
     from pytest_runcompare.runs import Run
 
 __all__ = [
@@ -200,10 +200,6 @@ class SweepJudgement:
             if c.label == label:
                 return c
         raise KeyError(label)
-
-    def fails_session(self, label: str, result: GateResult) -> bool:
-        """Whether this gate of this candidate fails the session (the rule every face uses)."""
-        return result.fails_session and self.candidate(label).excused is None
 
     @property
     def sentence(self) -> str:

@@ -108,8 +108,7 @@ def test_require_any_excuses_failing_candidates_when_one_passes() -> None:
     assert excused["c0"] is None
     assert excused["c2"] is not None
     assert "c0, c1, c4" in excused["c2"]
-    failed = next(r for r in sweep.candidate("c2").judgement.failed)
-    assert not sweep.fails_session("c2", failed)
+    assert sweep.candidate("c2").judgement.failed  # its own verdicts are kept
 
 
 def test_require_any_fails_when_no_candidate_passes() -> None:
