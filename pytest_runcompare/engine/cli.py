@@ -8,14 +8,13 @@ changed datapoints per metric). Called from :func:`pytest_runcompare.cli.run_com
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pytest_runcompare.engine.source import ENGINE_KEYS, EngineSource, engine_source
 from pytest_runcompare.errors import ConfigError
+from pytest_runcompare.render.engine_report import report_dict
 from pytest_runcompare.untrusted import one_line
 
 __all__ = ["engine_sources", "report_dict", "run_engine_compare", "wants_engine"]
@@ -56,33 +55,11 @@ def engine_sources(
     )
 
 
-def report_dict(comparison: Any, judgement: Any) -> dict[str, Any]:
-    """The engine path's JSON report: the judgement and the engine's own facts."""
-    return {
-        "engine": {
-            "name": comparison.engine_name,
-            "paths": dict(comparison.paths),
-            "note": (
-                "judged from sufficient statistics computed in the engine; gates "
-                "with fewer than 500 units were judged in memory on their rows. "
-                "Per-datapoint detail is limited to the top changed datapoints."
-            ),
-        },
-        "judgement": judgement.to_dict(),
-        "changed": {
-            metric: [
-                {"id": c.id, "baseline": c.baseline, "candidate": c.candidate}
-                for c in changed
-            ]
-            for metric, changed in sorted(comparison.changed.items())
-        },
-    }
-
-
 def run_engine_compare(args: Any, config: Any, request: Any, candidate: str) -> int:
     """Open the engine, judge, print, write the JSON report; the exit code."""
     from pytest_runcompare import pipeline
     from pytest_runcompare.engine import open_comparison
+    from pytest_runcompare.render.engine_report import write_engine_reports
     from pytest_runcompare.render.terminal import gate_table, session_lines
 
     if args.html is not None or args.markdown is not None:
@@ -117,10 +94,12 @@ def run_engine_compare(args: Any, config: Any, request: Any, candidate: str) -> 
             print(
                 f"warning: {one_line(result.key)}: {one_line(warning)}", file=sys.stderr
             )
-    out: Path | None = request.outputs.json
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(report_dict(comparison, judgement), indent=2, default=str)
-        out.write_text(text + "\n", encoding="utf-8")
-        print(f"json report: {out}")
+    written = write_engine_reports(comparison, judgement, request.outputs)
+    kinds = {
+        request.outputs.html: "html",
+        request.outputs.markdown: "markdown",
+        request.outputs.json: "json",
+    }
+    for path in written:
+        print(f"{kinds[path]} report: {path}")
     return 0 if judgement.passed else 1
