@@ -27,6 +27,8 @@ from pytest_runcompare.runs import (
     MetricDefinition,
     Run,
     RunMeta,
+    hashes_distinct,
+    id_hashes,
 )
 
 #: Keys a datapoint record may carry; anything else is a typo until proven otherwise.
@@ -802,7 +804,7 @@ class _TableBuilder:
                 )
             seen[key] = i
 
-    def _check_normal_forms(self, index: Mapping[str, int]) -> None:
+    def _check_normal_forms(self) -> None:
         """Refuse two ids that are the same text in different Unicode forms.
 
         ``'caf\u00e9'`` (NFC) and ``'cafe\u0301'`` (NFD) print alike and are one id
@@ -810,6 +812,7 @@ class _TableBuilder:
         """
         if "".join(self.ids).isascii():
             return
+        index = dict(zip(self.ids, range(len(self.ids)), strict=True))
         seen: dict[str, str] = {}
         for key in self.ids:
             if key.isascii() or unicodedata.is_normalized("NFC", key):
@@ -836,11 +839,12 @@ class _TableBuilder:
     def finish(self) -> Datapoints:
         """Check ids across all chunks and concatenate the metric columns."""
         n = len(self.ids)
-        # The id index doubles as the uniqueness check (comparison needs it anyway).
-        index = dict(zip(self.ids, range(n), strict=True))
-        if len(index) != n:
+        # The id hashes double as the uniqueness check (pairing needs them anyway);
+        # distinct ids that share a hash pass _check_unique.
+        hashes = id_hashes(self.ids)
+        if not hashes_distinct(hashes):
             self._check_unique()
-        self._check_normal_forms(index)
+        self._check_normal_forms()
         metrics: dict[str, MetricColumn] = {}
         for name, parts in self.metrics.items():
             if (
@@ -871,7 +875,7 @@ class _TableBuilder:
             slice_tags=self.slice_tags if self.has["slices"] else None,
             groups=self.groups if self.has["group"] else None,
             metas=self.metas if self.has["meta"] else None,
-            _index=index,
+            _hashes=[hashes],
         )
 
 

@@ -256,11 +256,48 @@ class _Pairing:
     new_only: IndexArray
 
 
-def _pair(base: Datapoints, cand: Datapoints) -> _Pairing:
-    index = base.index
-    pos = np.fromiter(
-        map(index.get, cand.ids, repeat(-1)), dtype=np.intp, count=len(cand)
+def _positions_by_hash(
+    base: Datapoints, cand: Datapoints, base_ids: ObjectArray, cand_ids: ObjectArray
+) -> IndexArray | None:
+    """Baseline position of each candidate id (-1: none), found by sorting hashes.
+
+    ``None`` when two baseline ids share a hash, or a matched pair's ids differ (a
+    collision): then the caller pairs through a dict.
+    """
+    hb, hc = base.hashes, cand.hashes
+    if hb.size == 0:
+        return np.full(len(cand), -1, dtype=np.intp)
+    order = np.argsort(hb, kind="stable")
+    ordered = hb[order]
+    if bool((ordered[1:] == ordered[:-1]).any()):
+        return None
+    at = np.searchsorted(ordered, hc)
+    at[at == ordered.size] = 0
+    hit = ordered[at] == hc
+    pos = np.where(hit, order[at], -1)
+    rows = np.flatnonzero(hit)
+    if not bool(np.all(base_ids[pos[rows]] == cand_ids[rows])):
+        return None
+    return pos
+
+
+def _pair(
+    base: Datapoints,
+    cand: Datapoints,
+    base_ids: ObjectArray | None = None,
+    cand_ids: ObjectArray | None = None,
+) -> _Pairing:
+    pos = _positions_by_hash(
+        base,
+        cand,
+        _ids_array(base.ids) if base_ids is None else base_ids,
+        _ids_array(cand.ids) if cand_ids is None else cand_ids,
     )
+    if pos is None:
+        index = base.index
+        pos = np.fromiter(
+            map(index.get, cand.ids, repeat(-1)), dtype=np.intp, count=len(cand)
+        )
     matched = pos >= 0
     ci = np.flatnonzero(matched)
     bi = pos[matched]
@@ -328,9 +365,11 @@ class RunComparisonResult:
     ) -> None:
         self.baseline = baseline
         self.candidate = candidate
-        self._pairing = _pair(baseline.datapoints, candidate.datapoints)
         self._ids = _ids_array(baseline.ids)
         self._cand_ids = _ids_array(candidate.ids)
+        self._pairing = _pair(
+            baseline.datapoints, candidate.datapoints, self._ids, self._cand_ids
+        )
         names = set(baseline.metric_names) | set(candidate.metric_names)
         for run in (baseline, candidate):
             for table in run.steps.values():

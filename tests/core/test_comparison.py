@@ -168,6 +168,43 @@ def test_pairing_ignores_candidate_order(runs) -> None:
     check_delta(result.metric_deltas["score"], ids, old, new, "mean", True)
 
 
+def _colliding_hashes(ids: Any) -> np.ndarray:
+    """Every id gets one of three hashes: distinct ids collide all the time."""
+    return np.array([sum(map(ord, i)) % 3 for i in ids], dtype=np.int64)
+
+
+def test_pairing_holds_when_distinct_ids_share_a_hash(runs, monkeypatch) -> None:
+    import pytest_runcompare.building as building
+    import pytest_runcompare.runs as runs_module
+
+    expected = compare_runs(*runs)
+    monkeypatch.setattr(runs_module, "id_hashes", _colliding_hashes)
+    monkeypatch.setattr(building, "id_hashes", _colliding_hashes)
+    shuffled = list(CAND)
+    np.random.default_rng(5).shuffle(shuffled)
+    base, cand = build_run(BASE, META_B), build_run(shuffled, META_C)
+    assert len(set(base.datapoints.hashes.tolist())) == 3  # collisions happened
+    result = compare_runs(base, cand)
+    assert result.common_datapoints == expected.common_datapoints
+    assert result.old_only_datapoints == expected.old_only_datapoints
+    # in candidate order, which is shuffled here
+    assert sorted(result.new_only_datapoints) == sorted(expected.new_only_datapoints)
+    ids, old, new = raw_pairs("score")
+    check_delta(result.metric_deltas["score"], ids, old, new, "mean", True)
+
+
+def test_duplicate_id_is_refused_when_ids_share_hashes(monkeypatch) -> None:
+    import pytest_runcompare.building as building
+
+    monkeypatch.setattr(building, "id_hashes", _colliding_hashes)
+    records = [{"id": f"d{i}", "output": i, "metrics": {"m": 1.0}} for i in range(6)]
+    assert len(build_run(records)) == 6  # shared hashes alone are no duplicate
+    with pytest.raises(
+        Exception, match=r"duplicate id \(first seen at datapoints\[2\]\)"
+    ):
+        build_run([*records, {"id": "d2", "output": 0, "metrics": {"m": 0.0}}])
+
+
 @pytest.mark.parametrize(
     "agg", ["mean", "median", "sum", "rate", "p50", "p90", "p95", "p99"]
 )
