@@ -12,7 +12,11 @@ On the same two files, each measured in a fresh subprocess (best of ``--repeat``
   the five paired differences (what a data engineer would write);
 - ours, standard library only (``RUNCOMPARE_FAST_JSONL=0``): ``load_run`` x 2 +
   ``compare_runs`` + every default gate (``judge_gates``);
-- ours with the ``fast`` extra (orjson): the same.
+- ours with the ``fast`` extra (orjson): the same;
+- ours on the engine path: ``runcompare compare`` with a gates file that puts both
+  runs in DuckDB (one gate per metric, the directions the runs declare);
+- for scale, DuckDB's ``read_json`` of every field of both files into Arrow: what a
+  native reader pays to build ids, outputs and slices, not only ids and metrics.
 
 Wall time, CPU time (user + system of the subprocess, all its threads) and peak
 memory (``ru_maxrss`` of the subprocess: native memory too, which ``tracemalloc``
@@ -69,6 +73,31 @@ def duckdb_join():
         f"'{{files[1]}}', format='newline_delimited') c on b.id = c.id"
     ).fetchall()
 
+def duckdb_every_field():
+    import duckdb
+    con = duckdb.connect()
+    for path in files:
+        con.sql(
+            f"select * from read_json('{{path}}', format='newline_delimited')"
+        ).to_arrow_table()
+
+def engine():
+    import contextlib, io, tempfile
+    from pytest_runcompare.cli import main
+    # the same gates as the in-memory rows: every metric, its declared direction
+    lines = [f"baseline: {{{{engine: duckdb, path: '{{files[0]}}'}}}}",
+             f"candidate: {{{{engine: duckdb, path: '{{files[1]}}'}}}}",
+             "defaults: {{mode: regression_detection}}", "metrics:"]
+    lines += [f"  {{m}}: {{{{direction: {{'lower' if m in ('loss', 'latency_s') else 'higher'}}}}}}"
+              for m in metrics]
+    with tempfile.TemporaryDirectory() as tmp:
+        gates = os.path.join(tmp, "gates.yaml")
+        with open(gates, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = main(["compare", "--config", gates, *files])
+    assert code in (0, 1), code
+
 def ours():
     from pytest_runcompare import compare_runs, load_run
     from pytest_runcompare.judge import judge_gates
@@ -88,8 +117,11 @@ if kind in ("stdlib", "fast"):  # the imports are not what is measured
     import pytest_runcompare.loaders.native_fast as native_fast
     from pytest_runcompare.loaders.registry import default_plugin_manager
     default_plugin_manager()
-elif kind == "duckdb":
+elif kind in ("duckdb", "duckdb_all"):
     import duckdb
+elif kind == "engine":
+    import duckdb, numpy, scipy.stats, yaml, pluggy
+    import pytest_runcompare.cli, pytest_runcompare.pipeline, pytest_runcompare.engine
 elif kind == "orjson":
     import orjson
 
@@ -104,6 +136,7 @@ base = rss()
 usage0 = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
 {{"json": json_loads, "orjson": orjson_loads, "duckdb": duckdb_join,
+  "duckdb_all": duckdb_every_field, "engine": engine,
   "stdlib": ours, "fast": ours}}[kind]()
 wall = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -119,13 +152,21 @@ ROWS = (
     ("json", "json.loads of every line"),
     ("orjson", "orjson.loads of every line"),
     ("duckdb", "DuckDB read_json x2 + join + mean/sd x5"),
+    ("duckdb_all", "DuckDB read_json x2, every field, to Arrow"),
+    ("engine", "ours, engine path (compare --engine duckdb)"),
     ("stdlib", "ours, stdlib: load x2 + compare + gates"),
     ("fast", "ours, fast extra: load x2 + compare + gates"),
 )
 
 
 def _available(kind: str) -> bool:
-    module = {"orjson": "orjson", "duckdb": "duckdb", "fast": "orjson"}.get(kind)
+    module = {
+        "orjson": "orjson",
+        "duckdb": "duckdb",
+        "duckdb_all": "duckdb",
+        "engine": "duckdb",
+        "fast": "orjson",
+    }.get(kind)
     if module is None:
         return True
     done = subprocess.run(
@@ -146,9 +187,11 @@ def measure(kind: str, files: list[str], repeat: int) -> dict[str, float] | None
             [sys.executable, "-c", code],
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
             env=env,
         )
+        if done.returncode != 0:
+            raise SystemExit(f"{kind} failed:\n{done.stderr[-2000:]}")
         got = json.loads(done.stdout.strip().splitlines()[-1])
         if best is None or got["cpu"] < best["cpu"]:
             best = {**got, "wall": min(got["wall"], best["wall"] if best else 1e9)}
@@ -196,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     print("targets (issue 15), by CPU time:")
     _ratio(results, "fast", "duckdb", "fast path / DuckDB", 1.0)
     _ratio(results, "stdlib", "json", "stdlib path / json.loads", 1.5)
+    _ratio(results, "engine", "duckdb", "engine path / DuckDB", 1.0)
+    print("for scale: any reader that builds every field (not only id and metrics)")
+    _ratio(results, "duckdb_all", "duckdb", "DuckDB's own, every field / DuckDB", 1.0)
+    _ratio(results, "orjson", "duckdb", "orjson.loads alone / DuckDB", 1.0)
     fast = results.get("fast")
     if fast is not None:
         ratio = fast["peak"] / size

@@ -45,6 +45,27 @@ def test_load_compare_benchmark(tmp_path: Path) -> None:
     assert "peak memory of (b):" in out
 
 
+def test_fast_jsonl_benchmark_measures_every_row(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    pytest.importorskip("orjson")
+    _run(str(BENCH / "make_runs.py"), "-n", "2000", "--out", str(tmp_path))
+    out = _run(
+        str(BENCH / "bench_fast_jsonl.py"), "--repeat", "1", "--data", str(tmp_path)
+    )
+    for row in (
+        "json.loads of every line",
+        "DuckDB read_json x2 + join",
+        "DuckDB read_json x2, every field",
+        "ours, engine path",
+        "ours, stdlib:",
+        "ours, fast extra:",
+    ):
+        line = next(x for x in out.splitlines() if x.startswith(row))
+        assert "not installed" not in line, line
+    assert "fast path / DuckDB:" in out
+    assert "engine path / DuckDB:" in out
+
+
 def test_gates_benchmark() -> None:
     out = _run(str(BENCH / "bench_gates.py"), "--n", "20000")
     assert "20 default gates on 20,000 paired datapoints" in out
