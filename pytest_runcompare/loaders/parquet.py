@@ -22,7 +22,13 @@ from pytest_runcompare.parquet_layout import SUFFIXES, is_columnar
 if TYPE_CHECKING:
     import numpy as np
 
-    from pytest_runcompare.runs import Datapoints, MetricDefinition, Run, RunMeta
+    from pytest_runcompare.runs import (
+        Datapoints,
+        HashArray,
+        MetricDefinition,
+        Run,
+        RunMeta,
+    )
 
 FORMATS = (None, "native", "parquet", "arrow")
 _DATAPOINTS_FILE = "datapoints.jsonl"
@@ -365,9 +371,11 @@ class _Builder:
                 hint="restore the complete run or re-run the evaluation",
             )
         columns = {name: self.table.column(name) for name in self.table.column_names}
-        self.ids, index = self._ids(columns["id"])
-        table = self._table(columns, rows=None, ids=self.ids, index=index, prefix="")
-        steps = self._steps(columns["steps"], index) if "steps" in columns else {}
+        self.ids, hashes = self._ids(columns["id"])
+        table = self._table(
+            columns, rows=None, ids=self.ids, index=None, prefix="", hashes=hashes
+        )
+        steps = self._steps(columns["steps"]) if "steps" in columns else {}
         warnings: tuple[str, ...] = ()
         if not self.meta.complete:
             warnings = (
@@ -450,9 +458,11 @@ class _Builder:
             raise
 
     # ids -----------------------------------------------------------------------------
-    def _ids(self, col: Any) -> tuple[list[str], dict[str, int]]:
+    def _ids(self, col: Any) -> tuple[list[str], HashArray]:
         import pyarrow as pa
         import pyarrow.compute as pc
+
+        from pytest_runcompare.runs import hashes_distinct, id_hashes
 
         col = _decoded(col)
         if pa.types.is_integer(col.type):
@@ -482,9 +492,8 @@ class _Builder:
                 datapoint=_cut(col[row].as_py()),
             )
         ids: list[str] = col.to_pylist()
-        n = len(ids)
-        index = dict(zip(ids, range(n), strict=True))
-        if len(index) != n:
+        hashes = id_hashes(ids)
+        if not hashes_distinct(hashes) and len(set(ids)) != len(ids):
             seen: dict[str, int] = {}
             for i, key in enumerate(ids):
                 if key in seen:
@@ -497,8 +506,8 @@ class _Builder:
                     )
                 seen[key] = i
         if not pc.all(pc.string_is_ascii(col)).as_py():
-            self._check_normal_forms(ids, index)
-        return ids, index
+            self._check_normal_forms(ids, dict(zip(ids, range(len(ids)), strict=True)))
+        return ids, hashes
 
     def _check_normal_forms(self, ids: list[str], index: Mapping[str, int]) -> None:
         import unicodedata
@@ -532,6 +541,7 @@ class _Builder:
         ids: list[str],
         index: dict[str, int] | None,
         prefix: str,
+        hashes: HashArray | None = None,
     ) -> Datapoints:
         from pytest_runcompare.parquet_layout import METRIC_PREFIX
         from pytest_runcompare.runs import Datapoints
@@ -574,6 +584,7 @@ class _Builder:
             else None,
             metas=metas,
             _index=index or {},
+            _hashes=[] if hashes is None else [hashes],
         )
 
     def _metric(self, name: str, col: Any, place: _Place) -> Any:
@@ -742,7 +753,7 @@ class _Builder:
         return groups
 
     # steps ---------------------------------------------------------------------------
-    def _steps(self, col: Any, index: Mapping[str, int]) -> dict[str, Datapoints]:
+    def _steps(self, col: Any) -> dict[str, Datapoints]:
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
