@@ -89,4 +89,5 @@ def open_comparison(
         baseline_meta=_meta(baseline),
         candidate_meta=_meta(candidate),
         engine_name=str(baseline.engine),
+        sources=(baseline, candidate),
     )

@@ -2,8 +2,8 @@
 
 Judges the gates file on two runs held in an engine (``pipeline.judge_engine``),
 prints the gate table and the session lines as ``runcompare compare`` does, and
-writes the JSON report (the judgement, which path judged each gate, and the top-k
-changed datapoints per metric). Called from :func:`pytest_runcompare.cli.run_compare`.
+writes the reports asked for (HTML, Markdown, JSON: ``render.engine_report``).
+Called from :func:`pytest_runcompare.cli.run_compare`.
 """
 
 from __future__ import annotations
@@ -56,17 +56,12 @@ def engine_sources(
 
 
 def run_engine_compare(args: Any, config: Any, request: Any, candidate: str) -> int:
-    """Open the engine, judge, print, write the JSON report; the exit code."""
+    """Open the engine, judge, print, write the reports; the exit code."""
     from pytest_runcompare import pipeline
     from pytest_runcompare.engine import open_comparison
     from pytest_runcompare.render.engine_report import write_engine_reports
     from pytest_runcompare.render.terminal import gate_table, session_lines
 
-    if args.html is not None or args.markdown is not None:
-        raise ConfigError(
-            "--html / --markdown: the engine path writes the JSON report only "
-            "(--json FILE); the HTML and Markdown reports need every datapoint"
-        )
     if not config.gates:
         raise ConfigError(
             "--engine needs a gates file with its gates (--config FILE): the engine "

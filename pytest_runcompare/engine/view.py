@@ -30,6 +30,7 @@ from pytest_runcompare.runs import RunMeta
 
 if TYPE_CHECKING:
     from pytest_runcompare.config import GatesConfig, GateSpec
+    from pytest_runcompare.engine.source import EngineSource
     from pytest_runcompare.judge.verdict import Evidence
 
 __all__ = ["FETCH_MAX", "TOP_K", "EngineComparison"]
@@ -70,6 +71,8 @@ class EngineComparison:
     paths: dict[str, int] = field(
         default_factory=lambda: {"statistics": 0, "in memory": 0, "refused": 0}
     )
+    #: where the engine reads the two runs (the reports fetch a few outputs there)
+    sources: tuple[EngineSource, EngineSource] | None = None
 
     def __post_init__(self) -> None:
         from pytest_runcompare.comparison import Compatibility

@@ -195,9 +195,7 @@ def render_html(
         One HTML document with inline CSS, JS and SVG, and no external reference.
 
     """
-    from pytest_runcompare.render import trend_view
-    from pytest_runcompare.render.model import bounded, view_model
-    from pytest_runcompare.untrusted import no_surrogates
+    from pytest_runcompare.render.model import view_model
 
     if max_outputs < 0:
         raise ValueError(f"max_outputs must be >= 0, got {max_outputs!r}")
@@ -209,6 +207,21 @@ def render_html(
         generated=generated,
         max_outputs=max_outputs,
     )
+    return render_page(vm, plan=plan, trend=trend)
+
+
+def render_page(
+    vm: dict[str, Any], *, plan: Plan | None = None, trend: Trend | None = None
+) -> str:
+    """The report page of a view-model (:func:`~.model.view_model`'s, or the engine's).
+
+    The engine path (``render.engine_report``) builds its own view-model, with an
+    ``engine`` key the page reads to say where its figures come from.
+    """
+    from pytest_runcompare.render import trend_view
+    from pytest_runcompare.render.model import bounded
+    from pytest_runcompare.untrusted import no_surrogates
+
     script = _asset("report.js")
     style = _asset("report.css")
     from markupsafe import Markup

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from pytest_runcompare import text as numbers
 from pytest_runcompare.render.model import (
+    Deltas,
     delta_row,
     fmt_p,
     fmt_pct,
@@ -127,6 +128,46 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+#: One regressed datapoint of a gate: id, old and new value, old and new output.
+Worst = tuple[str, float, float, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryFacts:
+    """What the summary says of the runs besides the judgement.
+
+    Either path's: :func:`memory_facts` for two loaded runs; the engine path builds
+    its own (``render.engine_report``). ``sizes`` is the line under the heading,
+    ``notes`` lines after it (already Markdown), ``worst`` a failing gate's worst
+    datapoints, ``classes`` the classes line, ``full_report`` the link's words.
+    """
+
+    baseline: str
+    candidate: str
+    sizes: str
+    deltas: Deltas
+    worst: Callable[[GateResult], list[Worst]]
+    classes: str | None = None
+    notes: tuple[str, ...] = ()
+    full_report: str = "Full report, with every changed output"
+
+
+def memory_facts(comparison: RunComparisonResult, judgement: Judgement) -> SummaryFacts:
+    """The summary's facts of two runs loaded in memory."""
+    return SummaryFacts(
+        baseline=comparison.baseline.name,
+        candidate=comparison.candidate.name,
+        sizes=(
+            f"{comparison.n_common} paired datapoints ({comparison.coverage:.1%} of "
+            f"the baseline), {len(comparison.new_only_datapoints)} new, "
+            f"{len(comparison.old_only_datapoints)} dropped."
+        ),
+        deltas=comparison,
+        worst=lambda result: worst_datapoints(comparison, result),
+        classes=_classes_line(comparison, judgement),
+    )
+
+
 @dataclass(slots=True)
 class _Part:
     """A part of the summary: fixed lines, then items that may be left out.
@@ -193,7 +234,7 @@ def _role_name(role: str, name: str) -> str:
     return shown if first == role else f"{role} {shown}"
 
 
-def _heading(comparison: RunComparisonResult, judgement: Judgement) -> str:
+def _heading(facts: SummaryFacts, judgement: Judgement) -> str:
     """The first visible line: the overall verdict, then what was compared."""
     counts = judgement.counts()
     verdict = overall(judgement)
@@ -223,8 +264,8 @@ def _heading(comparison: RunComparisonResult, judgement: Judgement) -> str:
             head += f" ({', '.join(notes)})"
     if counts["warnings"]:
         head += f" ({counts['warnings']} warn-only flagged)"
-    cand = _role_name("candidate", comparison.candidate.name)
-    base = _role_name("baseline", comparison.baseline.name)
+    cand = _role_name("candidate", facts.candidate)
+    base = _role_name("baseline", facts.baseline)
     return f"{head} · {cand} vs {base}"
 
 
@@ -276,7 +317,7 @@ def _outputs(old: Any, new: Any) -> tuple[str, str]:
 
 def worst_datapoints(
     comparison: RunComparisonResult, result: GateResult, k: int = WORST_DATAPOINTS
-) -> list[tuple[str, float, float, Any, Any]]:
+) -> list[Worst]:
     """The ``k`` datapoints that regressed most on a gate: id, old, new value and outputs."""
     import numpy as np
 
@@ -312,14 +353,14 @@ def worst_datapoints(
 
 
 def _worst_part(
-    comparison: RunComparisonResult,
+    worst_of: Callable[[GateResult], list[Worst]],
     failing: Sequence[GateResult],
     report_url: str | None,
 ) -> _Part:
     """One ``<details>`` per failing gate: its worst datapoints, old -> new output."""
     items = []
     for result in failing[:DETAILED_GATES]:
-        worst = worst_datapoints(comparison, result)
+        worst = worst_of(result)
         if not worst:
             continue
         metric = md_escape(result.verdict.gate.metric, 60)
@@ -367,7 +408,7 @@ def _worst_part(
     )
 
 
-def _regressed_part(comparison: RunComparisonResult) -> _Part:
+def _regressed_part(comparison: Deltas) -> _Part:
     """The metrics and slices that got worse, the sign oriented (+ = better)."""
     rows = [delta_row(d) for d in comparison.metric_deltas.values() if d.degraded]
     rows.sort(
@@ -395,13 +436,13 @@ def _regressed_part(comparison: RunComparisonResult) -> _Part:
     return _Part("regressed metrics", items=[f"\n{x}" for x in items])
 
 
-def _classes_part(comparison: RunComparisonResult, judgement: Judgement) -> _Part:
+def _classes_line(comparison: RunComparisonResult, judgement: Judgement) -> str | None:
     """The classes whose F1 got worse after the classes' family adjustment, if any."""
     from pytest_runcompare.classes import cached, view
 
     report = cached(comparison, judgement)
     if report is None or not report.flagged:
-        return _Part("classes")
+        return None
     shown = {c["label"]: c["f1"] for c in view(report)["classes"] if c["flagged"]}
     line = (
         f"**Classes whose F1 got worse** (warn-only; Benjamini–Hochberg across "
@@ -413,7 +454,7 @@ def _classes_part(comparison: RunComparisonResult, judgement: Judgement) -> _Par
         )
         + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
     )
-    return _Part("classes", items=[f"\n{line}"])
+    return line
 
 
 def _delta_text(row: dict[str, Any], *, name: bool = True, n: bool = False) -> str:
@@ -469,6 +510,30 @@ def render_markdown(
         GitHub-flavoured Markdown ending with a newline.
 
     """
+    return render_summary(
+        memory_facts(comparison, judgement),
+        judgement,
+        html_path=html_path,
+        report_url=report_url,
+        marker=marker,
+        max_rows=max_rows,
+        max_chars=max_chars,
+        trend=trend,
+    )
+
+
+def render_summary(
+    facts: SummaryFacts,
+    judgement: Judgement,
+    *,
+    html_path: str | None = None,
+    report_url: str | None = None,
+    marker: str = "runcompare",
+    max_rows: int = 100,
+    max_chars: int = MAX_CHARS,
+    trend: Trend | None = None,
+) -> str:
+    """:func:`render_markdown` from the summary's facts (either path's)."""
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}")
     from pytest_runcompare.judge import Outcome
@@ -476,14 +541,8 @@ def render_markdown(
 
     blocking = [gate_row(r) for r in judgement.blocking]
     warn_only = [gate_row(r) for r in judgement.warn_only if r.outcome is Outcome.FAIL]
-    top = [
-        marker_line(marker),
-        _heading(comparison, judgement),
-        "",
-        f"{comparison.n_common} paired datapoints ({comparison.coverage:.1%} of the "
-        f"baseline), {len(comparison.new_only_datapoints)} new, "
-        f"{len(comparison.old_only_datapoints)} dropped.",
-    ]
+    top = [marker_line(marker), _heading(facts, judgement), "", facts.sizes]
+    top += facts.notes
     notes = [*judgement.compatibility.problems, *judgement.warnings]
     warnings = _Part(
         "warnings",
@@ -505,11 +564,13 @@ def render_markdown(
         left=gates_left,
     )
     failing_results = [r for r in _rank_results(judgement.blocking) if r.fails_session]
-    worst = _worst_part(comparison, failing_results, report_url)
-    regressed = _regressed_part(comparison)
+    worst = _worst_part(facts.worst, failing_results, report_url)
+    regressed = _regressed_part(facts.deltas)
     trend_lines = trend_view.markdown_lines(trend, md_escape)
     trend_part = _Part("trend", head=trend_lines[:3], items=trend_lines[3:])
-    classes_part = _classes_part(comparison, judgement)
+    classes_part = _Part(
+        "classes", items=[] if facts.classes is None else [f"\n{facts.classes}"]
+    )
     warn_part = _Part(
         "warn-only gates",
         head=[
@@ -524,7 +585,7 @@ def render_markdown(
         tail=["", "</details>"],
         left=lambda n: f"\n… and {n} more (see the full report).",
     )
-    link = _report_line(html_path, report_url)
+    link = _report_line(html_path, report_url, facts.full_report)
     cut_note = (
         f"\n*Shortened to stay under GitHub's {GITHUB_COMMENT_LIMIT:,}-character "
         "comment limit; the full report has everything.*"
@@ -573,16 +634,17 @@ def _rank_results(results: Sequence[GateResult]) -> list[GateResult]:
     return sorted(results, key=lambda r: _ORDER.get(tone(r), 3))
 
 
-def _report_line(html_path: str | None, report_url: str | None) -> list[str]:
+def _report_line(
+    html_path: str | None,
+    report_url: str | None,
+    words: str = "Full report, with every changed output",
+) -> list[str]:
     """Where the full report is: its URL linked, else its relative path or name."""
     if report_url:
         url = quote(report_url, safe=_URL_SAFE)
-        return ["", f"[Full report, with every changed output]({url})"]
+        return ["", f"[{words}]({url})"]
     if not html_path:
         return []
     path = PurePath(html_path)
     shown = path.name if path.is_absolute() else html_path
-    return [
-        "",
-        "Full report, with every changed output: " + md_escape(shown, 300, links=True),
-    ]
+    return ["", f"{words}: " + md_escape(shown, 300, links=True)]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_runcompare import classes, curves, text
 from pytest_runcompare.untrusted import (
@@ -29,7 +29,11 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from pytest_runcompare.comparison import MetricDelta, RunComparisonResult
+    from pytest_runcompare.comparison import (
+        LineageEntry,
+        MetricDelta,
+        RunComparisonResult,
+    )
     from pytest_runcompare.judge import Verdict
     from pytest_runcompare.pipeline import GateResult, Judgement
     from pytest_runcompare.runs import Datapoints
@@ -286,7 +290,26 @@ def overall(judgement: Judgement) -> str:
 
 
 # --------------------------------------------------------------------------- deltas
-def metric_scales(comparison: RunComparisonResult) -> dict[str, text.Scale]:
+class Deltas(Protocol):
+    """What the delta tables read of a comparison (in memory, or the engine's facts).
+
+    :class:`~pytest_runcompare.engine.report_facts.ReportFacts` offers the same.
+    """
+
+    @property
+    def metric_names(self) -> list[str]: ...
+
+    @property
+    def directions(self) -> Mapping[str, bool]: ...
+
+    @property
+    def metric_deltas(self) -> Mapping[str, MetricDelta]: ...
+
+    @property
+    def slice_deltas(self) -> Mapping[str, Mapping[str, MetricDelta]]: ...
+
+
+def metric_scales(comparison: Deltas) -> dict[str, text.Scale]:
     """Each metric's decimals, from its overall aggregates: one per metric per page."""
     return {
         m: text.Scale(d.old_aggregate, d.new_aggregate)
@@ -334,7 +357,7 @@ def delta_row(d: MetricDelta, scale: text.Scale | None = None) -> dict[str, Any]
 
 
 def top_regressed_slices(
-    comparison: RunComparisonResult, limit: int = TOP_SLICES
+    comparison: Deltas, limit: int = TOP_SLICES
 ) -> list[dict[str, Any]]:
     """The slices (any metric) whose aggregate got worse, the largest relative drop first."""
     scales = metric_scales(comparison)
@@ -364,7 +387,7 @@ def _flagged(gate: dict[str, Any] | None) -> bool:
 
 
 def slice_grid(
-    comparison: RunComparisonResult,
+    comparison: Deltas,
     gates: Sequence[dict[str, Any]],
     scales: dict[str, text.Scale] | None = None,
 ) -> dict[str, Any]:
@@ -439,8 +462,13 @@ def slice_grid(
 # --------------------------------------------------------------------------- lineage
 def lineage_rows(comparison: RunComparisonResult) -> list[dict[str, Any]]:
     """Lineage fields side by side, grouped by section, with the changed ones marked."""
+    return lineage_view(comparison.lineage)
+
+
+def lineage_view(entries: Iterable[LineageEntry]) -> list[dict[str, Any]]:
+    """:func:`lineage_rows` of lineage entries (either path's)."""
     rows = []
-    for entry in comparison.lineage:
+    for entry in entries:
         section = entry.field.split(".", 1)[0]
         rows.append(
             {
@@ -758,6 +786,52 @@ def permalink(datapoint_id: str) -> str:
     return "#dp=" + quote(_name(datapoint_id), safe="-_.!~*'()")
 
 
+def output_detail(
+    row: int,
+    kind: int,
+    old_out: Any,
+    new_out: Any,
+    given: Any,
+    expected: Any,
+    budget: int,
+) -> tuple[dict[str, Any], int]:
+    """One explorer row's embedded texts and diffs, and the diff work left.
+
+    ``kind`` is the row's (0 paired, 1 new only, 2 old only); outputs are clipped
+    at ``MAX_OUTPUT_CHARS``, a paired row gets its word diff (within ``budget``)
+    and, when both outputs parse as JSON, its structural diff.
+    """
+    from pytest_runcompare.diff import (
+        MAX_WORK,
+        as_text,
+        json_diff,
+        parse_json_output,
+        text_diff,
+    )
+
+    old_text, cut_old = _clip(as_text(old_out))
+    new_text, cut_new = _clip(as_text(new_out))
+    entry: dict[str, Any] = {"row": row}
+    if kind == 0:
+        diff = text_diff(old_text, new_text, max_work=min(MAX_WORK, budget))
+        budget = max(0, budget - diff.work)
+        entry["seg"] = [list(s) for s in diff.segments]
+        if diff.note:
+            entry["diff_note"] = diff.note
+        old_json, new_json = parse_json_output(old_out), parse_json_output(new_out)
+        if old_json is not None and new_json is not None:
+            entry["json"] = [c.to_view() for c in json_diff(old_json, new_json)]
+    else:
+        entry["old" if kind == 2 else "new"] = old_text if kind == 2 else new_text
+    if cut_old or cut_new:
+        entry["cut"] = MAX_OUTPUT_CHARS
+    if given is not None:
+        entry["input"] = _clip(as_text(given))[0]
+    if expected is not None:
+        entry["expected"] = _clip(as_text(expected))[0]
+    return entry, budget
+
+
 def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any]:
     """Every datapoint as columns, and full outputs with diffs for the most changed.
 
@@ -769,14 +843,6 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
     change in some metric, relative to that metric's largest change).
     """
     import numpy as np
-
-    from pytest_runcompare.diff import (
-        MAX_WORK,
-        as_text,
-        json_diff,
-        parse_json_output,
-        text_diff,
-    )
 
     base = comparison.baseline.datapoints
     cand = comparison.candidate.datapoints
@@ -855,26 +921,15 @@ def explorer(comparison: RunComparisonResult, max_outputs: int) -> dict[str, Any
             i = int(oi[r - n_common - len(new_only)])
             old_out, new_out = ob[i], None
             table, pos = base, i
-        old_text, cut_old = _clip(as_text(old_out))
-        new_text, cut_new = _clip(as_text(new_out))
-        entry: dict[str, Any] = {"row": r}
-        if k == 0:
-            diff = text_diff(old_text, new_text, max_work=min(MAX_WORK, budget))
-            budget = max(0, budget - diff.work)
-            entry["seg"] = [list(s) for s in diff.segments]
-            if diff.note:
-                entry["diff_note"] = diff.note
-            old_json, new_json = parse_json_output(old_out), parse_json_output(new_out)
-            if old_json is not None and new_json is not None:
-                entry["json"] = [c.to_view() for c in json_diff(old_json, new_json)]
-        else:
-            entry["old" if k == 2 else "new"] = old_text if k == 2 else new_text
-        if cut_old or cut_new:
-            entry["cut"] = MAX_OUTPUT_CHARS
-        if table.inputs is not None and table.inputs[pos] is not None:
-            entry["input"] = _clip(as_text(table.inputs[pos]))[0]
-        if table.expected is not None and table.expected[pos] is not None:
-            entry["expected"] = _clip(as_text(table.expected[pos]))[0]
+        entry, budget = output_detail(
+            r,
+            k,
+            old_out,
+            new_out,
+            None if table.inputs is None else table.inputs[pos],
+            None if table.expected is None else table.expected[pos],
+            budget,
+        )
         details.append(entry)
 
     tags, tag_sets, tag_of = _row_tags(base, cand, bi, ci, ni, oi)

@@ -186,26 +186,3 @@ def test_runcompare_compare_engine_on_the_command_line(pair: dict[str, Any]) -> 
         "correct[mid]",
     ]
     assert len(report["changed"]["score"]) == 20
-
-
-def test_the_engine_path_refuses_html_and_markdown(pair: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_runcompare.cli",
-            "compare",
-            "--engine",
-            "duckdb",
-            "--config",
-            str(pair["gates"]),
-            str(pair["base"]),
-            str(pair["cand"]),
-            "--html",
-            str(pair["tmp"] / "r.html"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 2
-    assert "the engine path writes the JSON report only" in done.stderr
