@@ -318,3 +318,35 @@ def test_engine_report_in_a_browser_loads_offline_and_diffs_top_datapoints(
     page.screenshot(path=str(tmp_path / "engine-diff.png"))
     assert page.evaluate("window.__pwned") is None
     assert page.errors == []
+
+
+def _java() -> bool:
+    import shutil
+
+    if shutil.which("java") is None:
+        return False
+    return subprocess.run(["java", "-version"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _java(), reason="Spark needs Java: no working `java` on PATH")
+def test_spark_reports_equal_the_duckdb_ones(runs: dict[str, Any]) -> None:
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    comparison = open_comparison(
+        engine_source(str(runs["base"]), {"engine": "spark"}),
+        engine_source(str(runs["cand"]), {"engine": "spark"}),
+        runs["config"],
+    )
+    judgement = pipeline.judge_engine(comparison, runs["request"])
+    out = runs["tmp"] / "spark"
+    outputs = Outputs(html=out / "engine.html", markdown=out / "engine.md")
+    html, md = write_engine_reports(comparison, judgement, outputs)
+
+    def same(text: str) -> str:
+        return (
+            _shown(text)
+            .replace("(spark)", "(duckdb)")
+            .replace("spark engine:", "duckdb engine:")
+        )
+
+    assert same(md.read_text(encoding="utf-8")) == runs["markdown"]
+    assert same(html.read_text(encoding="utf-8")) == _shown(runs["html"])
