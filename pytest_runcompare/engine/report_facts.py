@@ -243,8 +243,6 @@ def _texts(
     comparison: EngineComparison, src: EngineSource, ids: Sequence[str]
 ) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
     """The text columns one run has, and their values for ``ids`` (read by the engine)."""
-    if not ids:
-        return (), {}
     if comparison.engine_name == "spark":
         return _spark_texts(src, ids)
     from pytest_runcompare.engine.duckdb_engine import _reader
@@ -255,8 +253,8 @@ def _texts(
         str(r["column_name"]) for r in engine.rows(f"DESCRIBE SELECT * FROM {reader}")
     }
     have = tuple(c for c in TEXT_COLUMNS if c in names)
-    if not have:
-        return (), {}
+    if not have or not ids:
+        return have, {}
     listed = ", ".join(sql.literal(i) for i in ids)
     where = f"CAST(id AS VARCHAR) IN ({listed})"
     if src.where:
@@ -278,8 +276,8 @@ def _spark_texts(
 
     df = _frame(spark_session(), src)
     have = tuple(c for c in TEXT_COLUMNS if c in df.columns)
-    if not have:
-        return (), {}
+    if not have or not ids:
+        return have, {}
     if src.where:
         df = df.where(src.where)
     df = df.where(F.col("id").cast("string").isin(list(ids)))

@@ -65,17 +65,18 @@ def engine_words(comparison: EngineComparison, facts: ReportFacts) -> str:
     """The sentence every engine report opens with: where its figures come from."""
     paths = comparison.paths
     shown = len(facts.rows)
+    if not shown:
+        detail = "(no datapoint changed)."
+    elif "output" in facts.texts:
+        detail = f"({shown} datapoints), with their outputs."
+    else:
+        detail = f"({shown} datapoints); the runs have no output column."
     return (
         f"Engine path ({comparison.engine_name}): {paths['statistics']} gates judged "
         f"from sufficient statistics computed in the engine, {paths['in memory']} "
         f"in memory on their rows (small), {paths['refused']} refused. The gates, "
         "metrics and slices cover every datapoint; per-datapoint detail is limited "
-        f"to the top {facts.top_k} changed datapoints per metric ({shown} datapoints)"
-        + (
-            ", with their outputs."
-            if facts.texts
-            else "; the runs have no output column."
-        )
+        f"to the top {facts.top_k} changed datapoints per metric {detail}"
     )
 
 

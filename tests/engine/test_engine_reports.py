@@ -350,3 +350,22 @@ def test_spark_reports_equal_the_duckdb_ones(runs: dict[str, Any]) -> None:
 
     assert same(md.read_text(encoding="utf-8")) == runs["markdown"]
     assert same(html.read_text(encoding="utf-8")) == _shown(runs["html"])
+
+
+def test_a_run_against_itself_lists_no_datapoint_and_says_none_changed(
+    runs: dict[str, Any],
+) -> None:
+    comparison = open_comparison(
+        engine_source(str(runs["base"]), {"engine": "duckdb"}),
+        engine_source(str(runs["base"]), {"engine": "duckdb"}),
+        runs["config"],
+    )
+    judgement = pipeline.judge_engine(comparison, runs["request"])
+    out = runs["tmp"] / "aa"
+    html, md = write_engine_reports(
+        comparison, judgement, Outputs(html=out / "r.html", markdown=out / "r.md")
+    )
+    page = html.read_text(encoding="utf-8")
+    assert "per metric (no datapoint changed)." in md.read_text(encoding="utf-8")
+    assert '"ids":[]' in page
+    assert "their outputs, inputs and diffs were fetched from the engine" in page
