@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from pytest_runcompare.engine.source import EngineSource
     from pytest_runcompare.engine.view import EngineComparison
 
-__all__ = ["ChangedRow", "ReportFacts", "report_facts", "worst_datapoints"]
+__all__ = [
+    "ChangedRow",
+    "ReportFacts",
+    "distributions",
+    "report_facts",
+    "worst_datapoints",
+]
 
 #: The text columns of a run fetched for the top changed datapoints.
 TEXT_COLUMNS = ("output", "input", "expected")
@@ -66,6 +72,8 @@ class ReportFacts:
     directions: Mapping[str, bool]
     #: per metric, whether every finite value of either run is 0 or 1
     binary: Mapping[str, bool]
+    #: per metric, its histograms (:func:`distributions`)
+    distributions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def metric_names(self) -> list[str]:
@@ -337,6 +345,7 @@ def report_facts(comparison: EngineComparison, top_k: int) -> ReportFacts:
         top_k=top_k,
         directions=dict(comparison.directions),
         binary=binary,
+        distributions=distributions(comparison),
     )
 
 
@@ -380,3 +389,180 @@ def worst_datapoints(
         (key, b, c, old.get(key, {}).get("output"), new.get(key, {}).get("output"))
         for key, b, c in found
     ]
+
+
+#: Distinct values below which a chart may draw one bar per value (model._DISCRETE).
+_EXACT_BELOW = 64
+
+
+def _integer_like(x: str) -> str:
+    """SQL: ``x`` is not close to an integer (numpy.allclose's default tolerances)."""
+    return f"abs({x} - round({x})) > 1e-8 + 1e-5 * abs(round({x}))"
+
+
+def _bins_sql(x: str, edges: Sequence[float]) -> str:
+    """SQL: the bin of ``x`` as ``numpy.histogram`` counts it (the last edge closed)."""
+    arms = " ".join(f"WHEN {x} < {e!r} THEN {k}" for k, e in enumerate(edges[1:-1]))
+    return f"CASE {arms} ELSE {len(edges) - 2} END" if arms else "0"
+
+
+def distributions(comparison: EngineComparison) -> dict[str, dict[str, Any]]:
+    """Each metric's change and value histograms, binned in SQL as in memory.
+
+    The bins, ranges, medians and means of ``render.model.distribution`` over every
+    paired datapoint: the finite pairs are kept once (a temporary table in DuckDB,
+    which spills beyond its memory limit; a view in Spark, over its persisted runs),
+    then one query for the ranges and one per chart (a grouped count over its bins).
+    """
+    from pytest_runcompare.render import model
+
+    engine = comparison.engine
+    q, dialect = engine.q, engine.dialect
+    median = (
+        "percentile({x}, 0.5)" if dialect.name == "spark" else "quantile_cont({x}, 0.5)"
+    )
+    if not engine.metrics:
+        return {}
+    kept = ", ".join(
+        f"CASE WHEN {cond['P']} THEN {cond['b']} END AS {cond['b']}, "
+        f"CASE WHEN {cond['P']} THEN {cond['c']} END AS {cond['c']}"
+        for cond in (sql.conditions(dialect, i, q) for i in range(len(engine.metrics)))
+    )
+    pairs = engine.register(
+        "rc_report_pairs", f"SELECT {kept} FROM j WHERE inb AND inc"
+    )
+    exprs: dict[int, dict[str, str]] = {}
+    cols = []
+    for i in range(len(engine.metrics)):
+        cond = sql.conditions(dialect, i, q)
+        b, c = cond["b"], cond["c"]
+        p = f"{b} IS NOT NULL"  # both are, or neither: finite pairs only
+        same = f"abs({c} - {b}) <= 1e-12 + 1e-12 * abs({b})"
+        moved = f"{p} AND NOT ({same})"
+        d = f"({c} - {b})"
+        exprs[i] = {"p": p, "moved": moved, "d": d, "b": b, "c": c}
+        for name, expr in {
+            "n": f"count_if({p})",
+            "same": f"count_if({p} AND {same})",
+            "moved": f"count_if({moved})",
+            "dlo": f"min(CASE WHEN {moved} THEN {d} END)",
+            "dhi": f"max(CASE WHEN {moved} THEN {d} END)",
+            "ddist": f"approx_count_distinct(CASE WHEN {moved} THEN {d} END)",
+            "dfrac": f"count_if({moved} AND {_integer_like(d)})",
+            "dmed": median.format(x=f"CASE WHEN {moved} THEN {d} END"),
+            "down": f"count_if({moved} AND {c} < {b})",
+            "blo": f"min(CASE WHEN {p} THEN {b} END)",
+            "bhi": f"max(CASE WHEN {p} THEN {b} END)",
+            "clo": f"min(CASE WHEN {p} THEN {c} END)",
+            "chi": f"max(CASE WHEN {p} THEN {c} END)",
+            "vdist": f"approx_count_distinct(CASE WHEN {p} THEN {b} END) + "
+            f"approx_count_distinct(CASE WHEN {p} THEN {c} END)",
+            "vfrac": f"count_if({p} AND ({_integer_like(b)} OR {_integer_like(c)}))",
+            "mb": f"avg(CASE WHEN {p} THEN {b} END)",
+            "mc": f"avg(CASE WHEN {p} THEN {c} END)",
+        }.items():
+            cols.append(f"{expr} AS {q}{name}_{i}{q}")
+    if not cols:
+        return {}
+    one = engine.rows(f"SELECT {', '.join(cols)} FROM {pairs}")[0]
+
+    def counts(
+        where: str, x: str, edges: Sequence[float] | None
+    ) -> list[tuple[float, float, int]]:
+        if edges is None:  # one bar per distinct value
+            found = engine.rows(
+                f"SELECT {x} AS v, count(*) AS k FROM {pairs} WHERE {where} GROUP BY {x} ORDER BY v"
+            )
+            return [(float(r["v"]), float(r["v"]), int(r["k"])) for r in found]
+        # numpy.histogram leaves out values beyond the outer edges (lo + 30 * width
+        # may round below the maximum): so does this
+        inside = f"{where} AND {x} >= {edges[0]!r} AND {x} <= {edges[-1]!r}"
+        binned = engine.rows(
+            f"SELECT {_bins_sql(x, edges)} AS bin, count(*) AS k FROM {pairs} WHERE {inside} "
+            "GROUP BY 1 ORDER BY 1"
+        )
+        return [
+            (edges[int(r["bin"])], edges[int(r["bin"]) + 1], int(r["k"]))
+            for r in binned
+        ]
+
+    def distinct(where: str, xs: Sequence[str]) -> int:
+        arms = " UNION ALL ".join(
+            f"SELECT {x} AS v FROM {pairs} WHERE {where}" for x in xs
+        )
+        query = f"SELECT count(DISTINCT v) AS n FROM ({arms}) u"
+        return int(engine.rows(query)[0]["n"])
+
+    def edges_of(
+        lo: float,
+        hi: float,
+        integer: bool,
+        few: bool,
+        where: str,
+        xs: Sequence[str],
+        zero_edge: bool,
+    ) -> list[float] | None:
+        # model._edges: one bar per value for few integers (or a single value)
+        if lo == hi or (integer and few and distinct(where, xs) <= model._DISCRETE):
+            return None
+        width = (hi - lo) / model._BINS
+        if zero_edge and lo < 0 < hi:
+            first, last = math.floor(lo / width), math.ceil(hi / width)
+            return [k * width for k in range(first, last + 1)]
+        return [lo + k * width for k in range(model._BINS + 1)]
+
+    out: dict[str, dict[str, Any]] = {}
+    for i, metric in enumerate(engine.metrics):
+        e = exprs[i]
+        hib = comparison.directions.get(metric, True)
+        n = int(one[f"n_{i}"] or 0)
+        n_moved = int(one[f"moved_{i}"] or 0)
+        change = None
+        if n_moved:
+            lo, hi = float(one[f"dlo_{i}"]), float(one[f"dhi_{i}"])
+            edges = edges_of(
+                lo,
+                hi,
+                not int(one[f"dfrac_{i}"] or 0),
+                int(one[f"ddist_{i}"] or 0) <= _EXACT_BELOW,
+                e["moved"],
+                [e["d"]],
+                True,
+            )
+            down = int(one[f"down_{i}"] or 0)
+            change = model.Histogram(
+                bins=counts(e["moved"], e["d"], edges),
+                lo=lo,
+                hi=hi,
+                worse=down if hib else n_moved - down,
+                median=float(one[f"dmed_{i}"]),
+            )
+        spread = None
+        if n:
+            lo = min(float(one[f"blo_{i}"]), float(one[f"clo_{i}"]))
+            hi = max(float(one[f"bhi_{i}"]), float(one[f"chi_{i}"]))
+            edges = edges_of(
+                lo,
+                hi,
+                not int(one[f"vfrac_{i}"] or 0),
+                int(one[f"vdist_{i}"] or 0) <= _EXACT_BELOW,
+                e["p"],
+                [e["b"], e["c"]],
+                False,
+            )
+            spread = model.Spread(
+                old=counts(e["p"], e["b"], edges),
+                new=counts(e["p"], e["c"], edges),
+                lo=lo,
+                hi=hi,
+                mean_old=float(one[f"mb_{i}"]),
+                mean_new=float(one[f"mc_{i}"]),
+            )
+        out[metric] = {
+            "n": n,
+            "unchanged": int(one[f"same_{i}"] or 0),
+            "hib": hib,
+            "change": change,
+            "spread": spread,
+        }
+    return out

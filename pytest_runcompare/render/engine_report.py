@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_runcompare import text
+
 if TYPE_CHECKING:
     from pytest_runcompare.engine.report_facts import ReportFacts
     from pytest_runcompare.engine.view import EngineComparison
@@ -75,7 +77,8 @@ def engine_words(comparison: EngineComparison, facts: ReportFacts) -> str:
         f"Engine path ({comparison.engine_name}): {paths['statistics']} gates judged "
         f"from sufficient statistics computed in the engine, {paths['in memory']} "
         f"in memory on their rows (small), {paths['refused']} refused. The gates, "
-        "metrics and slices cover every datapoint; per-datapoint detail is limited "
+        "metrics, slices and distributions cover every datapoint; per-datapoint "
+        "detail is limited "
         f"to the top {facts.top_k} changed datapoints per metric {detail}"
     )
 
@@ -158,6 +161,28 @@ def _explorer(facts: ReportFacts, max_outputs: int) -> dict[str, Any]:
     }
 
 
+def _distribution(
+    facts: ReportFacts, metric: str, scale: text.Scale | None
+) -> dict[str, Any]:
+    """One metric's charts from the histograms the engine binned."""
+    from pytest_runcompare.render.model import distribution_view
+
+    found = facts.distributions[metric]
+    spread = found["spread"]
+    if scale is None:
+        means = (None, None) if spread is None else (spread.mean_old, spread.mean_new)
+        scale = text.Scale(*means)
+    return distribution_view(
+        metric,
+        found["n"],
+        found["unchanged"],
+        found["hib"],
+        scale,
+        found["change"],
+        spread,
+    )
+
+
 def engine_view_model(
     comparison: EngineComparison,
     judgement: Judgement,
@@ -238,7 +263,11 @@ def engine_view_model(
             "notes": list(compat.notes) + list(judgement.warnings),
         },
         "tests": [],
-        "distributions": [],
+        "distributions": [
+            _distribution(facts, m["name"], scales.get(m["name"]))
+            for m in data["metrics"]
+            if m["name"] in facts.distributions
+        ],
         "slice_grid": slice_grid(facts, rows, scales),
         "slices": [
             delta_row(d, scales.get(d.name))

@@ -656,10 +656,74 @@ def distribution(
     d = cand - base
     same = np.isclose(cand, base, rtol=1e-12, atol=1e-12)
     moved = d[~same]
+    change = None
+    if moved.size:
+        worse = (d < 0) if hib else (d > 0)
+        change = Histogram(
+            bins=_histogram(moved, _edges(moved, zero_edge=True)),
+            lo=float(moved.min()),
+            hi=float(moved.max()),
+            worse=int(worse[~same].sum()),
+            median=float(np.median(moved)),
+        )
+    spread = None
+    if paired.n:
+        both = np.concatenate([base, cand])
+        edges = _edges(both, zero_edge=False)
+        spread = Spread(
+            old=_histogram(base, edges),
+            new=_histogram(cand, edges),
+            lo=float(both.min()),
+            hi=float(both.max()),
+            mean_old=float(base.mean()),
+            mean_new=float(cand.mean()),
+        )
+    return distribution_view(
+        metric, paired.n, int(same.sum()), hib, scale, change, spread
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """The moved datapoints' changes: bins ``(left, right, count)``, range, counts."""
+
+    bins: list[tuple[float, float, int]]
+    lo: float
+    hi: float
+    worse: int
+    median: float
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Both runs' paired values binned alike, their range and their means."""
+
+    old: list[tuple[float, float, int]]
+    new: list[tuple[float, float, int]]
+    lo: float
+    hi: float
+    mean_old: float
+    mean_new: float
+
+
+def distribution_view(
+    metric: str,
+    n: int,
+    unchanged: int,
+    hib: bool,
+    scale: text.Scale,
+    change: Histogram | None,
+    spread: Spread | None,
+) -> dict[str, Any]:
+    """The charts of :func:`distribution` from binned counts (either path's).
+
+    The engine path bins in SQL (``engine.report_facts``) what this path bins
+    with numpy; the charts are drawn the same way.
+    """
     out: dict[str, Any] = {
         "metric": metric,
-        "n": paired.n,
-        "unchanged": int(same.sum()),
+        "n": n,
+        "unchanged": unchanged,
         "higher_is_better": hib,
         "change": None,
         "spread": None,
@@ -674,10 +738,8 @@ def distribution(
     def span(fmt: Any) -> Any:
         return lambda lo, hi: fmt(lo) if lo == hi else f"{fmt(lo)} to {fmt(hi)}"
 
-    if moved.size:
-        edges = _edges(moved, zero_edge=True)
-        bins = _histogram(moved, edges)
-        lo, hi = float(moved.min()), float(moved.max())
+    if change is not None:
+        bins, lo, hi = change.bins, change.lo, change.hi
         axis = _Axis.around(min(lo, 0.0), max(hi, 0.0))
         peak = max(c for _, _, c in bins)
 
@@ -689,15 +751,11 @@ def distribution(
         ticks = _ticks(axis, [*ends[:2], 0.0, *ends[2:]], change_text)
         zero = [{"x": axis.x(0.0), "cls": "zero", "title": "no change"}]
         out["change"] = _chart(axis, bars, ticks, zero)
-        worse = (d < 0) if hib else (d > 0)
-        out["worse"] = int(worse[~same].sum())
-        out["better"] = int(moved.size - out["worse"])
-        out["median_change"] = change_text(float(np.median(moved)))
-    if paired.n:
-        both = np.concatenate([base, cand])
-        edges = _edges(both, zero_edge=False)
-        old_bins, new_bins = _histogram(base, edges), _histogram(cand, edges)
-        lo, hi = float(both.min()), float(both.max())
+        out["worse"] = change.worse
+        out["better"] = sum(c for _, _, c in bins) - change.worse
+        out["median_change"] = change_text(change.median)
+    if spread is not None:
+        old_bins, new_bins, lo, hi = spread.old, spread.new, spread.lo, spread.hi
         axis = _Axis.around(lo, hi)
         peak = max(c for _, _, c in (*old_bins, *new_bins))
         label = span(value_text)
@@ -706,13 +764,13 @@ def distribution(
         ticks = _ticks(axis, _tick_values(old_bins + new_bins, lo, hi), value_text)
         means = [
             {
-                "x": axis.x(float(v.mean())),
+                "x": axis.x(mean),
                 "cls": cls,
-                "title": f"{who} mean {value_text(float(v.mean()))}",
+                "title": f"{who} mean {value_text(mean)}",
             }
-            for v, cls, who in (
-                (base, "m-old", "baseline"),
-                (cand, "m-new", "candidate"),
+            for mean, cls, who in (
+                (spread.mean_old, "m-old", "baseline"),
+                (spread.mean_new, "m-new", "candidate"),
             )
         ]
         out["spread"] = _chart(axis, bars, ticks, means)

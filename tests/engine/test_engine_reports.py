@@ -151,7 +151,14 @@ def test_the_engine_writes_html_markdown_and_json(runs: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "element",
-    ["gates-table", "warn-gates-table", "metrics-table", "slice-grid", "slices-table"],
+    [
+        "gates-table",
+        "warn-gates-table",
+        "metrics-table",
+        "slice-grid",
+        "slices-table",
+        "distributions",
+    ],
 )
 def test_engine_html_tables_equal_the_in_memory_report(
     runs: dict[str, Any], element: str
@@ -201,7 +208,7 @@ def test_engine_markdown_equals_the_in_memory_summary_but_its_engine_lines(
 def test_hostile_ids_tags_and_outputs_are_escaped(runs: dict[str, Any]) -> None:
     page, md = runs["html"], runs["markdown"]
     assert "window.__pwned" in page  # the outputs are embedded: as data
-    for raw in (*HOSTILE_OUTPUTS, HOSTILE_ID, HOSTILE_TAG, "<img src=x", "<svg"):
+    for raw in (*HOSTILE_OUTPUTS, HOSTILE_ID, HOSTILE_TAG, "<img src=x", "<svg onload"):
         assert raw not in page
         assert raw not in md
     assert page.count("<script") == 2  # the data block and the page's script
