@@ -7,7 +7,8 @@ work on gates as on any test.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -16,6 +17,9 @@ from pytest_runcompare.errors import RunCompareError
 from pytest_runcompare.pipeline import Status
 from pytest_runcompare.session import RunCompareSession, get_session
 from pytest_runcompare.untrusted import log_text, one_line
+
+if TYPE_CHECKING:
+    from pytest_runcompare.comparison import RunComparisonResult
 
 
 class GateFailed(Exception):
@@ -190,8 +194,13 @@ def gate_outcome(
             )
         return ItemOutcome("failed", state.missing_baseline_message(source), gate)
     excused: str | None = None
+    comparison: RunComparisonResult | None
+    engine = state.engine_name()
     try:
-        if label is None:
+        if engine is not None:
+            result = state.gate_result(key)
+            comparison = None  # the engine keeps the datapoints: the JSON report has
+        elif label is None:  # the top changed ones
             result = state.gate_result(key)
             comparison = state.comparison()
         else:
@@ -201,13 +210,15 @@ def gate_outcome(
             excused = candidate.excused
             gate += (("runcompare_candidate", label),)
     except RunCompareError as error:
+        if engine is not None:
+            return ItemOutcome("failed", _not_judged(state, key, error), gate)
         return ItemOutcome("failed", str(error), gate)
     props = gate + tuple(properties(result))
     warnings = tuple(f"{one_line(key)}: {one_line(w)}" for w in result.verdict.warnings)
     if result.status is Status.WAIVED:
         return ItemOutcome("xfailed", safe_message(result), props, warnings)
     if result.fails_session:
-        report = state.settings.html
+        report = state.settings.html if engine is None else _engine_report(state)
         if report is not None and label is not None:
             from pytest_runcompare.render.write import sweep_pair_paths
 
@@ -221,6 +232,19 @@ def gate_outcome(
             return ItemOutcome("xfailed", f"{message}\n({excused})", props, warnings)
         return ItemOutcome("failed", message, props, warnings)
     return ItemOutcome("passed", "", props, warnings)
+
+
+def _not_judged(state: RunCompareSession, key: str, error: RunCompareError) -> str:
+    """An engine gate that was not judged: the gates file, the gate, the engine's why."""
+    path = state.settings.gates.path
+    where = f"{path}: " if path is not None else ""
+    return f"{where}gate {key!r} was not judged: {error}"
+
+
+def _engine_report(state: RunCompareSession) -> Path | None:
+    """The report a failed engine gate points at: the first the engine path writes."""
+    outputs = state.settings.request.outputs
+    return outputs.html if outputs.html is not None else outputs.json
 
 
 class GateItem(pytest.Item):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from pytest_runcompare.baseline import Seen
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import RunSource
+    from pytest_runcompare.engine.view import EngineComparison
     from pytest_runcompare.pipeline import Judgement, Outputs
     from pytest_runcompare.session import RunCompareSession
     from pytest_runcompare.trend import Trend
 
-Final = tuple["RunComparisonResult", "Judgement"]
+Final = tuple["RunComparisonResult | EngineComparison", "Judgement"]
 
 #: The judgement the session ended with, kept for the terminal summary: after a
 #: baseline update the baseline on disk is the candidate, so judging again would
@@ -41,11 +42,20 @@ def _judge(state: RunCompareSession) -> Final | None:
     from pytest_runcompare.pipeline import empty_judgement
 
     settings = state.settings
+    engine = state.engine_name() is not None
+    if engine and settings.gates.gates and (state.gates_ran or state.deferred_gates):
+        judgement = state.judgement()  # opens the engine first
+        return _with_assertions(state, state.engine_comparison(), judgement)
     used = state.gates_ran or bool(state.comparison_users) or bool(state.deferred_gates)
-    if settings.gates.gates and used and not state.baseline_missing():
+    if not engine and settings.gates.gates and used and not state.baseline_missing():
         return _with_assertions(state, state.comparison(), state.judgement())
     compared = state.compared()
-    if compared is None and state.comparison_users and not state.baseline_missing():
+    if (
+        compared is None
+        and not engine
+        and state.comparison_users
+        and not state.baseline_missing()
+    ):
         compared = state.comparison()  # an xdist controller: the workers compared
     if compared is None:
         return None
@@ -53,7 +63,9 @@ def _judge(state: RunCompareSession) -> Final | None:
 
 
 def _with_assertions(
-    state: RunCompareSession, comparison: RunComparisonResult, judgement: Judgement
+    state: RunCompareSession,
+    comparison: RunComparisonResult | EngineComparison,
+    judgement: Judgement,
 ) -> Final:
     """The judgement with the session's fixture assertions that are not its gates."""
     gates = {id(r) for r in judgement.results}
@@ -109,12 +121,56 @@ def write_terminal_summary(terminalreporter: Any, state: RunCompareSession) -> N
         if (judgement.results and state.gates_ran) or judgement.assertions:
             for line in gate_table(judgement, ran=state.ran_gate_keys):
                 _write(tr, line)
+        engine_line = _engine_line(done[0])
+        if engine_line is not None:
+            tr.write_line(engine_line)
         for line in session_lines(judgement, where=lambda n: _where(state, n)):
             _write(tr, line)
     for note in state.notes:
         tr.write_line(log_text(note), yellow=True)
     for kind, path in sorted(state.written.items()):
         tr.write_line(f"{kind} report: {path}")
+
+
+def _engine(
+    comparison: RunComparisonResult | EngineComparison,
+) -> EngineComparison | None:
+    """The engine comparison when the session judged in an engine, else None."""
+    if getattr(comparison, "engine_name", None) is None:
+        return None  # in memory (engine.view is not imported for it)
+    from pytest_runcompare.engine.view import EngineComparison
+
+    return comparison if isinstance(comparison, EngineComparison) else None
+
+
+def _engine_line(comparison: RunComparisonResult | EngineComparison) -> str | None:
+    """Which path judged how many gates, as ``runcompare compare --engine`` says."""
+    engine = _engine(comparison)
+    if engine is None:
+        return None
+    paths = engine.paths
+    return (
+        f"engine {engine.engine_name}: {paths['statistics']} gates judged from "
+        f"sufficient statistics, {paths['in memory']} in memory (small), "
+        f"{paths['refused']} refused"
+    )
+
+
+def refuse_engine_promotion(state: RunCompareSession) -> None:
+    """--runcompare-update-baseline with an engine: refused before anything runs.
+
+    A promotion writes the candidate with ``save_run``, in memory; the engine path
+    never loads it.
+    """
+    engine = state.engine_name()
+    if engine is None or not state.settings.update_baseline:
+        return
+    raise pytest.UsageError(
+        f"--runcompare-update-baseline: this session reads its runs with the {engine} "
+        "engine, which judges them without loading them, and a promotion writes the "
+        "candidate from memory; promote without the engine (a run that fits in "
+        "memory), or copy the candidate's files to the baseline's location yourself"
+    )
 
 
 def _is_sweep(state: RunCompareSession) -> bool:
@@ -265,7 +321,11 @@ def _emit(state: RunCompareSession, lines: list[str]) -> None:
     sys.stdout.flush()
 
 
-def _github(state: RunCompareSession, done: Final, trend: Trend | None = None) -> None:
+def _github(
+    state: RunCompareSession,
+    done: tuple[RunComparisonResult, Judgement],
+    trend: Trend | None = None,
+) -> None:
     from pytest_runcompare.render.github import workflow_commands
 
     comparison, judgement = done
@@ -559,8 +619,12 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
         _judge_deferred_gates(state, session)
     done = final(state)
     settings = state.settings
-    if done is not None:
-        comparison, judgement = done
+    engine = None if done is None else _engine(done[0])
+    if done is not None and engine is not None:
+        _finish_engine(state, session, engine, done[1])
+    elif done is not None:
+        comparison = cast("RunComparisonResult", done[0])  # not the engine's
+        judgement = done[1]
         trend = for_report(settings.baseline, comparison, judgement)
         try:
             state.written.update(
@@ -581,8 +645,71 @@ def finish_session(state: RunCompareSession, session: pytest.Session) -> None:
             html = state.written.get("html")
             _log_to_mlflow(state, session, [(comparison, judgement, html)])
         try:
-            _github(state, done, trend)
+            _github(state, (comparison, judgement), trend)
         except OSError as error:
             state.note(f"could not write the GitHub step summary: {error}")
     if settings.update_baseline:
         _update_baseline(state, session, done)
+
+
+def _finish_engine(
+    state: RunCompareSession,
+    session: pytest.Session,
+    comparison: EngineComparison,
+    judgement: Judgement,
+) -> None:
+    """The engine path's reports and GitHub outputs, from the same judgement.
+
+    ``render.engine_report`` renders them; no trend (the history is read in memory)
+    and no MLflow log (the candidate is no MLflow run), which fail the session
+    when asked for rather than being skipped in silence.
+    """
+    from pytest_runcompare.render.engine_report import write_engine_reports
+    from pytest_runcompare.render.github import workflow_commands
+
+    outputs = _outputs(state)
+    kinds = {outputs.html: "html", outputs.markdown: "markdown", outputs.json: "json"}
+    try:
+        written = write_engine_reports(
+            comparison, judgement, outputs, inputs=_inputs(state)
+        )
+    except RunCompareError as error:
+        state.note(str(error))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        state.written.update({kinds[path]: path for path in written})
+    if outputs.mlflow_log:
+        state.note(
+            "report.mlflow / --runcompare-mlflow-log: the engine path does not log "
+            "onto an MLflow run (its candidate is read from files or a table); "
+            "nothing logged"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    summary_file = state.env("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        try:
+            text = _engine_markdown(comparison, judgement, outputs)
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(text.rstrip("\n") + "\n\n")
+        except (OSError, RunCompareError) as error:
+            state.note(f"could not write the GitHub step summary: {error}")
+    if state.env("GITHUB_ACTIONS"):
+        _emit(state, workflow_commands(judgement, _annotation_file(state)))
+
+
+def _engine_markdown(
+    comparison: EngineComparison, judgement: Judgement, outputs: Outputs
+) -> str:
+    """The engine path's Markdown summary (``render.engine_report``)."""
+    from pytest_runcompare.engine.report_facts import report_facts
+    from pytest_runcompare.engine.view import TOP_K
+    from pytest_runcompare.render.engine_report import render_engine_markdown
+
+    return render_engine_markdown(
+        comparison,
+        judgement,
+        report_facts(comparison, TOP_K),
+        html_path=None if outputs.html is None else str(outputs.html),
+        report_url=outputs.url,
+        marker=outputs.marker,
+    )

@@ -94,6 +94,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=None,
     )
+    group.addoption(
+        "--runcompare-engine",
+        dest="runcompare_engine",
+        choices=("duckdb", "spark"),
+        metavar="duckdb|spark",
+        default=None,
+        help="judge the gates in an engine, from sufficient statistics: runs that do "
+        "not fit in memory (Parquet, JSONL or CSV paths and globs, or the gates "
+        "file's engine locations; as `runcompare compare --engine`)",
+    )
+    parser.addini(
+        "runcompare_engine",
+        help="duckdb or spark: the engine that reads both runs (the ini form of the "
+        "engine option)",
+        default=None,
+    )
     for ini, help_text in EXTRA_INI.items():
         parser.addini(ini, help=help_text, default=None)
 
@@ -118,8 +134,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_runcompare.session import get_session
 
     state = get_session(config)
-    from pytest_runcompare.finish import remember_baseline
+    from pytest_runcompare.finish import refuse_engine_promotion, remember_baseline
 
+    refuse_engine_promotion(state)
     remember_baseline(config, state)
     _collect_gates_by_default(config, state.settings.gates.path)
 
@@ -206,6 +223,8 @@ def _check_candidate_exists(state: Any, has_gates: bool) -> None:
     source = state.settings.candidate
     if not has_gates or state.recording or source is None or is_uri(source.location):
         return
+    if state.engine_name() is not None:  # a table or a glob: the engine says
+        return
     if state.is_sweep():  # a glob or a location of several runs, expanded
         return
     path = split_location(source.location)[0]
@@ -261,12 +280,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # ---------------------------------------------------------------------- fixtures
 
 
+def _setup_failed(request: pytest.FixtureRequest, error: Exception) -> BaseException:
+    """A fixture's failure as one paragraph naming the test (no chained traceback)."""
+    nodeid = request.node.nodeid
+    where = f"{nodeid}: " if nodeid else ""
+    return pytest.fail.Exception(f"{where}{error}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def baseline_run(request: pytest.FixtureRequest) -> Run:
     """The baseline run of the session (loaded once per process)."""
     from pytest_runcompare.session import get_session
 
-    return get_session(request.config).baseline_run()
+    try:
+        return get_session(request.config).baseline_run()
+    except RunCompareError as error:  # one paragraph, not a traceback through us
+        raise _setup_failed(request, error) from None
 
 
 @pytest.fixture(scope="session")
@@ -274,7 +303,10 @@ def candidate_run(request: pytest.FixtureRequest) -> Run:
     """The candidate run of the session (loaded once per process)."""
     from pytest_runcompare.session import get_session
 
-    return get_session(request.config).candidate_run()
+    try:
+        return get_session(request.config).candidate_run()
+    except RunCompareError as error:  # one paragraph, not a traceback through us
+        raise _setup_failed(request, error) from None
 
 
 @pytest.fixture
@@ -289,7 +321,7 @@ def run_comparison(request: pytest.FixtureRequest) -> RunComparisonResult:
     try:
         return state.comparison(settings)
     except RunCompareError as error:  # one paragraph, not a traceback through us
-        pytest.fail(f"{request.node.nodeid}: {error}", pytrace=False)
+        raise _setup_failed(request, error) from None
 
 
 def _marked_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
@@ -309,7 +341,7 @@ def _marked_settings(request: pytest.FixtureRequest, settings: Settings) -> Sett
     try:
         out = with_marker(settings, dict(marker.kwargs), base)
     except pytest.UsageError as error:
-        pytest.fail(f"{request.node.nodeid}: {error}", pytrace=False)
+        raise _setup_failed(request, error) from None
     for name in ("baseline", "candidate"):
         source = getattr(out, name)
         if name not in marker.kwargs or source is None or is_uri(source.location):

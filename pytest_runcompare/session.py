@@ -24,6 +24,7 @@ from pytest_runcompare.untrusted import log_text
 if TYPE_CHECKING:
     from pytest_runcompare.comparison import RunComparisonResult
     from pytest_runcompare.config import GateSpec, RunSource
+    from pytest_runcompare.engine.view import EngineComparison
     from pytest_runcompare.pipeline import GateResult, Judgement, Request
     from pytest_runcompare.plan import Plan
     from pytest_runcompare.recorder import Recorder
@@ -90,6 +91,9 @@ class RunCompareSession:
         self._readers_registered = False
         self._comparisons: dict[tuple[str, str], RunComparisonResult] = {}
         self._judgement: Judgement | None = None
+        self._engine: EngineComparison | None = None
+        #: why the engine could not open or judge the runs (every gate says it)
+        self._engine_error: RunCompareError | None = None
         self._sweep_labels: tuple[tuple[str, RunSource], ...] | None = None
         self._sweep: SweepJudgement | None = None
         self._plan: Plan | None = None
@@ -141,14 +145,18 @@ class RunCompareSession:
         from pytest_runcompare.history import is_reference
         from pytest_runcompare.loaders.registry import is_uri, split_location
 
-        source = (settings or self.settings).baseline
+        settings = settings or self.settings
+        source = settings.baseline
         if source is None or is_uri(source.location) or is_reference(source.location):
             return False  # an older generation: loading it says if it is not there
+        if self.reads_engine(settings):
+            return False  # a table, a glob: the engine says when it is not there
         return not split_location(source.location)[0].exists()
 
     def baseline_run(self, settings: Settings | None = None) -> Run:
         """The baseline run (loaded once)."""
         settings = settings or self.settings
+        self._refuse_engine_runs(settings, "the baseline_run fixture")
         source = self.baseline_source(settings)
         if self.baseline_missing(settings):
             raise RunCompareError(self.missing_baseline_message(source))
@@ -190,6 +198,7 @@ class RunCompareSession:
     def candidate_run(self, settings: Settings | None = None) -> Run:
         """The candidate: the recorded run when tests record one, else the configured."""
         settings = settings or self.settings
+        self._refuse_engine_runs(settings, "the candidate_run fixture")
         if self.recording and settings.candidate == self.settings.candidate:
             return self.recorded_run()
         if settings.candidate is None and self.settings.sweep_declared:
@@ -238,6 +247,15 @@ class RunCompareSession:
         Empty when the session compares one pair: no ``candidates:`` in the gates
         file and a command-line candidate that holds one run.
         """
+        if self._sweep_labels is None and self.engine_name() is not None:
+            if self.settings.sweep_declared:
+                raise RunCompareError(
+                    f"{self.settings.gates.path}: candidates: a sweep is judged in "
+                    f"memory, but this session reads its runs with the "
+                    f"{self.engine_name()} engine, which judges one pair: name one "
+                    "'candidate:' for the engine, or drop the engine to judge the sweep"
+                )
+            self._sweep_labels = ()  # a glob is one run's files for an engine
         if self._sweep_labels is None:
             self._sweep_labels = ()
             entries = self.settings.candidates
@@ -300,6 +318,9 @@ class RunCompareSession:
         from pytest_runcompare.pipeline import compare
 
         settings = settings or self.settings
+        self._refuse_engine_runs(
+            settings, "the run_comparison fixture (and runcompare)"
+        )
         baseline = self.baseline_run(settings)
         candidate = self.candidate_run(settings)
         key = (str(id(baseline)), str(id(candidate)))
@@ -322,12 +343,69 @@ class RunCompareSession:
             return next(iter(self._comparisons.values()))
 
     def judgement(self) -> Judgement:
-        """Every gate of the session judged once, as one family."""
+        """Every gate of the session judged once, as one family (in its engine, if any)."""
+        if self._judgement is None and self.engine_name() is not None:
+            from pytest_runcompare.engine_session import judge_on_engine
+
+            comparison = self.engine_comparison()
+            try:
+                self._judgement = judge_on_engine(comparison, self.request)
+            except RunCompareError as error:
+                self._engine_error = error
+                raise
         if self._judgement is None:
             from pytest_runcompare.pipeline import judge
 
             self._judgement = judge(self.comparison(), self.request)
         return self._judgement
+
+    # ------------------------------------------------------------------ engine
+    def engine_name(self) -> str | None:
+        """The engine that reads this session's runs (None: they are loaded in memory)."""
+        from pytest_runcompare.engine_session import engine_of
+
+        return engine_of(self.settings)
+
+    def reads_engine(self, settings: Settings) -> bool:
+        """Whether ``settings`` compare a run the session's engine reads.
+
+        A test's ``@pytest.mark.runcompare`` that names both runs compares them in
+        memory; one that keeps a session run keeps its engine.
+        """
+        if self.engine_name() is None:
+            return False
+        if settings is self.settings:
+            return True
+        return any(
+            mine is not None and (theirs == mine or "engine" in theirs.options)
+            for mine, theirs in (
+                (self.settings.baseline, settings.baseline),
+                (self.settings.candidate, settings.candidate),
+            )
+            if theirs is not None
+        )
+
+    def _refuse_engine_runs(self, settings: Settings, what: str) -> None:
+        """Per-datapoint access to a run the engine reads: a clear error, not a load."""
+        engine = self.engine_name()
+        if engine is not None and self.reads_engine(settings):
+            from pytest_runcompare.engine_session import not_in_memory
+
+            raise RunCompareError(not_in_memory(engine, what, self.settings))
+
+    def engine_comparison(self) -> EngineComparison:
+        """The two runs opened in the session's engine, once (a failure is kept)."""
+        if self._engine_error is not None:
+            raise self._engine_error
+        if self._engine is None:
+            from pytest_runcompare.engine_session import open_engine
+
+            try:
+                self._engine = open_engine(self.settings, recording=self.recording)
+            except RunCompareError as error:
+                self._engine_error = error
+                raise
+        return self._engine
 
     def session_judgement(self, comparison: RunComparisonResult) -> Judgement | None:
         """The gates' judgement when ``comparison`` is the session's own, else None."""
@@ -355,6 +433,9 @@ class RunCompareSession:
             return list(specs)
         from pytest_runcompare.pipeline import expand_gates
 
+        if self.engine_name() is not None:
+            engine: Any = self.engine_comparison()  # the pipeline's duck type
+            return expand_gates(self.settings.gates, engine)
         return expand_gates(self.settings.gates, self.comparison())
 
     def sweep_gate_specs(self, label: str) -> list[GateSpec]:
@@ -383,6 +464,7 @@ class RunCompareSession:
             if (
                 gates.gates
                 and gates.power is not PowerPolicy.OFF
+                and self.engine_name() is None  # it would load the baseline
                 and self.settings.baseline is not None
                 and not self.baseline_missing()
             ):
@@ -428,6 +510,9 @@ class RunCompareSession:
         ]
         if s.gates.path is not None:
             parts.insert(0, f"gates: {s.gates.path}")
+        engine = self.engine_name()
+        if engine is not None:
+            parts.append(f"engine: {engine}")
         return ["runcompare: " + ", ".join(parts)]
 
     @pytest.hookimpl

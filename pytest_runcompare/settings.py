@@ -97,6 +97,8 @@ class Settings:
     candidates: tuple[Candidate, ...] = ()
     #: the candidates come from the gates file's ``candidates:`` (always a sweep)
     sweep_declared: bool = False
+    #: ``--runcompare-engine`` (or the ini key): the engine that reads both runs
+    engine: str | None = None
 
     @property
     def gates(self) -> GatesConfig:
@@ -362,6 +364,9 @@ def settings_from_config(config: pytest.Config) -> Settings:
         for name in OPTIONS
         if config.getoption(f"runcompare_{name}") is not None
     ]
+    engine = _engine(config)
+    if config.getoption("runcompare_engine") is not None:
+        asked.append("--runcompare-engine")
     return Settings(
         rootdir=rootdir,
         request=request,
@@ -376,7 +381,25 @@ def settings_from_config(config: pytest.Config) -> Settings:
         default_report=default_report,
         candidates=candidates,
         sweep_declared=sweep_declared,
+        engine=engine,
     )
+
+
+#: the engines ``--runcompare-engine`` accepts (``engine.source.Engine``)
+ENGINES = ("duckdb", "spark")
+
+
+def _engine(config: pytest.Config) -> str | None:
+    """``--runcompare-engine``, else the ``runcompare_engine`` ini key, checked."""
+    value = config.getoption("runcompare_engine") or config.getini("runcompare_engine")
+    if not value:
+        return None
+    if str(value) not in ENGINES:
+        raise pytest.UsageError(
+            f"ini key runcompare_engine: invalid value {value!r} (expected "
+            f"{' or '.join(ENGINES)})"
+        )
+    return str(value)
 
 
 def with_marker(

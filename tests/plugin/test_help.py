@@ -18,6 +18,7 @@ OPTIONS = [
     "--runcompare-accept-failed",
     "--runcompare-reason=TEXT",
     "--runcompare-mlflow-log",
+    "--runcompare-engine=duckdb|spark",
 ]
 
 
